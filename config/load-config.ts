@@ -1,0 +1,154 @@
+// Builds the Config from the environment (API.md §8). Any bad value throws a ConfigError whose
+// message is one line naming the variable; src/server.ts prints it and exits.
+import { readFileSync } from 'node:fs'
+import { isAbsolute, join, resolve } from 'node:path'
+import Value from 'typebox/value'
+import Type from 'typebox'
+import { parseDuration } from '../src/domain/duration.js'
+import { ConfigSchema, DevUserSchema, MAX_ACCESS_CEILING_MS, TenantSchema, type Config } from './schema.js'
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+}
+
+type Env = Record<string, string | undefined>
+
+const DEV_USERS_FILE = 'config/dev-users.json'
+
+function read (env: Env, name: string): string | undefined {
+  const value = env[name]
+  return value === undefined || value.trim() === '' ? undefined : value.trim()
+}
+
+function durationVar (env: Env, name: string, fallback: string): number {
+  const text = read(env, name) ?? fallback
+  const ms = parseDuration(text)
+  if (ms === null || ms <= 0) throw new ConfigError(`${name}: "${text}" is not a positive ISO 8601 duration (e.g. PT12H, P365D)`)
+  return ms
+}
+
+function urlVar (env: Env, name: string): string | null {
+  const text = read(env, name)
+  if (text === undefined) return null
+  try {
+    // eslint-disable-next-line no-new
+    new URL(text)
+  } catch {
+    throw new ConfigError(`${name}: "${text}" is not a URL`)
+  }
+  return text.replace(/\/+$/, '')
+}
+
+function jsonFile (name: string, path: string, schema: ReturnType<typeof Type.Array>): unknown[] {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    throw new ConfigError(`${name}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
+  let data: unknown
+  try {
+    data = JSON.parse(text)
+  } catch {
+    throw new ConfigError(`${name}: ${path} is not valid JSON`)
+  }
+  if (!Value.Check(schema, data)) {
+    const first = Value.Errors(schema, data)[0]
+    throw new ConfigError(`${name}: ${path} is invalid at "${first?.instancePath ?? ''}": ${first?.message ?? 'schema mismatch'}`)
+  }
+  return data as unknown[]
+}
+
+/** `cwd` anchors relative paths (the data dir, the tenants file). */
+export function loadConfig (env: Env, cwd: string = process.cwd()): Config {
+  const at = (p: string): string => (isAbsolute(p) ? p : resolve(cwd, p))
+
+  const host = read(env, 'LOCKBOX_HOST') ?? '127.0.0.1'
+  const portText = read(env, 'LOCKBOX_PORT') ?? '8080'
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw new ConfigError(`LOCKBOX_PORT: "${portText}" is not a port number (0-65535)`)
+  const port = Number(portText)
+
+  const store = read(env, 'LOCKBOX_STORE') ?? 'embedded'
+  if (store !== 'embedded' && store !== 'redis') throw new ConfigError(`LOCKBOX_STORE: "${store}" is not a store (embedded, redis)`)
+  const redisUrl = urlVar(env, 'LOCKBOX_REDIS_URL') ?? 'redis://127.0.0.1:6379'
+
+  const dataDir = at(read(env, 'LOCKBOX_DATA_DIR') ?? './data')
+
+  const tenantsPath = at(read(env, 'LOCKBOX_TENANTS_FILE') ?? 'config/tenants.json')
+  const tenants = jsonFile('LOCKBOX_TENANTS_FILE', tenantsPath, Type.Array(TenantSchema)) as Config['tenants']
+  const seen = new Set<string>()
+  for (const t of tenants) {
+    if (seen.has(t.id)) throw new ConfigError(`LOCKBOX_TENANTS_FILE: tenant "${t.id}" is defined twice`)
+    seen.add(t.id)
+  }
+
+  const providerTenantId = read(env, 'LOCKBOX_PROVIDER_TENANT_ID') ?? 'provider'
+  if (seen.has(providerTenantId)) throw new ConfigError(`LOCKBOX_PROVIDER_TENANT_ID: "${providerTenantId}" is also a customer tenant`)
+
+  const issuer = read(env, 'LOCKBOX_OIDC_ISSUER')
+  let oidc: Config['oidc'] = null
+  if (issuer !== undefined) {
+    const audience = read(env, 'LOCKBOX_OIDC_AUDIENCE')
+    if (audience === undefined) throw new ConfigError('LOCKBOX_OIDC_AUDIENCE: required when LOCKBOX_OIDC_ISSUER is set')
+    const jwksUrl = urlVar(env, 'LOCKBOX_OIDC_JWKS_URL')
+    if (jwksUrl === null) throw new ConfigError('LOCKBOX_OIDC_JWKS_URL: required when LOCKBOX_OIDC_ISSUER is set')
+    oidc = { issuer, audience, jwksUrl }
+  }
+  // The dev users file is only read when the dev issuer runs.
+  const devUsers = oidc === null ? jsonFile('LOCKBOX_DEV_USERS_FILE', at(read(env, 'LOCKBOX_DEV_USERS_FILE') ?? DEV_USERS_FILE), Type.Array(DevUserSchema)) as Config['devUsers'] : []
+
+  const pendingTtlMs = durationVar(env, 'LOCKBOX_PENDING_TTL', 'PT12H')
+  const maxAccessMs = durationVar(env, 'LOCKBOX_MAX_ACCESS', 'PT4H')
+  if (maxAccessMs > MAX_ACCESS_CEILING_MS) throw new ConfigError(`LOCKBOX_MAX_ACCESS: "${read(env, 'LOCKBOX_MAX_ACCESS') ?? ''}" is longer than the PT4H ceiling`)
+
+  const signingKeyFile = at(read(env, 'LOCKBOX_SIGNING_KEY_FILE') ?? join(dataDir, 'signing-key.json'))
+
+  const webhookUrl = urlVar(env, 'LOCKBOX_WEBHOOK_URL')
+  const webhookSecret = read(env, 'LOCKBOX_WEBHOOK_SECRET') ?? null
+  if (webhookUrl !== null && webhookSecret === null) throw new ConfigError('LOCKBOX_WEBHOOK_SECRET: required when LOCKBOX_WEBHOOK_URL is set')
+
+  const trustProxy = (read(env, 'LOCKBOX_TRUST_PROXY') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
+  for (const entry of trustProxy) {
+    if (!/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(entry)) throw new ConfigError(`LOCKBOX_TRUST_PROXY: "${entry}" is not an address or CIDR`)
+  }
+
+  const logLevel = read(env, 'LOCKBOX_LOG_LEVEL') ?? 'info'
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    throw new ConfigError(`LOCKBOX_LOG_LEVEL: "${logLevel}" is not a pino level (fatal, error, warn, info, debug, trace, silent)`)
+  }
+
+  const config: Config = {
+    host,
+    port,
+    dataDir,
+    store,
+    redisUrl,
+    tenants,
+    oidc,
+    devUsers,
+    providerTenantId,
+    upstreams: {
+      exchange: urlVar(env, 'LOCKBOX_UPSTREAM_EXCHANGE'),
+      sharepoint: urlVar(env, 'LOCKBOX_UPSTREAM_SHAREPOINT'),
+      onedrive: urlVar(env, 'LOCKBOX_UPSTREAM_ONEDRIVE')
+    },
+    pendingTtlMs,
+    maxAccessMs,
+    signingKeyFile,
+    metricsToken: read(env, 'LOCKBOX_METRICS_TOKEN') ?? null,
+    smtpUrl: urlVar(env, 'LOCKBOX_SMTP_URL'),
+    mailFrom: read(env, 'LOCKBOX_MAIL_FROM') ?? 'Lockbox Gateway <lockbox@localhost>',
+    webhookUrl,
+    webhookSecret,
+    publicUrl: urlVar(env, 'LOCKBOX_PUBLIC_URL') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    auditRetentionMs: durationVar(env, 'LOCKBOX_AUDIT_RETENTION', 'P365D'),
+    trustProxy,
+    logLevel: logLevel as Config['logLevel'],
+    sweepIntervalMs: 1000
+  }
+  /* c8 ignore next 3 -- every field was checked above; this guards the schema and the loader drifting apart */
+  if (!Value.Check(ConfigSchema, config)) {
+    throw new ConfigError(`configuration: ${Value.Errors(ConfigSchema, config)[0]?.message ?? 'invalid'}`)
+  }
+  return config
+}

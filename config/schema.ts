@@ -1,0 +1,60 @@
+// The resolved configuration: one TypeBox schema, one type. Built from the environment by
+// load-config.ts; tests build it from literals (test/helpers/config.ts).
+import Type, { type Static } from 'typebox'
+
+const Workload = Type.Union([Type.Literal('exchange'), Type.Literal('sharepoint'), Type.Literal('onedrive')])
+
+export const TenantSchema = Type.Object({
+  id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
+  displayName: Type.String({ minLength: 1 }),
+  lockboxEnabled: Type.Boolean(),
+  approverEmails: Type.Array(Type.String({ minLength: 3 }))
+}, { additionalProperties: false })
+
+export const DevUserSchema = Type.Object({
+  id: Type.String({ minLength: 1 }),
+  name: Type.String({ minLength: 1 }),
+  email: Type.String({ minLength: 3 }),
+  tid: Type.String({ minLength: 1 }),
+  roles: Type.Array(Type.String())
+}, { additionalProperties: false })
+
+export const ConfigSchema = Type.Object({
+  host: Type.String({ minLength: 1 }),
+  port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  dataDir: Type.String({ minLength: 1 }),
+  store: Type.Union([Type.Literal('embedded'), Type.Literal('redis')]),
+  redisUrl: Type.String({ minLength: 1 }),
+  tenants: Type.Array(TenantSchema),
+  /** Null: the built-in dev issuer signs caller identity tokens. */
+  oidc: Type.Union([Type.Null(), Type.Object({
+    issuer: Type.String({ minLength: 1 }),
+    audience: Type.String({ minLength: 1 }),
+    jwksUrl: Type.String({ minLength: 1 })
+  })]),
+  devUsers: Type.Array(DevUserSchema),
+  providerTenantId: Type.String({ minLength: 1 }),
+  /** Null: served by the built-in mock, started on loopback. */
+  upstreams: Type.Record(Workload, Type.Union([Type.String(), Type.Null()])),
+  pendingTtlMs: Type.Integer({ minimum: 1 }),
+  maxAccessMs: Type.Integer({ minimum: 1, maximum: 4 * 3600 * 1000 }),
+  signingKeyFile: Type.String({ minLength: 1 }),
+  metricsToken: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
+  smtpUrl: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
+  mailFrom: Type.String({ minLength: 3 }),
+  webhookUrl: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
+  webhookSecret: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
+  publicUrl: Type.String({ minLength: 1 }),
+  auditRetentionMs: Type.Integer({ minimum: 1 }),
+  /** Addresses or CIDRs whose X-Forwarded-* is believed; empty: none. */
+  trustProxy: Type.Array(Type.String({ minLength: 1 })),
+  logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+  /** How often the sweeper writes down expiries and completions. */
+  sweepIntervalMs: Type.Integer({ minimum: 10 })
+})
+
+export type Config = Static<typeof ConfigSchema>
+export type TenantConfig = Static<typeof TenantSchema>
+export type DevUser = Static<typeof DevUserSchema>
+
+export const MAX_ACCESS_CEILING_MS = 4 * 3600 * 1000

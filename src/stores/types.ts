@@ -1,0 +1,101 @@
+// The storage interfaces every backend implements (embedded files, Redis). Both pass the same
+// contract suite (test/stores/contract.ts). All methods reject with StoreUnavailableError when the
+// backend cannot answer, and callers turn that into 503: nothing proceeds on unknown state.
+import type { AuditDraft, AuditOperation, AuditRecord, ChainHead, ChainVerification } from '../domain/audit.js'
+import type { LockboxRequest, RequestStatus } from '../domain/lockbox.js'
+import type { ServiceRequest, TenantSettings } from '../domain/tenant.js'
+
+export interface Page<T> { items: T[], nextCursor: string | null }
+
+/** A versioned write: `expectedVersion` 0 creates; the stored value gets `expectedVersion + 1`. */
+export interface VersionedPut<T> { value: T, expectedVersion: number }
+
+/**
+ * One atomic step: every put is a compare-and-set on its version, and the audit drafts are sealed
+ * onto their tenant's chain in the same step. Either all of it is durable, or none of it happened.
+ * All entities of one change belong to one tenant (so a Redis Cluster keeps them in one slot).
+ */
+export interface Change {
+  tenantId: string
+  requests?: Array<VersionedPut<LockboxRequest>>
+  serviceRequests?: Array<VersionedPut<ServiceRequest>>
+  tenantSettings?: VersionedPut<TenantSettings>
+  audit: AuditDraft[]
+}
+
+export interface RequestQuery {
+  tenantId?: string
+  requesterId?: string
+  /** Effective status at `now` (API.md §3: status is evaluated against the current time). */
+  status?: RequestStatus
+  now: number
+  limit: number
+  cursor?: string
+}
+
+export interface AuditQuery {
+  tenantId?: string
+  /** Tenants the caller may read; undefined means all (security readers). */
+  tenantIds?: string[]
+  requestId?: string
+  operations?: AuditOperation[]
+  actorId?: string
+  /** Inclusive lower and exclusive upper bound on `time`, epoch ms. */
+  from?: number
+  to?: number
+  limit: number
+  cursor?: string
+}
+
+export interface LockboxStore {
+  /**
+   * Commits a change atomically and durably. Resolves with the sealed audit records once durable.
+   * Rejects with ConflictError (nothing written) if any expected version is stale. For every request
+   * the change moves out of Approved, a GrantEvent is published on `grantEvents` after the commit.
+   */
+  commit: (change: Change) => Promise<AuditRecord[]>
+
+  getTenantSettings: (tenantId: string) => Promise<TenantSettings | null>
+
+  /** A fresh service request number for the tenant, unique across replicas. */
+  nextServiceRequestNumber: (tenantId: string) => Promise<string>
+  getServiceRequest: (tenantId: string, number: string) => Promise<ServiceRequest | null>
+  listServiceRequests: (tenantId: string, page: { limit: number, cursor?: string }) => Promise<Page<ServiceRequest>>
+
+  getRequest: (id: string) => Promise<LockboxRequest | null>
+  /** Newest first. */
+  listRequests: (query: RequestQuery) => Promise<Page<LockboxRequest>>
+  /** Requests of one service request, any status. */
+  listRequestsOfServiceRequest: (tenantId: string, number: string) => Promise<LockboxRequest[]>
+  /** Requests whose stored status is not final: the sweeper's work list. */
+  listUnsettledRequests: () => Promise<LockboxRequest[]>
+}
+
+export interface AuditLog {
+  /** Oldest first. */
+  query: (query: AuditQuery) => Promise<Page<AuditRecord>>
+  /** Every matching record, oldest first, streamed (no page size). */
+  export: (query: Omit<AuditQuery, 'limit' | 'cursor'>) => AsyncIterable<AuditRecord>
+  /** Walks the tenant's chain from its first kept record. */
+  verify: (tenantId: string) => Promise<ChainVerification>
+  head: (tenantId: string) => Promise<ChainHead>
+}
+
+/** Published when a request leaves Approved, so every replica drops its cached grant at once. */
+export interface GrantEvent { requestId: string, tenantId: string, status: RequestStatus }
+
+export interface GrantEvents {
+  publish: (event: GrantEvent) => Promise<void>
+  subscribe: (listener: (event: GrantEvent) => void) => () => void
+}
+
+/** Everything a backend provides, plus its lifecycle. */
+export interface Stores {
+  lockbox: LockboxStore
+  audit: AuditLog
+  grantEvents: GrantEvents
+  /** Resolves true when the backend answers. Never rejects. */
+  ping: () => Promise<boolean>
+  /** Flushes pending writes and releases resources. */
+  close: () => Promise<void>
+}
