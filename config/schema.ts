@@ -2,8 +2,6 @@
 // load-config.ts; tests build it from literals (test/helpers/config.ts).
 import Type, { type Static } from 'typebox'
 
-const Workload = Type.Union([Type.Literal('exchange'), Type.Literal('sharepoint'), Type.Literal('onedrive')])
-
 export const TenantSchema = Type.Object({
   id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
   displayName: Type.String({ minLength: 1 }),
@@ -35,7 +33,11 @@ export const ConfigSchema = Type.Object({
   devUsers: Type.Array(DevUserSchema),
   providerTenantId: Type.String({ minLength: 1 }),
   /** Null: served by the built-in mock, started on loopback. */
-  upstreams: Type.Record(Workload, Type.Union([Type.String(), Type.Null()])),
+  upstreams: Type.Object({
+    exchange: Type.Union([Type.String(), Type.Null()]),
+    sharepoint: Type.Union([Type.String(), Type.Null()]),
+    onedrive: Type.Union([Type.String(), Type.Null()])
+  }),
   pendingTtlMs: Type.Integer({ minimum: 1 }),
   maxAccessMs: Type.Integer({ minimum: 1, maximum: 4 * 3600 * 1000 }),
   signingKeyFile: Type.String({ minLength: 1 }),

@@ -1,0 +1,120 @@
+// The built-in dev issuer (API.md §1 "Dev identity"): signs identity tokens for the users of
+// config/dev-users.json when no OIDC provider is configured. Never used alongside a real issuer.
+import { randomUUID } from 'node:crypto'
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { createLocalJWKSet, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type JWTVerifyGetKey } from 'jose'
+import type { DevUser } from '../../config/schema.js'
+
+export const DEV_ISSUER_KEY_FILE = 'dev-issuer-key.json'
+const DEFAULT_TTL_SECONDS = 8 * 3600
+
+export interface DevIssuerOptions {
+  dataDir: string
+  users: DevUser[]
+  issuer: string
+  audience: string
+  ttlSeconds?: number
+}
+
+export interface DevIssuer {
+  issuer: string
+  audience: string
+  keys: JWTVerifyGetKey
+  /** The public half, for a JWKS endpoint. */
+  jwks: { keys: JWK[] }
+  /** A signed identity token for a listed user; null for anyone else. */
+  issue (userId: string): Promise<string | null>
+}
+
+interface Ed25519PrivateJwk extends JWK {
+  kty: 'OKP'
+  crv: 'Ed25519'
+  x: string
+  d: string
+  kid: string
+}
+
+export async function openDevIssuer (options: DevIssuerOptions): Promise<DevIssuer> {
+  const { dataDir, issuer, audience, ttlSeconds = DEFAULT_TTL_SECONDS } = options
+  const users = new Map(options.users.map((u) => [u.id, u]))
+  const privateJwk = await loadOrCreateKey(join(dataDir, DEV_ISSUER_KEY_FILE))
+  const { kid } = privateJwk
+  const privateKey = await importJWK(privateJwk, 'EdDSA')
+  const publicJwk: JWK = { kty: 'OKP', crv: 'Ed25519', x: privateJwk.x, kid, alg: 'EdDSA', use: 'sig' }
+  const jwks = { keys: [publicJwk] }
+
+  return {
+    issuer,
+    audience,
+    keys: createLocalJWKSet(jwks),
+    jwks: structuredClone(jwks),
+    async issue (userId) {
+      const user = users.get(userId)
+      if (user === undefined) return null
+      const now = Math.floor(Date.now() / 1000)
+      return await new SignJWT({
+        name: user.name,
+        email: user.email,
+        preferred_username: user.email,
+        tid: user.tid,
+        roles: [...user.roles]
+      })
+        .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'JWT' })
+        .setIssuer(issuer)
+        .setAudience(audience)
+        .setSubject(user.id)
+        .setIssuedAt(now)
+        .setExpirationTime(now + ttlSeconds)
+        .sign(privateKey)
+    }
+  }
+}
+
+/**
+ * The key survives restarts so dev tokens keep working. Created beside the file and hard-linked
+ * into place: the link is atomic and fails if the file exists, so replicas starting together on one
+ * data dir agree on a single key and nobody ever reads a half-written file.
+ */
+async function loadOrCreateKey (file: string): Promise<Ed25519PrivateJwk> {
+  try {
+    return await readKeyFile(file)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  await mkdir(dirname(file), { recursive: true })
+  const { privateKey } = await generateKeyPair('EdDSA', { extractable: true })
+  const jwk = { ...await exportJWK(privateKey), kid: randomUUID() }
+  const scratch = `${file}.${process.pid}.${randomUUID()}.tmp`
+  await writeFile(scratch, JSON.stringify(jwk, null, 2) + '\n', { mode: 0o600, flag: 'wx' })
+  try {
+    await link(scratch, file)
+  } catch (err) {
+    // EEXIST: another process won the race, and its key is the one everybody uses.
+    /* c8 ignore next -- a hard link beside a file we just wrote fails for no other reason in practice */
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+  } finally {
+    await unlink(scratch)
+  }
+  return await readKeyFile(file)
+}
+
+async function readKeyFile (file: string): Promise<Ed25519PrivateJwk> {
+  const text = await readFile(file, 'utf8')
+  let jwk: unknown
+  try {
+    jwk = JSON.parse(text)
+  } catch {
+    jwk = null
+  }
+  if (!isEd25519PrivateJwk(jwk)) throw new Error(`dev issuer key file ${file} does not hold a private Ed25519 JWK with a kid`)
+  return jwk
+}
+
+function isEd25519PrivateJwk (value: unknown): value is Ed25519PrivateJwk {
+  if (typeof value !== 'object' || value === null) return false
+  const jwk = value as Record<string, unknown>
+  return jwk.kty === 'OKP' && jwk.crv === 'Ed25519' &&
+    typeof jwk.x === 'string' && typeof jwk.d === 'string' &&
+    typeof jwk.kid === 'string' && jwk.kid !== ''
+}
