@@ -1,11 +1,16 @@
 // Builds the Config from the environment (API.md §8). Any bad value throws a ConfigError whose
 // message is one line naming the variable; src/server.ts prints it and exits.
 import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { isAbsolute, join, resolve } from 'node:path'
 import Value from 'typebox/value'
 import Type from 'typebox'
 import { parseDuration } from '../src/domain/duration.js'
 import { ConfigSchema, DevUserSchema, MAX_ACCESS_CEILING_MS, TenantSchema, type Config } from './schema.js'
+
+// Far beyond any sane decision window, and small enough that deadlines stay valid dates.
+const MAX_PENDING_TTL_MS = 30 * 24 * 3600_000
+const MAX_RETENTION_MS = 36500 * 24 * 3600_000
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'
@@ -27,16 +32,28 @@ function durationVar (env: Env, name: string, fallback: string): number {
   return ms
 }
 
-function urlVar (env: Env, name: string): string | null {
+const HTTP = ['http:', 'https:']
+
+/** `protocols` keeps a scheme-less `localhost:8080` (a valid URL with scheme `localhost:`) from passing. */
+function urlVar (env: Env, name: string, protocols: readonly string[]): string | null {
   const text = read(env, name)
   if (text === undefined) return null
+  let url: URL
   try {
-    // eslint-disable-next-line no-new
-    new URL(text)
+    url = new URL(text)
   } catch {
     throw new ConfigError(`${name}: "${text}" is not a URL`)
   }
+  if (!protocols.includes(url.protocol)) throw new ConfigError(`${name}: "${text}" is not a URL with scheme ${protocols.join(' or ')}`)
   return text.replace(/\/+$/, '')
+}
+
+/** An IPv4/IPv6 address, optionally with a prefix length that fits its family. */
+function isAddressOrCidr (entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/')
+  const family = isIP(address as string)
+  if (family === 0 || rest.length > 0) return false
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128))
 }
 
 function jsonFile (name: string, path: string, schema: ReturnType<typeof Type.Array>): unknown[] {
@@ -44,6 +61,7 @@ function jsonFile (name: string, path: string, schema: ReturnType<typeof Type.Ar
   try {
     text = readFileSync(path, 'utf8')
   } catch (err) {
+    /* c8 ignore next -- fs errors carry a code; the fallback only keeps the message readable */
     throw new ConfigError(`${name}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
   }
   let data: unknown
@@ -54,6 +72,7 @@ function jsonFile (name: string, path: string, schema: ReturnType<typeof Type.Ar
   }
   if (!Value.Check(schema, data)) {
     const first = Value.Errors(schema, data)[0]
+    /* c8 ignore next -- Errors lists at least one error whenever Check fails; the fallbacks satisfy the types */
     throw new ConfigError(`${name}: ${path} is invalid at "${first?.instancePath ?? ''}": ${first?.message ?? 'schema mismatch'}`)
   }
   return data as unknown[]
@@ -70,7 +89,7 @@ export function loadConfig (env: Env, cwd: string = process.cwd()): Config {
 
   const store = read(env, 'LOCKBOX_STORE') ?? 'embedded'
   if (store !== 'embedded' && store !== 'redis') throw new ConfigError(`LOCKBOX_STORE: "${store}" is not a store (embedded, redis)`)
-  const redisUrl = urlVar(env, 'LOCKBOX_REDIS_URL') ?? 'redis://127.0.0.1:6379'
+  const redisUrl = urlVar(env, 'LOCKBOX_REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379'
 
   const dataDir = at(read(env, 'LOCKBOX_DATA_DIR') ?? './data')
 
@@ -90,7 +109,7 @@ export function loadConfig (env: Env, cwd: string = process.cwd()): Config {
   if (issuer !== undefined) {
     const audience = read(env, 'LOCKBOX_OIDC_AUDIENCE')
     if (audience === undefined) throw new ConfigError('LOCKBOX_OIDC_AUDIENCE: required when LOCKBOX_OIDC_ISSUER is set')
-    const jwksUrl = urlVar(env, 'LOCKBOX_OIDC_JWKS_URL')
+    const jwksUrl = urlVar(env, 'LOCKBOX_OIDC_JWKS_URL', HTTP)
     if (jwksUrl === null) throw new ConfigError('LOCKBOX_OIDC_JWKS_URL: required when LOCKBOX_OIDC_ISSUER is set')
     oidc = { issuer, audience, jwksUrl }
   }
@@ -98,18 +117,23 @@ export function loadConfig (env: Env, cwd: string = process.cwd()): Config {
   const devUsers = oidc === null ? jsonFile('LOCKBOX_DEV_USERS_FILE', at(read(env, 'LOCKBOX_DEV_USERS_FILE') ?? DEV_USERS_FILE), Type.Array(DevUserSchema)) as Config['devUsers'] : []
 
   const pendingTtlMs = durationVar(env, 'LOCKBOX_PENDING_TTL', 'PT12H')
+  if (pendingTtlMs > MAX_PENDING_TTL_MS) throw new ConfigError(`LOCKBOX_PENDING_TTL: "${read(env, 'LOCKBOX_PENDING_TTL') as string}" is longer than the P30D ceiling`)
   const maxAccessMs = durationVar(env, 'LOCKBOX_MAX_ACCESS', 'PT4H')
-  if (maxAccessMs > MAX_ACCESS_CEILING_MS) throw new ConfigError(`LOCKBOX_MAX_ACCESS: "${read(env, 'LOCKBOX_MAX_ACCESS') ?? ''}" is longer than the PT4H ceiling`)
+  // Only a configured value can pass the ceiling: the default is the ceiling itself.
+  if (maxAccessMs > MAX_ACCESS_CEILING_MS) throw new ConfigError(`LOCKBOX_MAX_ACCESS: "${read(env, 'LOCKBOX_MAX_ACCESS') as string}" is longer than the PT4H ceiling`)
+
+  const auditRetentionMs = durationVar(env, 'LOCKBOX_AUDIT_RETENTION', 'P365D')
+  if (auditRetentionMs > MAX_RETENTION_MS) throw new ConfigError(`LOCKBOX_AUDIT_RETENTION: "${read(env, 'LOCKBOX_AUDIT_RETENTION') as string}" is longer than the P36500D ceiling`)
 
   const signingKeyFile = at(read(env, 'LOCKBOX_SIGNING_KEY_FILE') ?? join(dataDir, 'signing-key.json'))
 
-  const webhookUrl = urlVar(env, 'LOCKBOX_WEBHOOK_URL')
+  const webhookUrl = urlVar(env, 'LOCKBOX_WEBHOOK_URL', HTTP)
   const webhookSecret = read(env, 'LOCKBOX_WEBHOOK_SECRET') ?? null
   if (webhookUrl !== null && webhookSecret === null) throw new ConfigError('LOCKBOX_WEBHOOK_SECRET: required when LOCKBOX_WEBHOOK_URL is set')
 
   const trustProxy = (read(env, 'LOCKBOX_TRUST_PROXY') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
   for (const entry of trustProxy) {
-    if (!/^[0-9a-fA-F.:]+(\/\d{1,3})?$/.test(entry)) throw new ConfigError(`LOCKBOX_TRUST_PROXY: "${entry}" is not an address or CIDR`)
+    if (!isAddressOrCidr(entry)) throw new ConfigError(`LOCKBOX_TRUST_PROXY: "${entry}" is not an address or CIDR`)
   }
 
   const logLevel = read(env, 'LOCKBOX_LOG_LEVEL') ?? 'info'
@@ -128,20 +152,20 @@ export function loadConfig (env: Env, cwd: string = process.cwd()): Config {
     devUsers,
     providerTenantId,
     upstreams: {
-      exchange: urlVar(env, 'LOCKBOX_UPSTREAM_EXCHANGE'),
-      sharepoint: urlVar(env, 'LOCKBOX_UPSTREAM_SHAREPOINT'),
-      onedrive: urlVar(env, 'LOCKBOX_UPSTREAM_ONEDRIVE')
+      exchange: urlVar(env, 'LOCKBOX_UPSTREAM_EXCHANGE', HTTP),
+      sharepoint: urlVar(env, 'LOCKBOX_UPSTREAM_SHAREPOINT', HTTP),
+      onedrive: urlVar(env, 'LOCKBOX_UPSTREAM_ONEDRIVE', HTTP)
     },
     pendingTtlMs,
     maxAccessMs,
     signingKeyFile,
     metricsToken: read(env, 'LOCKBOX_METRICS_TOKEN') ?? null,
-    smtpUrl: urlVar(env, 'LOCKBOX_SMTP_URL'),
+    smtpUrl: urlVar(env, 'LOCKBOX_SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom: read(env, 'LOCKBOX_MAIL_FROM') ?? 'Lockbox Gateway <lockbox@localhost>',
     webhookUrl,
     webhookSecret,
-    publicUrl: urlVar(env, 'LOCKBOX_PUBLIC_URL') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    auditRetentionMs: durationVar(env, 'LOCKBOX_AUDIT_RETENTION', 'P365D'),
+    publicUrl: urlVar(env, 'LOCKBOX_PUBLIC_URL', HTTP) ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    auditRetentionMs,
     trustProxy,
     logLevel: logLevel as Config['logLevel'],
     sweepIntervalMs: 1000

@@ -50,7 +50,10 @@ export const ConfigSchema = Type.Object({
   auditRetentionMs: Type.Integer({ minimum: 1 }),
   /** Addresses or CIDRs whose X-Forwarded-* is believed; empty: none. */
   trustProxy: Type.Array(Type.String({ minLength: 1 })),
-  logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+  logLevel: Type.Union([
+    Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'),
+    Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')
+  ]),
   /** How often the sweeper writes down expiries and completions. */
   sweepIntervalMs: Type.Integer({ minimum: 10 })
 })

@@ -8,16 +8,21 @@ const MINUTE = 60 * SECOND
 const HOUR = 60 * MINUTE
 const DAY = 24 * HOUR
 
-/** Milliseconds in `text`, or null when it is not a fixed-length ISO 8601 duration. */
+/**
+ * Milliseconds in `text`, or null when it is not a fixed-length ISO 8601 duration or is too long to
+ * count exactly in milliseconds (`P9999…D` would otherwise come out as Infinity).
+ */
 export function parseDuration (text: string): number | null {
   const m = PATTERN.exec(text)
   if (m === null || text === 'P' || text.endsWith('T')) return null
   const [, weeks, days, hours, minutes, seconds] = m
-  if (weeks !== undefined) return Number(weeks) * 7 * DAY
-  return Number(days ?? 0) * DAY +
-    Number(hours ?? 0) * HOUR +
-    Number(minutes ?? 0) * MINUTE +
-    Math.round(Number(seconds ?? 0) * SECOND)
+  const ms = weeks !== undefined
+    ? Number(weeks) * 7 * DAY
+    : Number(days ?? 0) * DAY +
+      Number(hours ?? 0) * HOUR +
+      Number(minutes ?? 0) * MINUTE +
+      Math.round(Number(seconds ?? 0) * SECOND)
+  return Number.isSafeInteger(ms) ? ms : null
 }
 
 /** An access window duration as API.md §3 accepts it: `PT…H…M…S`, positive. */

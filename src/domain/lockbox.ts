@@ -227,6 +227,7 @@ export function transition (req: LockboxRequest, event: LockboxEvent, ctx: Trans
   const rule = RULES[event]
   const timeDriven = event === 'Expire' || event === 'Complete'
   if (!rule.from.has(current) || (timeDriven && current === req.status)) return { ok: false, status: current }
+  /* c8 ignore next -- only Expired/Completed differ from the stored status, and no other event is allowed from them; guards a future rule */
   if (!timeDriven && current !== req.status) return { ok: false, status: current }
   const step = rule.apply(req, ctx)
   const actor: HistoryActor = timeDriven ? SYSTEM_ACTOR : ctx.actor

@@ -57,7 +57,9 @@ export const may = {
 
   openServiceRequest: (c: Caller, tenantId: string): boolean => isTenantMember(c, tenantId),
   readServiceRequests: (c: Caller, tenantId: string): boolean => isTenantMember(c, tenantId) || isProviderStaff(c),
-  closeServiceRequest: (c: Caller, tenantId: string): boolean => isTenantMember(c, tenantId) || isProviderStaff(c),
+  // Provider staff who work cases close them; a SecurityReader's role is read-only.
+  closeServiceRequest: (c: Caller, tenantId: string): boolean =>
+    isTenantMember(c, tenantId) || has(c, 'SupportEngineer') || has(c, 'SupportManager'),
 
   createRequest: (c: Caller): boolean => has(c, 'SupportEngineer'),
   seeAllRequests: (c: Caller): boolean => has(c, 'SupportManager') || has(c, 'SecurityReader'),

@@ -1,10 +1,11 @@
 // The built-in dev issuer (API.md §1 "Dev identity"): signs identity tokens for the users of
 // config/dev-users.json when no OIDC provider is configured. Never used alongside a real issuer.
 import { randomUUID } from 'node:crypto'
-import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { createLocalJWKSet, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type JWTVerifyGetKey } from 'jose'
 import type { DevUser } from '../../config/schema.js'
+import { createFileOnce } from '../files/create-once.js'
 
 export const DEV_ISSUER_KEY_FILE = 'dev-issuer-key.json'
 const DEFAULT_TTL_SECONDS = 8 * 3600
@@ -71,31 +72,16 @@ export async function openDevIssuer (options: DevIssuerOptions): Promise<DevIssu
   }
 }
 
-/**
- * The key survives restarts so dev tokens keep working. Created beside the file and hard-linked
- * into place: the link is atomic and fails if the file exists, so replicas starting together on one
- * data dir agree on a single key and nobody ever reads a half-written file.
- */
+/** The key survives restarts so dev tokens keep working; replicas on one data dir share it. */
 async function loadOrCreateKey (file: string): Promise<Ed25519PrivateJwk> {
   try {
     return await readKeyFile(file)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }
-  await mkdir(dirname(file), { recursive: true })
   const { privateKey } = await generateKeyPair('EdDSA', { extractable: true })
   const jwk = { ...await exportJWK(privateKey), kid: randomUUID() }
-  const scratch = `${file}.${process.pid}.${randomUUID()}.tmp`
-  await writeFile(scratch, JSON.stringify(jwk, null, 2) + '\n', { mode: 0o600, flag: 'wx' })
-  try {
-    await link(scratch, file)
-  } catch (err) {
-    // EEXIST: another process won the race, and its key is the one everybody uses.
-    /* c8 ignore next -- a hard link beside a file we just wrote fails for no other reason in practice */
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-  } finally {
-    await unlink(scratch)
-  }
+  await createFileOnce(file, JSON.stringify(jwk, null, 2) + '\n')
   return await readKeyFile(file)
 }
 

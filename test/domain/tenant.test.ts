@@ -1,0 +1,48 @@
+// Tenant helpers: the public view of a service request and stored settings over the tenants file.
+import t from 'tap'
+import { viewServiceRequest, withSettings, type ServiceRequest, type Tenant } from '../../src/domain/tenant.js'
+
+const contoso: Tenant = {
+  id: 'contoso',
+  displayName: 'Contoso Ltd.',
+  lockboxEnabled: true,
+  approverEmails: ['lockbox-approvers@contoso.com']
+}
+
+t.test('shows a service request without its version', async (t) => {
+  const sr: ServiceRequest = {
+    number: 'SR-1001',
+    tenantId: 'contoso',
+    title: 'Mail loop',
+    description: null,
+    status: 'Open',
+    createdBy: { id: 'contoso-user', name: 'Alex Wilber' },
+    createdAt: '2025-03-01T08:00:00.000Z',
+    closedAt: null,
+    version: 3
+  }
+  const view = viewServiceRequest(sr)
+  t.notOk('version' in view)
+  t.strictSame(view, {
+    number: 'SR-1001',
+    tenantId: 'contoso',
+    title: 'Mail loop',
+    description: null,
+    status: 'Open',
+    createdBy: { id: 'contoso-user', name: 'Alex Wilber' },
+    createdAt: '2025-03-01T08:00:00.000Z',
+    closedAt: null
+  })
+  t.equal(sr.version, 3, 'the stored value is not changed')
+})
+
+t.test('keeps the tenants file entry when nothing is stored', async (t) => {
+  t.equal(withSettings(contoso, null), contoso)
+})
+
+t.test('lets stored settings win over the tenants file', async (t) => {
+  const merged = withSettings(contoso, { tenantId: 'contoso', lockboxEnabled: false, approverEmails: [], version: 2 })
+  t.strictSame(merged, { id: 'contoso', displayName: 'Contoso Ltd.', lockboxEnabled: false, approverEmails: [] })
+  t.equal(contoso.lockboxEnabled, true, 'the file entry is not changed')
+  t.strictSame(contoso.approverEmails, ['lockbox-approvers@contoso.com'])
+})
