@@ -1,0 +1,36 @@
+// Builds the workflow context from the app's stores, tenants and clock, and runs the expiry sweeper.
+import fp from 'fastify-plugin'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Config } from '../../config/schema.js'
+import type { Acting, WorkflowContext } from '../../src/workflow/context.js'
+import { startSweeper } from '../../src/workflow/sweeper.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    workflow: WorkflowContext
+    now: () => number
+  }
+}
+
+export function actingOf (request: FastifyRequest): Acting {
+  return { caller: request.caller, clientIp: request.ip }
+}
+
+async function workflow (app: FastifyInstance, options: { config: Config, now: () => number, sweep: boolean }): Promise<void> {
+  const ctx: WorkflowContext = {
+    stores: app.stores,
+    tenants: app.tenants,
+    pendingTtlMs: options.config.pendingTtlMs,
+    maxAccessMs: options.config.maxAccessMs,
+    now: options.now
+  }
+  app.decorate('now', options.now)
+  app.decorate('workflow', ctx)
+  if (options.sweep) {
+    let sweeper: { stop: () => Promise<void> } | null = null
+    app.addHook('onReady', async () => { sweeper = startSweeper(ctx, options.config.sweepIntervalMs, app.log) })
+    app.addHook('preClose', async () => { await sweeper?.stop() })
+  }
+}
+
+export default fp(workflow, { name: 'workflow', dependencies: ['stores', 'tenants'] })

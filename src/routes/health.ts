@@ -1,0 +1,23 @@
+// Liveness and readiness (API.md §7). Outside /v1: no identity needed, never caught by proxy auth.
+import type { FastifyInstance } from 'fastify'
+import Type from 'typebox'
+import { problem, sendProblem } from '../../plugins/app/problem-details.js'
+
+const Status = Type.Object({ status: Type.String() })
+
+export default async function healthRoutes (app: FastifyInstance): Promise<void> {
+  let draining = false
+  app.addHook('preClose', async () => { draining = true })
+
+  app.get('/healthz', {
+    schema: { tags: ['operations'], summary: 'The process is alive', response: { 200: Status } }
+  }, async () => ({ status: 'ok' }))
+
+  app.get('/readyz', {
+    schema: { tags: ['operations'], summary: 'The stores answer and the process is not draining', response: { 200: Status } }
+  }, async function checkReadiness (_request, reply) {
+    if (draining) return sendProblem(reply, problem(503, 'UNAVAILABLE', 'shutting down'))
+    if (!await app.stores.ping()) return sendProblem(reply, problem(503, 'UNAVAILABLE', 'the store does not answer'))
+    return { status: 'ready' }
+  })
+}

@@ -1,0 +1,156 @@
+// TypeBox schemas of the /v1 API: request validation and the OpenAPI document both come from here.
+import Type from 'typebox'
+import { AUDIT_OPERATIONS } from '../domain/audit.js'
+import { ACCESS_LEVELS, STATUSES, WORKLOADS } from '../domain/lockbox.js'
+
+const literals = <T extends readonly string[]>(values: T) => Type.Union(values.map((v) => Type.Literal(v)))
+
+export const Problem = Type.Object({
+  type: Type.String(),
+  title: Type.String(),
+  status: Type.Integer(),
+  detail: Type.String(),
+  code: Type.String({ description: 'Stable upper-snake error code' })
+}, { $id: 'Problem', description: 'RFC 9457 problem details' })
+
+const ProblemRef = Type.Ref('Problem')
+export const problems = (...statuses: number[]): Record<number, typeof ProblemRef> =>
+  Object.fromEntries(statuses.map((s) => [s, ProblemRef]))
+
+export const Workload = literals(WORKLOADS)
+export const AccessLevel = literals(ACCESS_LEVELS)
+export const Status = literals(STATUSES)
+
+const TenantId = Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$', description: 'Tenant id' })
+const Timestamp = Type.String({ format: 'date-time' })
+const NullableTimestamp = Type.Union([Timestamp, Type.Null()])
+export const Comment = Type.String({ maxLength: 2000 })
+const Email = Type.String({ format: 'email', maxLength: 254 })
+
+export const Tenant = Type.Object({
+  id: Type.String(),
+  displayName: Type.String(),
+  lockboxEnabled: Type.Boolean(),
+  approverEmails: Type.Array(Type.String())
+}, { $id: 'Tenant' })
+
+export const TenantParams = Type.Object({ tenantId: TenantId })
+
+export const TenantPatch = Type.Object({
+  lockboxEnabled: Type.Optional(Type.Boolean()),
+  approverEmails: Type.Optional(Type.Array(Email, { maxItems: 50, uniqueItems: true }))
+}, { additionalProperties: false, minProperties: 1 })
+
+export const ServiceRequest = Type.Object({
+  number: Type.String(),
+  tenantId: Type.String(),
+  title: Type.String(),
+  description: Type.Union([Type.String(), Type.Null()]),
+  status: Type.Union([Type.Literal('Open'), Type.Literal('Closed')]),
+  createdBy: Type.Object({ id: Type.String(), name: Type.String() }),
+  createdAt: Timestamp,
+  closedAt: NullableTimestamp
+}, { $id: 'ServiceRequest' })
+
+export const ServiceRequestBody = Type.Object({
+  title: Type.String({ minLength: 1, maxLength: 200 }),
+  description: Type.Optional(Type.String({ maxLength: 4000 }))
+}, { additionalProperties: false })
+
+export const ServiceRequestParams = Type.Object({ tenantId: TenantId, number: Type.String({ pattern: '^[0-9]{1,20}$' }) })
+
+const HistoryEntry = Type.Object({
+  at: Timestamp,
+  action: Type.String(),
+  actor: Type.Object({ id: Type.String(), role: Type.String() }),
+  comment: Type.Union([Type.String(), Type.Null()])
+})
+
+export const LockboxRequest = Type.Object({
+  id: Type.String(),
+  tenantId: Type.String(),
+  serviceRequestNumber: Type.String(),
+  workload: Workload,
+  scope: Type.String(),
+  accessLevel: AccessLevel,
+  duration: Type.String(),
+  justification: Type.String(),
+  status: Status,
+  requester: Type.Object({ id: Type.String(), name: Type.String() }),
+  createdAt: Timestamp,
+  decisionDeadline: NullableTimestamp,
+  accessStartsAt: NullableTimestamp,
+  accessEndsAt: NullableTimestamp,
+  history: Type.Array(HistoryEntry)
+}, { $id: 'LockboxRequest' })
+
+export const CreateRequestBody = Type.Object({
+  tenantId: TenantId,
+  serviceRequestNumber: Type.String({ minLength: 1, maxLength: 20 }),
+  workload: Workload,
+  duration: Type.String({ minLength: 3, maxLength: 32, description: 'ISO 8601 duration PT…H…M…S, at most LOCKBOX_MAX_ACCESS' }),
+  justification: Type.String({ minLength: 1, maxLength: 2000 }),
+  accessLevel: Type.Optional(AccessLevel),
+  scope: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Canonical path prefix inside the workload; default /' }))
+}, { additionalProperties: false })
+
+export const RequestParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) })
+
+export const ReviewBody = Type.Object({
+  decision: Type.Union([Type.Literal('Approve'), Type.Literal('Reject')]),
+  comment: Type.Optional(Comment)
+}, { additionalProperties: false })
+
+export const DecisionBody = Type.Object({
+  decision: Type.Union([Type.Literal('Approve'), Type.Literal('Deny')]),
+  comment: Type.Optional(Comment)
+}, { additionalProperties: false })
+
+export const CommentBody = Type.Object({ comment: Type.Optional(Comment) }, { additionalProperties: false })
+
+export const PageQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  cursor: Type.Optional(Type.String({ maxLength: 512 }))
+})
+
+export const RequestListQuery = Type.Object({
+  tenantId: Type.Optional(TenantId),
+  status: Type.Optional(Status),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  cursor: Type.Optional(Type.String({ maxLength: 512 }))
+})
+
+export const pageOf = <T extends ReturnType<typeof Type.Ref>>(item: T) => Type.Object({
+  items: Type.Array(item),
+  nextCursor: Type.Union([Type.String(), Type.Null()])
+})
+
+export const AuditRecord = Type.Object({
+  id: Type.String(),
+  tenantId: Type.String(),
+  seq: Type.Integer(),
+  time: Timestamp,
+  operation: literals(AUDIT_OPERATIONS),
+  result: Type.String(),
+  actor: Type.Object({ id: Type.String(), type: Type.String() }),
+  clientIp: Type.Union([Type.String(), Type.Null()]),
+  requestId: Type.Union([Type.String(), Type.Null()]),
+  workload: Type.Union([Type.String(), Type.Null()]),
+  object: Type.Union([Type.String(), Type.Null()]),
+  details: Type.Record(Type.String(), Type.Unknown()),
+  prevHash: Type.String(),
+  hash: Type.String()
+}, { $id: 'AuditRecord', additionalProperties: true })
+
+export const AuditQuery = Type.Object({
+  tenantId: Type.Optional(TenantId),
+  requestId: Type.Optional(Type.String({ maxLength: 64 })),
+  operation: Type.Optional(Type.String({ maxLength: 1024, description: 'Comma-separated list of operations' })),
+  actorId: Type.Optional(Type.String({ maxLength: 256 })),
+  from: Type.Optional(Timestamp),
+  to: Type.Optional(Timestamp),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+  cursor: Type.Optional(Type.String({ maxLength: 512 }))
+})
+
+export const sharedSchemas = [Problem, Tenant, ServiceRequest, LockboxRequest, AuditRecord]

@@ -1,0 +1,80 @@
+// Audit search and chain verification (API.md §6).
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
+import { AUDIT_OPERATIONS, type AuditOperation } from '../../domain/audit.js'
+import { isCustomerApprover, may, type Caller } from '../../domain/policy.js'
+import { Forbidden, ValidationFailed } from '../../errors.js'
+import type { AuditQuery as StoreAuditQuery } from '../../stores/types.js'
+import { AuditQuery, TenantParams, pageOf, problems } from '../schemas.js'
+
+const security = [{ identityToken: [] }]
+const KNOWN_OPERATIONS: ReadonlySet<string> = new Set(AUDIT_OPERATIONS)
+
+interface AuditFilters {
+  tenantId?: string
+  requestId?: string
+  operation?: string
+  actorId?: string
+  from?: string
+  to?: string
+}
+
+/** Which tenants the caller may read: one named tenant, its own, or (security readers) all. */
+export function auditTenantScope (caller: Caller, tenantId: string | undefined): Pick<StoreAuditQuery, 'tenantId' | 'tenantIds'> {
+  if (tenantId !== undefined) {
+    if (!may.readAudit(caller, tenantId)) throw new Forbidden(`you may not read the audit log of ${tenantId}`)
+    return { tenantId }
+  }
+  if (may.readAllAudit(caller)) return {}
+  if (isCustomerApprover(caller, caller.tenantId)) return { tenantId: caller.tenantId }
+  throw new Forbidden('you may not read the audit log')
+}
+
+/** Turns query-string filters into a store query, refusing unknown operations and bad ranges. */
+export function auditFilters (caller: Caller, q: AuditFilters): Omit<StoreAuditQuery, 'limit' | 'cursor'> {
+  let operations: AuditOperation[] | undefined
+  if (q.operation !== undefined) {
+    operations = q.operation.split(',').map((s) => s.trim()).filter((s) => s !== '') as AuditOperation[]
+    const unknown = operations.find((op) => !KNOWN_OPERATIONS.has(op))
+    if (unknown !== undefined) throw new ValidationFailed(`unknown audit operation "${unknown}"`)
+  }
+  const from = q.from === undefined ? undefined : Date.parse(q.from)
+  const to = q.to === undefined ? undefined : Date.parse(q.to)
+  if (from !== undefined && to !== undefined && from > to) throw new ValidationFailed('"from" is after "to"')
+  return { ...auditTenantScope(caller, q.tenantId), requestId: q.requestId, operations, actorId: q.actorId, from, to }
+}
+
+const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get('/audit', {
+    schema: { tags: ['audit'], security, summary: 'Search the audit log, oldest first', querystring: AuditQuery, response: { 200: pageOf(Type.Ref('AuditRecord')), ...problems(400, 401, 403) } }
+  }, async (request) => {
+    const { limit, cursor, ...filters } = request.query
+    return await app.stores.audit.query({ ...auditFilters(request.caller, filters), limit: limit ?? 100, cursor })
+  })
+
+  app.get('/audit/verify', {
+    schema: {
+      tags: ['audit'],
+      security,
+      summary: 'Walk a tenant\'s hash chain and report the first break',
+      querystring: Type.Pick(TenantParams, ['tenantId']),
+      response: {
+        200: Type.Object({
+          tenantId: Type.String(),
+          valid: Type.Boolean(),
+          records: Type.Integer(),
+          headSeq: Type.Integer(),
+          headHash: Type.String(),
+          firstInvalidSeq: Type.Union([Type.Integer(), Type.Null()])
+        }),
+        ...problems(400, 401, 403)
+      }
+    }
+  }, async (request) => {
+    const { tenantId } = request.query
+    auditTenantScope(request.caller, tenantId)
+    return { tenantId, ...await app.stores.audit.verify(tenantId) }
+  })
+}
+
+export default auditRoutes

@@ -1,0 +1,12 @@
+// The /v1 control plane: one encapsulated scope whose every route requires a caller identity token.
+import type { FastifyInstance } from 'fastify'
+import tenantRoutes from './tenants.js'
+import requestRoutes from './requests.js'
+import auditRoutes from './audit.js'
+
+export default async function v1Routes (app: FastifyInstance): Promise<void> {
+  app.addHook('onRequest', app.authenticateCaller)
+  await app.register(tenantRoutes)
+  await app.register(requestRoutes)
+  await app.register(auditRoutes)
+}

@@ -1,0 +1,71 @@
+// What the workflow functions need: stores, tenants, limits and the clock. Routes and the sweeper
+// build one from the app; nothing in src/workflow knows about HTTP.
+import type { AuditDraft, AuditOperation, AuditResult } from '../domain/audit.js'
+import type { Caller } from '../domain/policy.js'
+import { auditActor } from '../domain/policy.js'
+import type { ActingRole } from '../domain/lockbox.js'
+import type { Tenant, TenantSettings } from '../domain/tenant.js'
+import { ConflictError, InvalidState } from '../errors.js'
+import type { Stores } from '../stores/types.js'
+
+export interface TenantRegistry {
+  /** The tenant with its current settings, or null if the tenants file does not define it. */
+  get: (tenantId: string) => Promise<Tenant | null>
+  /** The tenant and the stored settings (with their version), for a compare-and-set update. */
+  getVersioned: (tenantId: string) => Promise<{ tenant: Tenant, settings: TenantSettings | null } | null>
+  ids: () => string[]
+}
+
+export interface WorkflowContext {
+  stores: Stores
+  tenants: TenantRegistry
+  pendingTtlMs: number
+  maxAccessMs: number
+  now: () => number
+}
+
+/** Who is acting, from where. */
+export interface Acting {
+  caller: Caller
+  clientIp: string | null
+}
+
+export interface DraftFields {
+  result?: AuditResult
+  requestId?: string | null
+  workload?: string | null
+  object?: string | null
+  details?: Record<string, unknown>
+}
+
+export function draft (operation: AuditOperation, tenantId: string, acting: Acting | null, role: ActingRole | undefined, fields: DraftFields = {}): AuditDraft {
+  return {
+    tenantId,
+    operation,
+    result: fields.result ?? 'Success',
+    actor: acting === null ? { id: 'system', type: 'System' } : auditActor(acting.caller, role),
+    clientIp: acting?.clientIp ?? null,
+    requestId: fields.requestId ?? null,
+    workload: fields.workload ?? null,
+    object: fields.object ?? null,
+    details: fields.details ?? {}
+  }
+}
+
+const MAX_ATTEMPTS = 8
+
+/**
+ * Runs a read-decide-commit step again when its compare-and-set lost a race: the next attempt
+ * re-reads, so it decides on the winner's result (usually a 409 for the loser).
+ */
+export async function retryOnConflict<T> (step: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await step()
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err
+      /* c8 ignore next -- needs MAX_ATTEMPTS consecutive lost races on one entity */
+      if (attempt >= MAX_ATTEMPTS) throw new InvalidState('the resource is changing too fast; retry')
+    }
+  }
+}

@@ -1,0 +1,156 @@
+// Lockbox request actions (API.md §3): authorise, run the state machine, commit with the audit record.
+import { parseAccessDuration } from '../domain/duration.js'
+import { parseScope } from '../domain/grant.js'
+import {
+  createRequest, transition,
+  type AccessLevel, type ActingRole, type LockboxEvent, type LockboxRequest, type Workload
+} from '../domain/lockbox.js'
+import { customerActingRole, may, violatesSeparationOfDuties, type Caller } from '../domain/policy.js'
+import { Forbidden, InvalidState, NotFound, SeparationOfDuties, ServiceRequestInvalid, ValidationFailed } from '../errors.js'
+import { draft, retryOnConflict, type Acting, type WorkflowContext } from './context.js'
+import { randomUUID } from 'node:crypto'
+
+export interface CreateRequestInput {
+  tenantId: string
+  serviceRequestNumber: string
+  workload: Workload
+  duration: string
+  justification: string
+  accessLevel?: AccessLevel
+  scope?: string
+}
+
+export async function createLockboxRequest (ctx: WorkflowContext, acting: Acting, input: CreateRequestInput): Promise<LockboxRequest> {
+  const { caller } = acting
+  if (!may.createRequest(caller)) throw new Forbidden('only support engineers create lockbox requests')
+  const durationMs = parseAccessDuration(input.duration)
+  if (durationMs === null) throw new ValidationFailed(`duration "${input.duration}" is not a positive ISO 8601 duration of the form PT…H…M…S`)
+  if (durationMs > ctx.maxAccessMs) throw new ValidationFailed(`duration "${input.duration}" exceeds the longest access window allowed (LOCKBOX_MAX_ACCESS)`)
+  const scope = input.scope ?? '/'
+  if (parseScope(scope) === null) throw new ValidationFailed(`scope "${scope}" is not a canonical path (absolute, percent-encoded, no dot segments, no empty segments)`)
+  const tenant = await ctx.tenants.get(input.tenantId)
+  if (tenant === null) throw new ServiceRequestInvalid(`tenant "${input.tenantId}" does not exist`)
+
+  return await retryOnConflict(async () => {
+    const sr = await ctx.stores.lockbox.getServiceRequest(input.tenantId, input.serviceRequestNumber)
+    if (sr === null) throw new ServiceRequestInvalid(`service request ${input.serviceRequestNumber} does not exist in tenant ${input.tenantId}`)
+    if (sr.status !== 'Open') throw new ServiceRequestInvalid(`service request ${input.serviceRequestNumber} is ${sr.status}`)
+    const now = ctx.now()
+    const req = createRequest({
+      id: randomUUID(),
+      tenantId: input.tenantId,
+      serviceRequestNumber: sr.number,
+      workload: input.workload,
+      scope,
+      accessLevel: input.accessLevel ?? 'read',
+      duration: input.duration,
+      durationMs,
+      justification: input.justification,
+      requester: { id: caller.id, name: caller.name }
+    }, { now, pendingTtlMs: ctx.pendingTtlMs })
+    await ctx.stores.lockbox.commit({
+      tenantId: req.tenantId,
+      requests: [{ value: req, expectedVersion: 0 }],
+      // Rewriting the service request unchanged makes its version part of the compare-and-set: a
+      // close racing with this create cannot leave an open request on a closed service request.
+      serviceRequests: [{ value: sr, expectedVersion: sr.version }],
+      audit: [draft('LockboxRequestCreated', req.tenantId, acting, 'SupportEngineer', {
+        requestId: req.id,
+        workload: req.workload,
+        object: req.scope,
+        details: requestDetails(req, { status: req.status })
+      })]
+    })
+    return { ...req, version: 1 }
+  })
+}
+
+/** The request if the caller may see it; 404 otherwise, so its existence does not leak. */
+export async function loadVisibleRequest (ctx: WorkflowContext, caller: Caller, id: string): Promise<LockboxRequest> {
+  const req = await ctx.stores.lockbox.getRequest(id)
+  if (req === null || !may.seeRequest(caller, req)) throw new NotFound(`lockbox request ${id} not found`)
+  return req
+}
+
+export type RequestAction =
+  | { kind: 'review', decision: 'Approve' | 'Reject', comment?: string }
+  | { kind: 'decision', decision: 'Approve' | 'Deny', comment?: string }
+  | { kind: 'revoke', comment?: string }
+  | { kind: 'cancel', comment?: string }
+
+interface Authorised { event: LockboxEvent, role: ActingRole }
+
+function authorise (caller: Caller, req: LockboxRequest, action: RequestAction): Authorised {
+  switch (action.kind) {
+    case 'review':
+      if (!may.review(caller)) throw new Forbidden('only support managers review lockbox requests')
+      if (violatesSeparationOfDuties(caller, req)) throw new SeparationOfDuties('a support manager cannot review a request they created')
+      return { event: action.decision === 'Approve' ? 'ManagerApprove' : 'ManagerReject', role: 'SupportManager' }
+    case 'decision':
+      if (!may.decide(caller, req)) throw new Forbidden(`only the approvers of tenant ${req.tenantId} decide its lockbox requests`)
+      return { event: action.decision === 'Approve' ? 'CustomerApprove' : 'CustomerDeny', role: customerActingRole(caller) }
+    case 'revoke':
+      if (!may.decide(caller, req)) throw new Forbidden(`only the approvers of tenant ${req.tenantId} revoke its lockbox access`)
+      return { event: 'Revoke', role: customerActingRole(caller) }
+    case 'cancel':
+      if (!may.cancel(caller, req)) throw new Forbidden('only the requester cancels a lockbox request')
+      return { event: 'Cancel', role: 'SupportEngineer' }
+  }
+}
+
+const VERBS: Record<LockboxEvent, string> = {
+  ManagerApprove: 'approve',
+  ManagerReject: 'reject',
+  CustomerApprove: 'approve',
+  CustomerDeny: 'deny',
+  Revoke: 'revoke',
+  Cancel: 'cancel',
+  CloseServiceRequest: 'close',
+  Expire: 'expire',
+  Complete: 'complete'
+}
+
+/** Review, decision, revoke or cancel: exactly one winner when many race, and exactly one record. */
+export async function actOnRequest (ctx: WorkflowContext, acting: Acting, id: string, action: RequestAction): Promise<LockboxRequest> {
+  return await retryOnConflict(async () => {
+    const req = await loadVisibleRequest(ctx, acting.caller, id)
+    const { event, role } = authorise(acting.caller, req, action)
+    const tenant = event === 'ManagerApprove' ? await ctx.tenants.get(req.tenantId) : null
+    const now = ctx.now()
+    const result = transition(req, event, {
+      now,
+      actor: { id: acting.caller.id, role },
+      comment: action.comment ?? null,
+      lockboxEnabled: tenant?.lockboxEnabled ?? true,
+      pendingTtlMs: ctx.pendingTtlMs
+    })
+    if (!result.ok) throw new InvalidState(`cannot ${VERBS[event]} a request that is ${result.status}`)
+    const next = result.request
+    await ctx.stores.lockbox.commit({
+      tenantId: req.tenantId,
+      requests: [{ value: next, expectedVersion: req.version }],
+      audit: [draft(result.operation, req.tenantId, acting, role, {
+        requestId: req.id,
+        workload: req.workload,
+        object: req.scope,
+        details: requestDetails(next, { from: result.from, status: next.status, comment: action.comment ?? null, reason: event === 'Cancel' ? 'CanceledByRequester' : undefined })
+      })]
+    })
+    return { ...next, version: req.version + 1 }
+  })
+}
+
+/** The fields an auditor wants on every lockbox record, so each record reads on its own. */
+export function requestDetails (req: LockboxRequest, extra: Record<string, unknown>): Record<string, unknown> {
+  const details: Record<string, unknown> = {
+    serviceRequestNumber: req.serviceRequestNumber,
+    accessLevel: req.accessLevel,
+    duration: req.duration,
+    requester: req.requester.id
+  }
+  if (req.decisionDeadline !== null) details.decisionDeadline = req.decisionDeadline
+  if (req.accessStartsAt !== null) details.accessStartsAt = req.accessStartsAt
+  if (req.accessEndsAt !== null) details.accessEndsAt = req.accessEndsAt
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) details[k] = v
+  return details
+}
