@@ -1,17 +1,20 @@
 // Builds the Lockbox Gateway app from a Config. Plugins are registered explicitly, in reading order
 // (external, ours, routes): the order is part of the security model, so nothing is autoloaded.
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from '../config/schema.js'
 import swagger from '../plugins/external/swagger.js'
 import callerIdentity from '../plugins/app/caller-identity.js'
+import gateway from '../plugins/app/gateway.js'
 import problemDetails from '../plugins/app/problem-details.js'
 import stores from '../plugins/app/stores.js'
 import tenants from '../plugins/app/tenants.js'
 import { strictValidatorCompiler } from '../plugins/app/validation.js'
 import workflow from '../plugins/app/workflow.js'
+import contentRoutes from './routes/content/index.js'
 import devTokenRoutes from './routes/dev-token.js'
 import healthRoutes from './routes/health.js'
+import jwksRoutes from './routes/jwks.js'
 import { sharedSchemas } from './routes/schemas.js'
 import v1Routes from './routes/v1/index.js'
 import type { Stores } from './stores/types.js'
@@ -42,7 +45,8 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
     // Our own ids only: a client-chosen request id would let it forge log correlation.
     genReqId: () => randomUUID(),
     requestIdHeader: false,
-    disableRequestLogging: true
+    // One access line per proxied call is written by the content routes; the rest stay quiet.
+    logController: new LogController({ disableRequestLogging: true })
   })
   app.setValidatorCompiler(strictValidatorCompiler())
   for (const schema of sharedSchemas) app.addSchema(schema)
@@ -54,9 +58,12 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
   await app.register(tenants, { config })
   await app.register(callerIdentity, { config })
   await app.register(workflow, { config, now, sweep: overrides.sweep ?? true })
+  await app.register(gateway, { config })
 
   await app.register(healthRoutes)
   if (app.devIssuer !== null) await app.register(devTokenRoutes)
+  await app.register(jwksRoutes)
   await app.register(v1Routes, { prefix: '/v1' })
+  await app.register(contentRoutes)
   return app
 }

@@ -6,6 +6,7 @@ import { requestVisibility } from '../../domain/policy.js'
 import { Forbidden } from '../../errors.js'
 import { actingOf } from '../../../plugins/app/workflow.js'
 import { actOnRequest, createLockboxRequest, loadVisibleRequest } from '../../workflow/requests.js'
+import { issueToken } from '../../workflow/tokens.js'
 import { CommentBody, CreateRequestBody, DecisionBody, RequestListQuery, RequestParams, ReviewBody, pageOf, problems } from '../schemas.js'
 
 const security = [{ identityToken: [] }]
@@ -58,6 +59,22 @@ const requestRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/requests/:id/revoke', {
     schema: { tags: ['requests'], security, summary: 'End approved access now (GlobalAdministrator or CustomerLockboxApprover)', params: RequestParams, body: Type.Optional(CommentBody), response: actionResponses }
   }, async (request) => viewRequest(await actOnRequest(ctx, actingOf(request), request.params.id, { kind: 'revoke', comment: request.body?.comment }), app.now()))
+
+  app.post('/requests/:id/token', {
+    schema: {
+      tags: ['requests'],
+      security,
+      summary: 'The access token of an Approved request (the requester); exp never beyond accessEndsAt',
+      params: RequestParams,
+      response: {
+        201: Type.Object({ accessToken: Type.String(), tokenType: Type.Literal('Bearer'), expiresAt: Type.String({ format: 'date-time' }) }),
+        ...problems(401, 403, 404, 409)
+      }
+    }
+  }, async (request, reply) => {
+    const issued = await issueToken(ctx, app.gateway.keys, actingOf(request), request.params.id)
+    return await reply.code(201).send({ accessToken: issued.accessToken, tokenType: 'Bearer' as const, expiresAt: issued.expiresAt })
+  })
 
   app.post('/requests/:id/cancel', {
     schema: { tags: ['requests'], security, summary: 'Withdraw a request (the requester)', params: RequestParams, body: Type.Optional(CommentBody), response: actionResponses }

@@ -1,0 +1,68 @@
+// The data plane's shared state: signing keys, the access-token verifier, the grant cache, the
+// assertion signer and the in-flight registry; grant events wired to all of them. Also starts the
+// built-in mock content services for every workload without a configured upstream.
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import { createLocalJWKSet } from 'jose'
+import type { Config } from '../../config/schema.js'
+import { WORKLOADS, type Workload } from '../../src/domain/lockbox.js'
+import { AccessTokenVerifier, GATEWAY_ISSUER } from '../../src/gateway/access-token.js'
+import { AssertionSigner } from '../../src/gateway/assertion.js'
+import { GrantCache } from '../../src/gateway/grant-cache.js'
+import { InFlight } from '../../src/gateway/in-flight.js'
+import { openSigningKeys, type SigningKeys } from '../../src/gateway/signing-keys.js'
+import { startMockServices } from '../../src/mocks/index.js'
+
+export interface Gateway {
+  keys: SigningKeys
+  tokens: AccessTokenVerifier
+  grants: GrantCache
+  assertions: AssertionSigner
+  inFlight: InFlight
+  /** Base URL of each workload's content service. */
+  upstreams: Record<Workload, string>
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    gateway: Gateway
+  }
+}
+
+async function gateway (app: FastifyInstance, options: { config: Config }): Promise<void> {
+  const { config } = options
+  const keys = await openSigningKeys(config.signingKeyFile)
+  const inFlight = new InFlight(app.now)
+  const grants = new GrantCache(app.stores.lockbox)
+  // The upstream judges an assertion's age by its own clock, so it is signed on the wall clock.
+  const assertions = new AssertionSigner(keys, Date.now)
+
+  const upstreams = { ...config.upstreams } as Record<Workload, string | null>
+  if (WORKLOADS.some((w) => upstreams[w] === null)) {
+    const mocks = await startMockServices({ keys: createLocalJWKSet(keys.jwks), issuer: GATEWAY_ISSUER })
+    for (const w of WORKLOADS) upstreams[w] ??= mocks.urls[w]
+    app.log.info({ upstreams }, 'built-in mock content services started')
+    app.addHook('onClose', async () => { await mocks.close() })
+  }
+
+  const unsubscribe = app.stores.grantEvents.subscribe(function dropEndedGrant (event) {
+    grants.drop(event.requestId)
+    assertions.forget(event.requestId)
+    inFlight.cut(event.requestId, event.status)
+  })
+  app.addHook('onClose', async () => {
+    unsubscribe()
+    inFlight.cutAll('Shutdown')
+  })
+
+  app.decorate('gateway', {
+    keys,
+    tokens: new AccessTokenVerifier(keys, { now: app.now }),
+    grants,
+    assertions,
+    inFlight,
+    upstreams: upstreams as Record<Workload, string>
+  })
+}
+
+export default fp(gateway, { name: 'gateway', dependencies: ['stores', 'workflow'] })

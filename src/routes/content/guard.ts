@@ -1,0 +1,238 @@
+// The checks every content request passes before a byte goes upstream (API.md §5), in order:
+// token, canonical path, tenant/workload/scope/method, grant still Approved, access record committed.
+// Any refusal is itself audited (ContentAccessDenied) and nothing is forwarded.
+import { randomUUID } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
+import type { Readable } from 'node:stream'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { checkCanonicalPath, decodeSegments, methodAllowed, parseScope, pathInScope } from '../../domain/grant.js'
+import { effectiveStatus, type LockboxRequest, type Workload } from '../../domain/lockbox.js'
+import type { AuditDraft } from '../../domain/audit.js'
+import { AccessTokenError, type AccessClaims } from '../../gateway/access-token.js'
+import { problem, sendProblem, type Problem } from '../../../plugins/app/problem-details.js'
+
+/** What the guard learned about one content request; the forwarder and the outcome record use it. */
+export interface ContentAccess {
+  accessId: string
+  workload: Workload
+  method: string
+  /** The path inside the workload as sent (still percent-encoded), without the query. */
+  path: string
+  /** The raw query string, without `?`, forwarded byte for byte. */
+  query: string
+  claims: AccessClaims | null
+  grant: LockboxRequest | null
+  /** Built from the checked parts: /tenants/{tenant}/{path}. */
+  upstreamPath: string
+  assertion: string
+  startedAt: number
+  /** Set once ContentAccessed is durable: only then is there an outcome to record. */
+  recorded: boolean
+  bytesIn: number
+  bytesOut: number
+  cut: string | null
+  upstream: Readable | null
+  untrack: (() => void) | null
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    contentAccess: ContentAccess
+  }
+}
+
+export interface GuardDeps {
+  workload: Workload
+  now: () => number
+  knownTenant: (tenantId: string) => boolean
+  verifyToken: (token: string) => AccessClaims | Promise<AccessClaims>
+  grant: (requestId: string) => LockboxRequest | null | Promise<LockboxRequest | null>
+  assertionFor: (claims: AccessClaims) => string | Promise<string>
+  audit: (draft: AuditDraft) => Promise<unknown>
+  track: (access: ContentAccess, request: FastifyRequest, reply: FastifyReply) => void
+}
+
+/** A refusal: the status and code the client sees, and the reason the audit record keeps. */
+class Refusal {
+  constructor (readonly status: number, readonly code: string, readonly reason: string, readonly detail: string) {}
+}
+
+const MAX_RECORDED_PATH = 1024
+const scopeCache = new WeakMap<AccessClaims, string[] | null>()
+
+function scopeOf (claims: AccessClaims): string[] | null {
+  let scope = scopeCache.get(claims)
+  if (scope === undefined) {
+    scope = parseScope(claims.scope)
+    scopeCache.set(claims, scope)
+  }
+  return scope
+}
+
+function bearerToken (header: string | undefined): string | null {
+  if (header === undefined || header.length < 8 || header.slice(0, 7).toLowerCase() !== 'bearer ') return null
+  const token = header.slice(7).trim()
+  return token === '' ? null : token
+}
+
+function verifiedClaims (deps: GuardDeps, request: FastifyRequest): AccessClaims | Promise<AccessClaims> {
+  const token = bearerToken(request.headers.authorization)
+  if (token === null) throw new Refusal(401, 'TOKEN_INVALID', 'missing access token', 'send Authorization: Bearer <access token> (POST /v1/requests/{id}/token)')
+  try {
+    return deps.verifyToken(token)
+  } catch (err) {
+    /* c8 ignore next -- verifyToken only throws AccessTokenError synchronously */
+    if (!(err instanceof AccessTokenError)) throw err
+    throw new Refusal(401, 'TOKEN_INVALID', err.reason, `access token refused: ${err.reason}`)
+  }
+}
+
+async function awaitClaims (pending: Promise<AccessClaims>): Promise<AccessClaims> {
+  try {
+    return await pending
+  } catch (err) {
+    if (!(err instanceof AccessTokenError)) throw err
+    throw new Refusal(401, 'TOKEN_INVALID', err.reason, `access token refused: ${err.reason}`)
+  }
+}
+
+/** Steps 2 and 3: canonical path, then tenant, workload, scope and method against the token. */
+function requireTokenScope (deps: GuardDeps, access: ContentAccess, claims: AccessClaims): void {
+  const check = checkCanonicalPath(`/${deps.workload}${access.path}`)
+  if (!check.ok) throw new Refusal(400, 'PATH_REJECTED', `path rejected: ${check.reason}`, `the path is not canonical (${check.reason}); it is rejected, never repaired`)
+  const [tenantSegment, ...rest] = check.segments.slice(1)
+  if (claims.workload !== deps.workload) throw new Refusal(403, 'OUT_OF_SCOPE', 'token is for another workload', `this token grants ${claims.workload}, not ${deps.workload}`)
+  if (tenantSegment === undefined || decodeURIComponent(tenantSegment) !== claims.tenantId) {
+    throw new Refusal(403, 'OUT_OF_SCOPE', 'token is for another tenant', `this token grants tenant ${claims.tenantId} only`)
+  }
+  const scope = scopeOf(claims)
+  if (scope === null || !pathInScope(decodeSegments(rest), scope)) {
+    throw new Refusal(403, 'OUT_OF_SCOPE', 'path outside the granted scope', `this token grants ${claims.scope} only`)
+  }
+  if (!methodAllowed(access.method, claims.accessLevel)) {
+    throw new Refusal(403, 'OUT_OF_SCOPE', 'method beyond the access level', `${access.method} needs readwrite access; this token grants ${claims.accessLevel}`)
+  }
+  const trailing = access.path.endsWith('/') && rest.length > 0 ? '/' : ''
+  access.upstreamPath = `/tenants/${tenantSegment}${rest.length > 0 ? '/' + rest.join('/') : ''}${trailing}`
+}
+
+/** Step 4: the request behind the token is still Approved, at this instant, and is the token's. */
+function requireApprovedGrant (deps: GuardDeps, claims: AccessClaims, grant: LockboxRequest | null): LockboxRequest {
+  if (grant === null || grant.requester.id !== claims.actor || grant.tenantId !== claims.tenantId ||
+    grant.workload !== claims.workload || grant.scope !== claims.scope || grant.accessLevel !== claims.accessLevel) {
+    throw new Refusal(403, 'GRANT_INACTIVE', 'token does not match an approved request', 'the request behind this token does not grant this access')
+  }
+  const status = effectiveStatus(grant, deps.now())
+  if (status !== 'Approved') throw new Refusal(403, 'GRANT_INACTIVE', `request is ${status}`, `the lockbox request behind this token is ${status}`)
+  return grant
+}
+
+function accessDraft (access: ContentAccess, request: FastifyRequest, claims: AccessClaims): AuditDraft {
+  return {
+    tenantId: claims.tenantId,
+    operation: 'ContentAccessed',
+    result: 'Success',
+    actor: { id: claims.actor, type: 'SupportEngineer' },
+    clientIp: request.ip,
+    requestId: claims.requestId,
+    workload: access.workload,
+    object: access.path,
+    details: { accessId: access.accessId, method: access.method, path: access.path, query: access.query }
+  }
+}
+
+function tenantOfPath (deps: GuardDeps, path: string): string | null {
+  const segment = path.split('/')[1]
+  if (segment === undefined) return null
+  try {
+    const tenant = decodeURIComponent(segment)
+    return deps.knownTenant(tenant) ? tenant : null
+  } catch {
+    return null
+  }
+}
+
+/** Records the refusal (when a tenant can be named) and answers it; 503 if it cannot be recorded. */
+async function refuse (deps: GuardDeps, request: FastifyRequest, reply: FastifyReply, refusal: Refusal): Promise<FastifyReply> {
+  const access = request.contentAccess
+  const claims = access.claims
+  const tenantId = claims?.tenantId ?? tenantOfPath(deps, access.path)
+  let answer: Problem = problem(refusal.status, refusal.code, refusal.detail)
+  if (tenantId !== null) {
+    try {
+      await deps.audit({
+        tenantId,
+        operation: 'ContentAccessDenied',
+        result: 'Denied',
+        actor: { id: claims?.actor ?? 'unknown', type: 'SupportEngineer' },
+        clientIp: request.ip,
+        requestId: claims?.requestId ?? null,
+        workload: access.workload,
+        object: access.path.slice(0, MAX_RECORDED_PATH),
+        details: { accessId: access.accessId, method: access.method, path: access.path.slice(0, MAX_RECORDED_PATH), status: refusal.status, reason: refusal.reason }
+      })
+    } catch (err) {
+      request.log.error({ err }, 'could not record a content refusal')
+      answer = problem(503, 'UNAVAILABLE', 'the audit log is unavailable; nothing was forwarded')
+    }
+  } else {
+    request.log.warn({ reason: refusal.reason }, 'content refusal for no known tenant: not audited')
+  }
+  request.log.info({ accessId: access.accessId, outcome: 'denied', reason: refusal.reason, status: answer.status }, 'content access refused')
+  return sendProblem(reply, answer)
+}
+
+export function contentGuard (deps: GuardDeps) {
+  const prefixLength = deps.workload.length + 1
+  return async function guardContentRequest (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+    // Path and query are split once; only the path is authorised, the query is forwarded as sent.
+    const url = request.raw.url as string
+    const q = url.indexOf('?')
+    const access: ContentAccess = {
+      accessId: randomUUID(),
+      workload: deps.workload,
+      method: request.method,
+      path: (q === -1 ? url : url.slice(0, q)).slice(prefixLength),
+      query: q === -1 ? '' : url.slice(q + 1),
+      claims: null,
+      grant: null,
+      upstreamPath: '',
+      assertion: '',
+      startedAt: performance.now(),
+      recorded: false,
+      bytesIn: 0,
+      bytesOut: 0,
+      cut: null,
+      upstream: null,
+      untrack: null
+    }
+    request.contentAccess = access
+    try {
+      const verified = verifiedClaims(deps, request)
+      const claims = verified instanceof Promise ? await awaitClaims(verified) : verified
+      access.claims = claims
+      if (request.headers.upgrade !== undefined) {
+        throw new Refusal(400, 'UPGRADE_REFUSED', 'protocol upgrade refused', 'the content services have no WebSocket or other upgraded protocols')
+      }
+      requireTokenScope(deps, access, claims)
+      const pending = deps.grant(claims.requestId)
+      access.grant = requireApprovedGrant(deps, claims, pending instanceof Promise ? await pending : pending)
+      const assertion = deps.assertionFor(claims)
+      access.assertion = typeof assertion === 'string' ? assertion : await assertion
+    } catch (err) {
+      if (err instanceof Refusal) return await refuse(deps, request, reply, err)
+      request.log.error({ err, accessId: access.accessId }, 'content check failed')
+      return sendProblem(reply, problem(503, 'UNAVAILABLE', 'the grant could not be checked; nothing was forwarded'))
+    }
+    // Step 5: the access is on the audit log, durably, before anything goes upstream.
+    try {
+      await deps.audit(accessDraft(access, request, access.claims))
+    } catch (err) {
+      request.log.error({ err, accessId: access.accessId }, 'could not record a content access')
+      return sendProblem(reply, problem(503, 'UNAVAILABLE', 'the audit log is unavailable; nothing was forwarded'))
+    }
+    access.recorded = true
+    deps.track(access, request, reply)
+    return undefined
+  }
+}

@@ -1,0 +1,31 @@
+// Issuing an access token (API.md §3 "token", §4): the requester of an Approved request only.
+import { effectiveStatus } from '../domain/lockbox.js'
+import { may } from '../domain/policy.js'
+import { Forbidden, InvalidState } from '../errors.js'
+import { issueAccessToken, type IssuedToken } from '../gateway/access-token.js'
+import type { SigningKeys } from '../gateway/signing-keys.js'
+import { draft, retryOnConflict, type Acting, type WorkflowContext } from './context.js'
+import { loadVisibleRequest } from './requests.js'
+
+export async function issueToken (ctx: WorkflowContext, keys: SigningKeys, acting: Acting, id: string): Promise<IssuedToken> {
+  return await retryOnConflict(async () => {
+    const req = await loadVisibleRequest(ctx, acting.caller, id)
+    if (!may.obtainToken(acting.caller, req)) throw new Forbidden('only the requester obtains the access token')
+    const now = ctx.now()
+    const status = effectiveStatus(req, now)
+    if (status !== 'Approved') throw new InvalidState(`no access token for a request that is ${status}`)
+    const issued = await issueAccessToken(keys, req, now)
+    await ctx.stores.lockbox.commit({
+      tenantId: req.tenantId,
+      // Rewritten unchanged so that a revoke racing with the issue makes one of them retry.
+      requests: [{ value: req, expectedVersion: req.version }],
+      audit: [draft('LockboxAccessTokenIssued', req.tenantId, acting, 'SupportEngineer', {
+        requestId: req.id,
+        workload: req.workload,
+        object: req.scope,
+        details: { jti: issued.jti, expiresAt: issued.expiresAt, accessLevel: req.accessLevel }
+      })]
+    })
+    return issued
+  })
+}
