@@ -156,6 +156,7 @@ export function loadConfig (env: Env, cwd: string = process.cwd()): Config {
       sharepoint: urlVar(env, 'LOCKBOX_UPSTREAM_SHAREPOINT', HTTP),
       onedrive: urlVar(env, 'LOCKBOX_UPSTREAM_ONEDRIVE', HTTP)
     },
+    upstreamTimeoutMs: durationVar(env, 'LOCKBOX_UPSTREAM_TIMEOUT', 'PT30S'),
     pendingTtlMs,
     maxAccessMs,
     signingKeyFile,

@@ -38,6 +38,8 @@ export const ConfigSchema = Type.Object({
     sharepoint: Type.Union([Type.String(), Type.Null()]),
     onedrive: Type.Union([Type.String(), Type.Null()])
   }),
+  /** How long the gateway waits for an upstream's headers, and between body chunks. */
+  upstreamTimeoutMs: Type.Integer({ minimum: 1 }),
   pendingTtlMs: Type.Integer({ minimum: 1 }),
   maxAccessMs: Type.Integer({ minimum: 1, maximum: 4 * 3600 * 1000 }),
   signingKeyFile: Type.String({ minLength: 1 }),

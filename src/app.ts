@@ -64,6 +64,6 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
   if (app.devIssuer !== null) await app.register(devTokenRoutes)
   await app.register(jwksRoutes)
   await app.register(v1Routes, { prefix: '/v1' })
-  await app.register(contentRoutes)
+  await app.register(contentRoutes, { timeoutMs: config.upstreamTimeoutMs })
   return app
 }

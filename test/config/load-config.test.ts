@@ -66,6 +66,7 @@ t.test('uses the documented defaults for an empty environment', async (t) => {
     devUsers: SHIPPED_DEV_USERS,
     providerTenantId: 'provider',
     upstreams: { exchange: null, sharepoint: null, onedrive: null },
+    upstreamTimeoutMs: 30_000,
     pendingTtlMs: 12 * HOUR,
     maxAccessMs: 4 * HOUR,
     signingKeyFile: resolve(ROOT, 'data', 'signing-key.json'),
@@ -118,6 +119,7 @@ t.test('reads every variable', async (t) => {
     LOCKBOX_UPSTREAM_SHAREPOINT: 'https://sharepoint.internal//',
     LOCKBOX_UPSTREAM_ONEDRIVE: 'http://onedrive.internal:8083/base',
     LOCKBOX_PENDING_TTL: 'PT30M',
+    LOCKBOX_UPSTREAM_TIMEOUT: 'PT5S',
     LOCKBOX_MAX_ACCESS: 'PT1H30M',
     LOCKBOX_SIGNING_KEY_FILE: join(dir, 'keys', 'signing.json'),
     LOCKBOX_METRICS_TOKEN: 'scrape-me',
@@ -146,6 +148,7 @@ t.test('reads every variable', async (t) => {
       sharepoint: 'https://sharepoint.internal',
       onedrive: 'http://onedrive.internal:8083/base'
     },
+    upstreamTimeoutMs: 5000,
     pendingTtlMs: 30 * 60_000,
     maxAccessMs: 90 * 60_000,
     signingKeyFile: join(dir, 'keys', 'signing.json'),

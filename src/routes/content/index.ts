@@ -71,9 +71,10 @@ async function countUploadedBytes (request: FastifyRequest): Promise<void> {
 export interface ContentRouteOptions {
   workload: Workload
   upstream: string
+  timeoutMs: number
 }
 
-async function workloadScope (app: FastifyInstance, { workload, upstream }: ContentRouteOptions): Promise<void> {
+async function workloadScope (app: FastifyInstance, { workload, upstream, timeoutMs }: ContentRouteOptions): Promise<void> {
   const gw = app.gateway
   const tenantIds = new Set(app.tenants.ids())
   app.addHook('onRequest', contentGuard({
@@ -142,8 +143,8 @@ async function workloadScope (app: FastifyInstance, { workload, upstream }: Cont
       connections: 128,
       pipelining: 1,
       keepAliveTimeout: 30_000,
-      headersTimeout: 30_000,
-      bodyTimeout: 60_000,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
       connect: { rejectUnauthorized: true, timeout: 5_000 }
     },
     // The path forwarded is the one built from the checked parts, never the raw request URL.
@@ -158,8 +159,8 @@ async function workloadScope (app: FastifyInstance, { workload, upstream }: Cont
   } as never)
 }
 
-export default async function contentRoutes (app: FastifyInstance): Promise<void> {
+export default async function contentRoutes (app: FastifyInstance, options: { timeoutMs: number }): Promise<void> {
   for (const workload of WORKLOADS) {
-    await app.register(workloadScope, { workload, upstream: app.gateway.upstreams[workload] })
+    await app.register(workloadScope, { workload, upstream: app.gateway.upstreams[workload], timeoutMs: options.timeoutMs })
   }
 }
