@@ -22,6 +22,16 @@ t.test('refuses /v1 without a valid identity token, as problem+json', async (t) 
   t.equal(junk.statusCode, 401)
 })
 
+t.test('tells callers who they are, with only the roles that count', async (t) => {
+  const h = await startTestApp()
+  t.teardown(h.close)
+  const me = await h.as('contoso-approver', { url: '/v1/me' })
+  t.same(me.json(), { id: 'contoso-approver', name: 'Lee Gu', email: 'lee@contoso.com', tenantId: 'contoso', provider: false, roles: ['CustomerLockboxApprover'] })
+  const rogue = await h.as('rogue-contoso-engineer', { url: '/v1/me' })
+  t.same(rogue.json().roles, [], 'provider roles claimed in a customer tenant do not count')
+  t.same((await h.as('mgr-eng-dan', { url: '/v1/me' })).json().roles, ['SupportEngineer', 'SupportManager'])
+})
+
 t.test('issues dev tokens only for known dev users', async (t) => {
   const h = await startTestApp()
   t.teardown(h.close)

@@ -3,10 +3,12 @@ import type { FastifyInstance } from 'fastify'
 import tenantRoutes from './tenants.js'
 import requestRoutes from './requests.js'
 import auditRoutes from './audit.js'
+import meRoutes from './me.js'
 
 export default async function v1Routes (app: FastifyInstance): Promise<void> {
   app.addHook('onRequest', app.authenticateCaller)
   await app.register(tenantRoutes)
   await app.register(requestRoutes)
   await app.register(auditRoutes)
+  await app.register(meRoutes)
 }
