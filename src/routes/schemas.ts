@@ -1,5 +1,5 @@
 // TypeBox schemas of the /v1 API: request validation and the OpenAPI document both come from here.
-import Type from 'typebox'
+import Type, { type TSchema } from 'typebox'
 import { AUDIT_OPERATIONS } from '../domain/audit.js'
 import { ACCESS_LEVELS, STATUSES, WORKLOADS } from '../domain/lockbox.js'
 
@@ -120,7 +120,7 @@ export const RequestListQuery = Type.Object({
   cursor: Type.Optional(Type.String({ maxLength: 512 }))
 })
 
-export const pageOf = <T extends ReturnType<typeof Type.Ref>>(item: T) => Type.Object({
+export const pageOf = <T extends TSchema>(item: T) => Type.Object({
   items: Type.Array(item),
   nextCursor: Type.Union([Type.String(), Type.Null()])
 })
@@ -142,7 +142,32 @@ export const AuditRecord = Type.Object({
   hash: Type.String()
 }, { $id: 'AuditRecord', additionalProperties: true })
 
+const AuditFormat = Type.Optional(Type.Union([Type.Literal('native'), Type.Literal('o365')], { description: 'o365: the Office 365 Management Activity API common schema' }))
+
+export const O365Record = Type.Object({
+  CreationTime: Type.String(),
+  Id: Type.String(),
+  Operation: Type.String(),
+  OrganizationId: Type.String(),
+  RecordType: Type.Integer(),
+  ResultStatus: Type.String(),
+  UserKey: Type.String(),
+  UserType: Type.Integer(),
+  Version: Type.Integer(),
+  Workload: Type.String(),
+  ClientIP: Type.String(),
+  ObjectId: Type.String(),
+  UserId: Type.String(),
+  LockboxRequestId: Type.Union([Type.String(), Type.Null()]),
+  LockboxSeq: Type.Integer(),
+  LockboxResult: Type.String(),
+  LockboxDetails: Type.Record(Type.String(), Type.Unknown()),
+  LockboxPrevHash: Type.String(),
+  LockboxHash: Type.String()
+}, { $id: 'O365Record', description: 'Office 365 Management Activity API common schema, plus Lockbox* fields' })
+
 export const AuditQuery = Type.Object({
+  format: AuditFormat,
   tenantId: Type.Optional(TenantId),
   requestId: Type.Optional(Type.String({ maxLength: 64 })),
   operation: Type.Optional(Type.String({ maxLength: 1024, description: 'Comma-separated list of operations' })),
@@ -153,4 +178,6 @@ export const AuditQuery = Type.Object({
   cursor: Type.Optional(Type.String({ maxLength: 512 }))
 })
 
-export const sharedSchemas = [Problem, Tenant, ServiceRequest, LockboxRequest, AuditRecord]
+export const AuditExportQuery = Type.Omit(AuditQuery, ['limit', 'cursor'])
+
+export const sharedSchemas = [Problem, Tenant, ServiceRequest, LockboxRequest, AuditRecord, O365Record]

@@ -5,7 +5,11 @@ import { AUDIT_OPERATIONS, type AuditOperation } from '../../domain/audit.js'
 import { isCustomerApprover, may, type Caller } from '../../domain/policy.js'
 import { Forbidden, ValidationFailed } from '../../errors.js'
 import type { AuditQuery as StoreAuditQuery } from '../../stores/types.js'
-import { AuditQuery, TenantParams, pageOf, problems } from '../schemas.js'
+import { Readable } from 'node:stream'
+import { toO365 } from '../../domain/o365.js'
+import type { AuditRecord } from '../../domain/audit.js'
+import { signCheckpoint } from '../../gateway/checkpoint.js'
+import { AuditExportQuery, AuditQuery, TenantParams, pageOf, problems } from '../schemas.js'
 
 const security = [{ identityToken: [] }]
 const KNOWN_OPERATIONS: ReadonlySet<string> = new Set(AUDIT_OPERATIONS)
@@ -44,12 +48,67 @@ export function auditFilters (caller: Caller, q: AuditFilters): Omit<StoreAuditQ
   return { ...auditTenantScope(caller, q.tenantId), requestId: q.requestId, operations, actorId: q.actorId, from, to }
 }
 
+const EXPORT_CHUNK_BYTES = 64 * 1024
+
+/** NDJSON in chunks of about 64 KiB: few enough writes to be fast, small enough to keep memory flat. */
+async function * ndjson (records: AsyncIterable<AuditRecord>, format: 'native' | 'o365' | undefined): AsyncGenerator<string> {
+  let chunk = ''
+  for await (const record of records) {
+    chunk += JSON.stringify(format === 'o365' ? toO365(record) : record) + '\n'
+    if (chunk.length >= EXPORT_CHUNK_BYTES) {
+      yield chunk
+      chunk = ''
+    }
+  }
+  if (chunk !== '') yield chunk
+}
+
 const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/audit', {
-    schema: { tags: ['audit'], security, summary: 'Search the audit log, oldest first', querystring: AuditQuery, response: { 200: pageOf(Type.Ref('AuditRecord')), ...problems(400, 401, 403) } }
+    schema: {
+      tags: ['audit'],
+      security,
+      summary: 'Search the audit log, oldest first',
+      querystring: AuditQuery,
+      response: { 200: pageOf(Type.Union([Type.Ref('AuditRecord'), Type.Ref('O365Record')])), ...problems(400, 401, 403) }
+    }
   }, async (request) => {
-    const { limit, cursor, ...filters } = request.query
-    return await app.stores.audit.query({ ...auditFilters(request.caller, filters), limit: limit ?? 100, cursor })
+    const { limit, cursor, format, ...filters } = request.query
+    const page = await app.stores.audit.query({ ...auditFilters(request.caller, filters), limit: limit ?? 100, cursor })
+    return format === 'o365' ? { items: page.items.map(toO365), nextCursor: page.nextCursor } : page
+  })
+
+  app.get('/audit/export', {
+    schema: {
+      tags: ['audit'],
+      security,
+      summary: 'Every matching record, oldest first, as streamed NDJSON (application/x-ndjson)',
+      querystring: AuditExportQuery,
+      response: { ...problems(400, 401, 403) }
+    }
+  }, async (request, reply) => {
+    const { format, ...filters } = request.query
+    const records = app.stores.audit.export(auditFilters(request.caller, filters))
+    const name = `lockbox-audit-${filters.tenantId ?? 'all'}${format === 'o365' ? '-o365' : ''}.ndjson`
+    return await reply
+      .type('application/x-ndjson')
+      .header('content-disposition', `attachment; filename="${name}"`)
+      .send(Readable.from(ndjson(records, format), { objectMode: false }))
+  })
+
+  app.get('/audit/checkpoint', {
+    schema: {
+      tags: ['audit'],
+      security,
+      summary: 'A compact JWS (application/jose) over the tenant\'s chain head { tenantId, seq, hash, time }',
+      querystring: Type.Pick(TenantParams, ['tenantId']),
+      response: { 200: Type.String({ description: 'compact JWS, verifiable with /.well-known/jwks.json' }), ...problems(400, 401, 403) }
+    }
+  }, async (request, reply) => {
+    const { tenantId } = request.query
+    auditTenantScope(request.caller, tenantId)
+    const head = await app.stores.audit.head(tenantId)
+    return await reply.type('application/jose').send(await signCheckpoint(app.gateway.keys, tenantId, head, Date.now()))
   })
 
   app.get('/audit/verify', {

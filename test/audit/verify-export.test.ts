@@ -1,0 +1,61 @@
+import t from 'tap'
+import { verifyExport } from '../../src/audit/verify-export.js'
+import { chain, linesOf } from '../helpers/audit-records.js'
+
+const contoso = chain('contoso', 10)
+const fabrikam = chain('fabrikam', 5)
+const head = (records: typeof contoso, seq: number): { tenantId: string, seq: number, hash: string, time: string } =>
+  ({ tenantId: records[0]!.tenantId, seq, hash: records[seq - 1]!.hash, time: '2026-11-24T10:00:00.000Z' })
+
+t.test('accepts an intact export of several tenants', async (t) => {
+  const report = await verifyExport(linesOf([...contoso.slice(0, 5), ...fabrikam, ...contoso.slice(5), '']))
+  t.equal(report.valid, true)
+  t.same(report.tenants.map((x) => [x.tenantId, x.records, x.firstSeq, x.headSeq, x.fromGenesis]), [['contoso', 10, 1, 10, true], ['fabrikam', 5, 1, 5, true]])
+  t.equal(report.checkpoint, null)
+})
+
+t.test('finds an edited field, a deleted record and two swapped records', async (t) => {
+  const edited = contoso.map((r) => r.seq === 4 ? { ...r, actor: { id: 'someone-else', type: r.actor.type } } : r)
+  let report = await verifyExport(linesOf(edited))
+  t.equal(report.valid, false)
+  t.equal(report.tenants[0]?.firstInvalidSeq, 4)
+  t.match(report.problems, [/chain broken at seq 4/])
+
+  report = await verifyExport(linesOf(contoso.filter((r) => r.seq !== 6)))
+  t.equal(report.tenants[0]?.firstInvalidSeq, 6)
+
+  const swapped = [...contoso]
+  ;[swapped[2], swapped[3]] = [swapped[3]!, swapped[2]!]
+  report = await verifyExport(linesOf(swapped))
+  t.equal(report.tenants[0]?.firstInvalidSeq, 3)
+})
+
+t.test('anchors a chain that starts after retention cut its head', async (t) => {
+  const report = await verifyExport(linesOf(contoso.slice(3)))
+  t.equal(report.valid, true)
+  t.match(report.tenants[0], { firstSeq: 4, fromGenesis: false, records: 7 })
+})
+
+t.test('proves against a checkpoint that nothing was cut from the end', async (t) => {
+  let report = await verifyExport(linesOf(contoso), head(contoso, 8))
+  t.equal(report.valid, true)
+  t.same(report.checkpoint, { tenantId: 'contoso', seq: 8, reached: true })
+
+  report = await verifyExport(linesOf(contoso.slice(0, 7)), head(contoso, 8))
+  t.equal(report.valid, false, 'a truncated tail is found')
+  t.match(report.problems, [/ends at seq 7 but the checkpoint covers seq 8/])
+
+  const rewritten = chain('contoso', 10, undefined, Date.parse('2026-11-25T00:00:00.000Z'))
+  report = await verifyExport(linesOf(rewritten), head(contoso, 8))
+  t.equal(report.valid, false, 'a rewritten log with a valid chain of its own does not match the checkpoint')
+  t.match(report.problems, [/differs from the checkpoint/])
+
+  report = await verifyExport(linesOf(fabrikam), head(contoso, 8))
+  t.match(report.problems, [/ends at seq 0/], 'a checkpoint of a tenant absent from the export')
+})
+
+t.test('reports lines that are not audit records', async (t) => {
+  const report = await verifyExport(linesOf(['{not json', JSON.stringify({ CreationTime: 'x' }), ...contoso.slice(0, 2)]))
+  t.equal(report.valid, false)
+  t.match(report.problems, [/line 1: not JSON/, /line 2: not an audit record/])
+})
