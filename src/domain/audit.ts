@@ -59,6 +59,10 @@ export const EMPTY_HEAD: ChainHead = Object.freeze({ seq: 0, hash: GENESIS_HASH 
  * numbers and strings as ECMAScript's JSON.stringify writes them (which RFC 8785 adopts).
  */
 export function canonicalJson (value: unknown): string {
+  // As JSON.stringify does: a Date (or anything with toJSON) is written as what toJSON returns.
+  if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    return canonicalJson((value as { toJSON: () => unknown }).toJSON())
+  }
   if (value === null || typeof value !== 'object') {
     if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError('canonical JSON has no representation for ' + String(value))
     const text = JSON.stringify(value)
@@ -67,8 +71,9 @@ export function canonicalJson (value: unknown): string {
   }
   if (Array.isArray(value)) return '[' + value.map((item) => canonicalJson(item === undefined ? null : item)).join(',') + ']'
   const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined)
-  // Default sort compares UTF-16 code units, which is exactly what RFC 8785 §3.2.3 asks for.
-  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  // String `<` compares UTF-16 code units, which is exactly what RFC 8785 §3.2.3 asks for; an
+  // object's keys are unique, so two of them are never equal.
+  entries.sort(([a], [b]) => (a < b ? -1 : 1))
   return '{' + entries.map(([k, v]) => JSON.stringify(k) + ':' + canonicalJson(v)).join(',') + '}'
 }
 

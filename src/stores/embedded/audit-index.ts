@@ -1,0 +1,193 @@
+// The audit records in memory, with the indexes that answer queries without scanning the whole log.
+// Each record is kept as its JSON text (a compact one-byte string) and parsed only when read; the
+// fields filters look at live in typed columns. Positions (`g`) number records in append order.
+import { setImmediate as breathe } from 'node:timers/promises'
+import { AUDIT_OPERATIONS, ChainVerifier, EMPTY_HEAD, type AuditRecord, type ChainHead, type ChainVerification } from '../../domain/audit.js'
+import type { AuditQuery, Page } from '../types.js'
+import { Column, Interner, lowerBound, type Sorted } from './column.js'
+import { decodeCursor, encodeCursor } from './cursor.js'
+
+export type AuditFilter = Omit<AuditQuery, 'limit' | 'cursor'>
+
+/** Records handed out (or chain links checked) between two turns of the event loop. */
+const CHUNK = 256
+/** Records looked at without a match before an export lets the event loop run. */
+const SCAN_BUDGET = 4096
+const UNKNOWN_OPERATION = 255
+const OPERATION_NUMBER = new Map<string, number>(AUDIT_OPERATIONS.map((operation, index) => [operation, index]))
+
+/** What a filter becomes: where to look, between which positions, and what to check per record. */
+interface Plan {
+  /** Ascending position lists to merge, or null for every position. */
+  lists: Sorted[] | null
+  start: number
+  end: number
+  tenants: Set<number> | null
+  operations: Set<number> | null
+  actor: number | null
+}
+
+/**
+ * JSON.stringify may hand back a rope of string pieces that costs about a third more memory than
+ * the text itself; reading one character makes V8 flatten it into a single one-byte string.
+ */
+function flat (text: string): string {
+  text.charCodeAt(0)
+  return text
+}
+
+/** Positions from `start` (inclusive) to `end` (exclusive) found in any of `lists`, ascending. */
+function * merged (lists: Sorted[], start: number, end: number): Generator<number> {
+  const heads = lists.map((list) => ({ list, index: lowerBound(list, start) }))
+  for (;;) {
+    let next: typeof heads[number] | undefined
+    let lowest = end
+    for (const head of heads) {
+      if (head.index === head.list.length) continue
+      const position = head.list.at(head.index) as number
+      if (position < lowest) {
+        next = head
+        lowest = position
+      }
+    }
+    if (next === undefined) return
+    next.index++
+    yield lowest
+  }
+}
+
+function * range (start: number, end: number): Generator<number> {
+  for (let position = start; position < end; position++) yield position
+}
+
+export class AuditIndex {
+  private readonly texts: string[] = []
+  private readonly times = new Column((size) => new Float64Array(size))
+  private readonly tenantOf = new Column((size) => new Uint32Array(size))
+  private readonly operationOf = new Column((size) => new Uint8Array(size))
+  private readonly actorOf = new Column((size) => new Uint32Array(size))
+  private readonly tenants = new Interner()
+  private readonly actors = new Interner()
+  private readonly ofTenant: Column[] = []
+  private readonly ofRequest = new Map<string, number[]>()
+  private readonly heads = new Map<string, ChainHead>()
+  /** Latest `time` appended, epoch ms: new records never go below it, so time order is append order. */
+  lastTime = 0
+
+  append (record: AuditRecord): void {
+    const position = this.texts.length
+    this.texts.push(flat(JSON.stringify(record)))
+    const time = Date.parse(record.time)
+    this.times.push(time)
+    this.lastTime = Math.max(this.lastTime, time)
+    const tenant = this.tenants.intern(record.tenantId)
+    this.tenantOf.push(tenant)
+    const list = this.ofTenant[tenant] ?? (this.ofTenant[tenant] = new Column((size) => new Uint32Array(size), 64))
+    list.push(position)
+    this.operationOf.push(OPERATION_NUMBER.get(record.operation) ?? UNKNOWN_OPERATION)
+    this.actorOf.push(this.actors.intern(record.actor.id))
+    if (record.requestId !== null) {
+      const ofRequest = this.ofRequest.get(record.requestId)
+      if (ofRequest === undefined) this.ofRequest.set(record.requestId, [position])
+      else ofRequest.push(position)
+    }
+    this.heads.set(record.tenantId, { seq: record.seq, hash: record.hash })
+  }
+
+  head (tenantId: string): ChainHead {
+    return this.heads.get(tenantId) ?? EMPTY_HEAD
+  }
+
+  query (query: AuditQuery): Page<AuditRecord> {
+    const limit = Math.max(1, Math.floor(query.limit))
+    const after = query.cursor === undefined ? -1 : (decodeCursor('a', query.cursor, 1)[0] as number)
+    const { positions } = this.collect(this.plan(query), after, limit + 1, Infinity)
+    const page = positions.slice(0, limit)
+    const nextCursor = positions.length > limit ? encodeCursor('a', [page[page.length - 1] as number]) : null
+    return { items: page.map((position) => this.record(position)), nextCursor }
+  }
+
+  /**
+   * Streams the matching records that exist when it starts, a chunk at a time, letting the event loop
+   * run between chunks; `guard` throws once the store can no longer answer.
+   */
+  async * export (filter: AuditFilter, guard: () => void): AsyncGenerator<AuditRecord> {
+    const plan = this.plan(filter)
+    let after = -1
+    for (;;) {
+      guard()
+      const { positions, resume } = this.collect(plan, after, CHUNK, SCAN_BUDGET)
+      for (const position of positions) yield this.record(position)
+      if (resume === null) return
+      after = resume
+      await breathe()
+    }
+  }
+
+  /** Walks the tenant's chain from genesis (the embedded store keeps every record). */
+  async verify (tenantId: string, guard: () => void): Promise<ChainVerification> {
+    const verifier = new ChainVerifier()
+    const tenant = this.tenants.lookup(tenantId)
+    const list: Sorted = tenant === undefined ? [] : this.ofTenant[tenant] as Column
+    const count = list.length
+    for (let index = 0; index < count; index++) {
+      if (index % CHUNK === CHUNK - 1) {
+        await breathe()
+        guard()
+      }
+      verifier.push(this.record(list.at(index) as number))
+    }
+    return verifier.result()
+  }
+
+  private record (position: number): AuditRecord {
+    return JSON.parse(this.texts[position] as string) as AuditRecord
+  }
+
+  private plan (filter: AuditFilter): Plan {
+    let tenants: number[] | null = null
+    if (filter.tenantIds !== undefined) tenants = this.knownTenants(filter.tenantIds)
+    if (filter.tenantId !== undefined) tenants = this.knownTenants([filter.tenantId]).filter((tenant) => tenants?.includes(tenant) ?? true)
+    let lists: Sorted[] | null = null
+    if (filter.requestId !== undefined) lists = [this.ofRequest.get(filter.requestId) ?? []]
+    else if (tenants !== null) lists = tenants.map((tenant) => this.ofTenant[tenant] as Column)
+    const actor = filter.actorId === undefined ? null : this.actors.lookup(filter.actorId) ?? -1
+    return {
+      lists,
+      start: filter.from === undefined ? 0 : lowerBound(this.times, filter.from),
+      end: filter.to === undefined ? this.texts.length : lowerBound(this.times, filter.to),
+      tenants: tenants === null ? null : new Set(tenants),
+      operations: filter.operations === undefined ? null : new Set(filter.operations.map((operation) => OPERATION_NUMBER.get(operation) ?? -1)),
+      actor
+    }
+  }
+
+  private knownTenants (tenantIds: string[]): number[] {
+    return tenantIds.map((tenantId) => this.tenants.lookup(tenantId)).filter((tenant) => tenant !== undefined)
+  }
+
+  /**
+   * Up to `max` matching positions after `after`, looking at no more than `budget` candidates.
+   * `resume` is where to continue, or null when the candidates ran out.
+   */
+  private collect (plan: Plan, after: number, max: number, budget: number): { positions: number[], resume: number | null } {
+    const positions: number[] = []
+    const start = Math.max(plan.start, after + 1)
+    const candidates = plan.lists === null ? range(start, plan.end) : merged(plan.lists, start, plan.end)
+    let looked = 0
+    for (const position of candidates) {
+      if (this.matches(plan, position)) {
+        positions.push(position)
+        if (positions.length === max) return { positions, resume: position }
+      }
+      if (++looked === budget) return { positions, resume: position }
+    }
+    return { positions, resume: null }
+  }
+
+  private matches (plan: Plan, position: number): boolean {
+    return (plan.tenants === null || plan.tenants.has(this.tenantOf.at(position))) &&
+      (plan.operations === null || plan.operations.has(this.operationOf.at(position))) &&
+      (plan.actor === null || plan.actor === this.actorOf.at(position))
+  }
+}

@@ -1,0 +1,82 @@
+// Reads the journal back at start: every whole line is handed to `apply` in order, a torn last line
+// (the crash came mid-write) is cut off, and damage anywhere else stops the start.
+import { open, type FileHandle } from 'node:fs/promises'
+import type { JournalEntry } from './state.js'
+
+const CHUNK_BYTES = 1 << 20
+
+interface Line { text: string, end: number, complete: boolean }
+
+/**
+ * The lines of the first `size` bytes, with the file offset just past each newline; a last line
+ * without one is `complete: false`. Reading stops at `size`, the length seen when replay began.
+ */
+async function * readLines (handle: FileHandle, size: number): AsyncGenerator<Line> {
+  const chunk = Buffer.allocUnsafe(CHUNK_BYTES)
+  let carry = Buffer.alloc(0)
+  let carryStart = 0
+  for (let position = 0; position < size;) {
+    const { bytesRead } = await handle.read(chunk, 0, Math.min(CHUNK_BYTES, size - position), position)
+    /* c8 ignore next -- only another process shrinking the file during replay gets here */
+    if (bytesRead === 0) break
+    position += bytesRead
+    const data = Buffer.concat([carry, chunk.subarray(0, bytesRead)])
+    let start = 0
+    for (let newline = data.indexOf(10); newline !== -1; newline = data.indexOf(10, start)) {
+      yield { text: data.toString('utf8', start, newline), end: carryStart + newline + 1, complete: true }
+      start = newline + 1
+    }
+    carry = data.subarray(start)
+    carryStart += start
+  }
+  if (carry.length > 0) yield { text: carry.toString('utf8'), end: carryStart + carry.length, complete: false }
+}
+
+function parseEntry (text: string): JournalEntry | null {
+  try {
+    const entry = JSON.parse(text) as JournalEntry | null
+    return typeof entry?.tenantId === 'string' ? entry : null
+  } catch {
+    return null
+  }
+}
+
+/** Replays the journal at `path` (a missing file is an empty journal) and leaves it ending on a whole line. */
+export async function replayJournal (path: string, apply: (entry: JournalEntry) => void): Promise<void> {
+  let handle: FileHandle
+  try {
+    handle = await open(path, 'r+')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw error
+  }
+  try {
+    let goodEnd = 0
+    let lineNumber = 0
+    let damaged: number | null = null
+    const { size } = await handle.stat()
+    for await (const line of readLines(handle, size)) {
+      lineNumber++
+      if (damaged !== null) {
+        throw new Error(`journal ${path}: line ${damaged} is damaged and is not the last line; refusing to start (restore the file or repair that line)`)
+      }
+      const entry = line.complete ? parseEntry(line.text) : null
+      if (entry === null) {
+        damaged = lineNumber
+        continue
+      }
+      try {
+        apply(entry)
+      } catch (error) {
+        throw new Error(`journal ${path}: line ${lineNumber} cannot be replayed (${(error as Error).message}); refusing to start`, { cause: error })
+      }
+      goodEnd = line.end
+    }
+    if (goodEnd < size) {
+      await handle.truncate(goodEnd)
+      await handle.datasync()
+    }
+  } finally {
+    await handle.close()
+  }
+}

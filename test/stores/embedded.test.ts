@@ -1,0 +1,274 @@
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { appendFile, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
+import { once } from 'node:events'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { iso } from '../../src/domain/lockbox.js'
+import type { AuditOperation, AuditRecord } from '../../src/domain/audit.js'
+import { ConflictError, StoreUnavailableError } from '../../src/errors.js'
+import { JOURNAL_FILE, openEmbeddedStores } from '../../src/stores/embedded/index.js'
+import type { GrantEvent, Stores } from '../../src/stores/types.js'
+import { storeContract } from './contract.js'
+import { advance, allPages, draft, MINUTE, newRequest, newServiceRequest, next, storeRequest, T0, type Test } from './contract-fixtures.js'
+
+const WRITER = fileURLToPath(new URL('../fixtures/embedded-writer.ts', import.meta.url))
+
+const root = await mkdtemp(join(tmpdir(), 'lockbox-embedded-'))
+t.teardown(() => rm(root, { recursive: true, force: true }))
+let dirs = 0
+const freshDir = (): string => join(root, `store-${++dirs}`)
+
+async function openFresh (t: Test, dataDir = freshDir()): Promise<Awaited<ReturnType<typeof openEmbeddedStores>>> {
+  const stores = await openEmbeddedStores({ dataDir })
+  t.teardown(() => stores.close())
+  return stores
+}
+
+/** Everything a client can read back, for before/after comparisons. */
+async function snapshot (stores: Stores): Promise<unknown> {
+  return {
+    requests: (await allPages((cursor) => stores.lockbox.listRequests({ now: T0, limit: 2, cursor }))).items,
+    unsettled: (await stores.lockbox.listUnsettledRequests()).map((request) => request.id).sort(),
+    serviceRequests: (await stores.lockbox.listServiceRequests('contoso', { limit: 100 })).items,
+    ofServiceRequest: await stores.lockbox.listRequestsOfServiceRequest('contoso', '100001'),
+    settings: await stores.lockbox.getTenantSettings('contoso'),
+    audit: (await stores.audit.query({ limit: 1000 })).items,
+    heads: [await stores.audit.head('contoso'), await stores.audit.head('fabrikam')],
+    chains: [await stores.audit.verify('contoso'), await stores.audit.verify('fabrikam')]
+  }
+}
+
+async function journalLines (dataDir: string): Promise<string[]> {
+  return (await readFile(join(dataDir, JOURNAL_FILE), 'utf8')).split('\n')
+}
+
+t.test('passes the store contract', async (t) => {
+  storeContract(t, () => openEmbeddedStores({ dataDir: freshDir() }))
+})
+
+t.test('restores the same state after close and reopen', async (t) => {
+  const dataDir = freshDir()
+  let stores = await openEmbeddedStores({ dataDir })
+  const [first, , third] = [
+    await stores.lockbox.nextServiceRequestNumber('contoso'),
+    await stores.lockbox.nextServiceRequestNumber('contoso'),
+    await stores.lockbox.nextServiceRequestNumber('contoso')
+  ] as [string, string, string]
+  for (const number of [third, first, 'legacy-7']) {
+    await stores.lockbox.commit({ tenantId: 'contoso', serviceRequests: [{ value: newServiceRequest(number), expectedVersion: 0 }], audit: [draft('ServiceRequestOpened')] })
+  }
+  await stores.lockbox.commit({
+    tenantId: 'contoso',
+    tenantSettings: { value: { tenantId: 'contoso', lockboxEnabled: true, approverEmails: ['it@contoso.com'], version: 0 }, expectedVersion: 0 },
+    audit: [draft('TenantSettingsUpdated', { actorId: 'admin-1' })]
+  })
+  const approved = await advance(stores, await advance(stores, await storeRequest(stores, newRequest({ serviceRequestNumber: first })), 'ManagerApprove', T0 + MINUTE), 'CustomerApprove', T0 + 2 * MINUTE)
+  await advance(stores, await storeRequest(stores, newRequest({ tenantId: 'fabrikam' })), 'ManagerReject', T0 + MINUTE)
+  await storeRequest(stores, newRequest({ at: T0 + MINUTE }))
+  const before = await snapshot(stores)
+  await stores.close()
+
+  stores = await openFresh(t, dataDir)
+  t.same(await snapshot(stores), before)
+  t.ok(Number(await stores.lockbox.nextServiceRequestNumber('contoso')) > Number(third), 'numbering continues past every committed number')
+  t.match(await stores.lockbox.nextServiceRequestNumber('fabrikam'), /^\d+$/)
+  await t.rejects(advance(stores, { ...approved, version: approved.version - 1 }, 'Revoke', T0 + 3 * MINUTE), ConflictError, 'versions survive too')
+})
+
+t.test('creates a missing data directory', async (t) => {
+  const dataDir = join(freshDir(), 'nested', 'data')
+  const stores = await openFresh(t, dataDir)
+  await storeRequest(stores, newRequest())
+  t.equal((await journalLines(dataDir)).length, 2)
+  t.equal((await stat(join(dataDir, JOURNAL_FILE))).mode & 0o777, 0o600, 'only the owner may read the audit trail')
+})
+
+t.test('drops a torn last line, cuts the file back to the last whole line and keeps appending', async (t) => {
+  const tails = ['{"tenantId":"contoso","audit":[{"id"', '{"tenantId":"contoso"', '{garbage\n', 'null\n', '{}\n', '\n']
+  for (const tail of tails) {
+    const dataDir = freshDir()
+    let stores = await openEmbeddedStores({ dataDir })
+    await storeRequest(stores, newRequest())
+    await storeRequest(stores, newRequest())
+    await stores.close()
+    const journal = join(dataDir, JOURNAL_FILE)
+    const { size } = await stat(journal)
+    await appendFile(journal, tail)
+
+    stores = await openEmbeddedStores({ dataDir })
+    t.equal((await stat(journal)).size, size, `cut ${JSON.stringify(tail)}`)
+    await storeRequest(stores, newRequest())
+    await stores.close()
+    stores = await openEmbeddedStores({ dataDir })
+    t.match(await stores.audit.verify('contoso'), { valid: true, records: 3 })
+    await stores.close()
+  }
+})
+
+t.test('refuses to start on a damaged line that is not the last, naming the file and line', async (t) => {
+  const dataDir = freshDir()
+  const stores = await openEmbeddedStores({ dataDir })
+  for (let index = 0; index < 3; index++) await storeRequest(stores, newRequest())
+  await stores.close()
+  const lines = await journalLines(dataDir)
+  const journal = join(dataDir, JOURNAL_FILE)
+  for (const damaged of [[lines[0], '{garbage', lines[2], ''], [lines[0], '[1,2]', '{"torn']]) {
+    const text = damaged.join('\n')
+    await writeFile(journal, text)
+    await t.rejects(openEmbeddedStores({ dataDir }), { message: /journal\.jsonl: line 2 is damaged/ })
+    t.equal(await readFile(journal, 'utf8'), text, 'the file is left as it was')
+  }
+  await writeFile(journal, [lines[0], '{"tenantId":"contoso","audit":[null]}', lines[2], ''].join('\n'))
+  await t.rejects(openEmbeddedStores({ dataDir }), { message: /journal\.jsonl: line 2 cannot be replayed/ })
+})
+
+t.test('refuses to start when the journal cannot be read', async (t) => {
+  const dataDir = freshDir()
+  await mkdir(join(dataDir, JOURNAL_FILE), { recursive: true })
+  await t.rejects(openEmbeddedStores({ dataDir }), { code: 'EISDIR' })
+})
+
+t.test('shares datasyncs among 200 concurrent commits', async (t) => {
+  const stores = await openFresh(t)
+  const before = stores.stats
+  await Promise.all(Array.from({ length: 200 }, () => storeRequest(stores, newRequest())))
+  const after = stores.stats
+  t.equal(after.lines - before.lines, 200)
+  t.ok(after.syncs - before.syncs < 20, `${after.syncs - before.syncs} syncs for 200 commits`)
+  t.equal(after.syncs - before.syncs, after.batches - before.batches)
+})
+
+t.test('loads tampered records as they are, so that verify reports them', async (t) => {
+  const dataDir = freshDir()
+  const first = await openEmbeddedStores({ dataDir })
+  for (let index = 0; index < 3; index++) await first.lockbox.commit({ tenantId: 'contoso', audit: [draft('ContentAccessed')] })
+  await first.close()
+  const lines = await journalLines(dataDir)
+  const entry = JSON.parse(lines[1] as string) as { audit: AuditRecord[] }
+  ;(entry.audit[0] as AuditRecord).result = 'Failure'
+  lines[1] = JSON.stringify(entry)
+  await writeFile(join(dataDir, JOURNAL_FILE), lines.join('\n'))
+
+  const stores = await openFresh(t, dataDir)
+  t.match(await stores.audit.verify('contoso'), { valid: false, records: 3, firstInvalidSeq: 2 })
+  t.equal((await stores.audit.query({ limit: 5 })).items[1]?.result, 'Failure')
+})
+
+t.test('applies two puts of one entity in one change in order', async (t) => {
+  const stores = await openFresh(t)
+  const request = newRequest()
+  const approved = next({ ...request, version: 1 }, 'ManagerApprove', T0 + MINUTE).request
+  await stores.lockbox.commit({ tenantId: 'contoso', requests: [{ value: request, expectedVersion: 0 }, { value: approved, expectedVersion: 1 }], audit: [] })
+  t.match(await stores.lockbox.getRequest(request.id), { version: 2, status: 'AwaitingCustomerApproval' })
+  const other = newRequest()
+  await t.rejects(stores.lockbox.commit({ tenantId: 'contoso', requests: [{ value: other, expectedVersion: 0 }, { value: other, expectedVersion: 0 }], audit: [] }), ConflictError)
+  t.equal(await stores.lockbox.getRequest(other.id), null)
+})
+
+t.test('refuses a cursor of the right kind whose numbers are wrong', async (t) => {
+  const stores = await openFresh(t)
+  const cursor = (text: string): string => Buffer.from(text).toString('base64url')
+  for (const text of ['r:1', 'r:1:x', 'r:1:2:3', 'r:99999999999999999:1']) {
+    await t.rejects(stores.lockbox.listRequests({ now: T0, limit: 5, cursor: cursor(text) }), { code: 'VALIDATION_FAILED' }, text)
+  }
+  await t.rejects(stores.audit.query({ limit: 5, cursor: cursor('a:-') }), { code: 'VALIDATION_FAILED' })
+  t.same(await stores.audit.query({ limit: 5, cursor: cursor('a:7') }), { items: [], nextCursor: null }, 'past the end is an empty page')
+})
+
+t.test('stamps audit times from its clock, never going backwards', async (t) => {
+  let clock = T0 + 1000
+  const stores = await openEmbeddedStores({ dataDir: freshDir(), now: () => clock })
+  t.teardown(() => stores.close())
+  const times: string[] = []
+  for (const at of [T0 + 1000, T0, T0 + 5000]) {
+    clock = at
+    const [record] = await stores.lockbox.commit({ tenantId: 'contoso', audit: [draft('ContentAccessed')] })
+    times.push((record as AuditRecord).time)
+  }
+  t.same(times, [iso(T0 + 1000), iso(T0 + 1000), iso(T0 + 5000)])
+})
+
+t.test('keeps notifying other subscribers when one of them throws', async (t) => {
+  const stores = await openFresh(t)
+  const events: GrantEvent[] = []
+  stores.grantEvents.subscribe(() => { throw new Error('subscriber bug') })
+  stores.grantEvents.subscribe((event) => events.push(event))
+  const approved = await advance(stores, await advance(stores, await storeRequest(stores, newRequest()), 'ManagerApprove', T0 + MINUTE), 'CustomerApprove', T0 + 2 * MINUTE)
+  await advance(stores, approved, 'Revoke', T0 + 3 * MINUTE)
+  t.same(events, [{ requestId: approved.id, tenantId: 'contoso', status: 'Revoked' }])
+})
+
+t.test('keeps a record with an operation it does not know and finds it by its other fields', async (t) => {
+  const stores = await openFresh(t)
+  await stores.lockbox.commit({ tenantId: 'contoso', audit: [draft('Bogus' as AuditOperation, { actorId: 'odd-1' })] })
+  t.equal((await stores.audit.query({ actorId: 'odd-1', limit: 5 })).items[0]?.operation, 'Bogus')
+  t.same((await stores.audit.query({ operations: ['Bogus' as AuditOperation], limit: 5 })).items, [])
+})
+
+t.test('streams, verifies and replays a long log', async (t) => {
+  const dataDir = freshDir()
+  let stores = await openEmbeddedStores({ dataDir })
+  const bulk = (size: number): Parameters<Stores['lockbox']['commit']>[0] =>
+    ({ tenantId: 'contoso', audit: Array.from({ length: size }, (_, index) => draft('ContentAccessed', { details: { index, path: '/sites/finance/'.padEnd(200, 'x') } })) })
+  await stores.lockbox.commit(bulk(5000))
+  await stores.lockbox.commit({ tenantId: 'contoso', audit: [draft('ContentAccessDenied')] })
+  await stores.lockbox.commit(bulk(500))
+  const seqs = async (filter: Parameters<Stores['audit']['export']>[0]): Promise<number[]> => {
+    const found: number[] = []
+    for await (const record of stores.audit.export(filter)) found.push(record.seq)
+    return found
+  }
+  t.same(await seqs({ operations: ['ContentAccessDenied'] }), [5001], 'a rare record is found across a long scan')
+  t.same(await seqs({ tenantId: 'contoso' }), Array.from({ length: 5501 }, (_, index) => index + 1), 'every record, in order')
+  const verified = await stores.audit.verify('contoso')
+  await stores.close()
+
+  stores = await openFresh(t, dataDir)
+  t.same(await stores.audit.verify('contoso'), verified)
+  t.match(verified, { valid: true, records: 5501 })
+})
+
+t.test('fails closed when the journal cannot be written', { skip: existsSync('/dev/full') ? false : 'needs /dev/full' }, async (t) => {
+  const dataDir = freshDir()
+  await mkdir(dataDir)
+  // Every write to /dev/full fails with ENOSPC: a full disk, for real.
+  await symlink('/dev/full', join(dataDir, JOURNAL_FILE))
+  const stores = await openFresh(t, dataDir)
+  t.equal(await stores.ping(), true)
+  const outcomes = await Promise.allSettled(Array.from({ length: 5 }, () => storeRequest(stores, newRequest())))
+  for (const outcome of outcomes) t.match(outcome, { status: 'rejected', reason: { name: 'StoreUnavailableError', message: /write failed/ } })
+  t.equal(await stores.ping(), false)
+  await t.rejects(stores.lockbox.getRequest('any'), { name: 'StoreUnavailableError', message: /out of service/ })
+  await t.rejects(stores.lockbox.commit({ tenantId: 'contoso', audit: [draft('ContentAccessed')] }), StoreUnavailableError)
+})
+
+t.test('loses no acknowledged commit when killed with SIGKILL mid-stream', async (t) => {
+  const dataDir = freshDir()
+  // execArgv carries tap's loader flags, so the child can run TypeScript like this test does.
+  const child = spawn(process.execPath, [...process.execArgv, WRITER, dataDir], { stdio: ['ignore', 'pipe', 'inherit'] })
+  t.teardown(() => { child.kill('SIGKILL') })
+  const exited = once(child, 'exit')
+  const acks: Array<{ tenantId: string, requestId: string, recordId: string }> = []
+  for await (const line of createInterface({ input: child.stdout })) {
+    const [, tenantId, requestId, recordId] = line.split(' ') as [string, string, string, string]
+    acks.push({ tenantId, requestId, recordId })
+    if (acks.length === 300) child.kill('SIGKILL')
+  }
+  const [, signal] = await exited
+  t.equal(signal, 'SIGKILL')
+  t.ok(acks.length >= 300, `${acks.length} acknowledged`)
+
+  const stores = await openFresh(t, dataDir)
+  const lost: string[] = []
+  for (const ack of acks) {
+    const records = (await stores.audit.query({ requestId: ack.requestId, limit: 5 })).items
+    if ((await stores.lockbox.getRequest(ack.requestId)) === null || records[0]?.id !== ack.recordId) lost.push(ack.requestId)
+  }
+  t.same(lost, [], 'every acknowledged commit is there')
+  t.match(await stores.audit.verify('contoso'), { valid: true })
+  t.match(await stores.audit.verify('fabrikam'), { valid: true })
+})
