@@ -1,21 +1,32 @@
 // Every error a client can see, with the stable upper-snake `code` of the API contract.
 // Thrown anywhere; rendered once, as problem+json, by plugins/app/problem-details.ts.
-import createError from '@fastify/error'
+import createError, { type FastifyErrorConstructor } from '@fastify/error'
 
-export const ValidationFailed = createError<[string]>('VALIDATION_FAILED', '%s', 400)
-export const Unauthenticated = createError<[string]>('UNAUTHENTICATED', '%s', 401)
-export const TokenInvalid = createError<[string]>('TOKEN_INVALID', '%s', 401)
-export const Forbidden = createError<[string]>('FORBIDDEN', '%s', 403)
-export const SeparationOfDuties = createError<[string]>('SEPARATION_OF_DUTIES', '%s', 403)
-export const OutOfScope = createError<[string]>('OUT_OF_SCOPE', '%s', 403)
-export const GrantInactive = createError<[string]>('GRANT_INACTIVE', '%s', 403)
-export const NotFound = createError<[string]>('NOT_FOUND', '%s', 404)
-export const InvalidState = createError<[string]>('INVALID_STATE', '%s', 409)
-export const ServiceRequestInvalid = createError<[string]>('SERVICE_REQUEST_INVALID', '%s', 422)
-export const PathRejected = createError<[string]>('PATH_REJECTED', '%s', 400)
-export const Unavailable = createError<[string]>('UNAVAILABLE', '%s', 503)
-export const BadGateway = createError<[string]>('UPSTREAM_UNAVAILABLE', '%s', 502)
-export const GatewayTimeout = createError<[string]>('UPSTREAM_TIMEOUT', '%s', 504)
+const codes = new Set<string>()
+
+/** An error class whose message is written for the client (it is shown even on a 5xx). */
+function define (code: string, status: number): FastifyErrorConstructor<{ code: string }, [string]> {
+  codes.add(code)
+  return createError<[string]>(code, '%s', status)
+}
+
+/** Every code defined here: the problem renderer trusts these errors' messages. */
+export const OWN_CODES: ReadonlySet<string> = codes
+
+export const ValidationFailed = define('VALIDATION_FAILED', 400)
+export const Unauthenticated = define('UNAUTHENTICATED', 401)
+export const TokenInvalid = define('TOKEN_INVALID', 401)
+export const Forbidden = define('FORBIDDEN', 403)
+export const SeparationOfDuties = define('SEPARATION_OF_DUTIES', 403)
+export const OutOfScope = define('OUT_OF_SCOPE', 403)
+export const GrantInactive = define('GRANT_INACTIVE', 403)
+export const NotFound = define('NOT_FOUND', 404)
+export const InvalidState = define('INVALID_STATE', 409)
+export const ServiceRequestInvalid = define('SERVICE_REQUEST_INVALID', 422)
+export const PathRejected = define('PATH_REJECTED', 400)
+export const Unavailable = define('UNAVAILABLE', 503)
+export const BadGateway = define('UPSTREAM_UNAVAILABLE', 502)
+export const GatewayTimeout = define('UPSTREAM_TIMEOUT', 504)
 
 /** Raised by a store when a compare-and-set lost the race: someone else changed the entity first. */
 export class ConflictError extends Error {

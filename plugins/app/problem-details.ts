@@ -2,8 +2,7 @@
 // internal messages: whatever jose, the store or undici said stays in the log.
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import * as errors from '../../src/errors.js'
-import { ConflictError, StoreUnavailableError } from '../../src/errors.js'
+import { ConflictError, OWN_CODES, StoreUnavailableError } from '../../src/errors.js'
 
 export interface Problem { type: string, title: string, status: number, detail: string, code: string }
 
@@ -32,11 +31,6 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'VALIDATION_FAILED',
   FST_ERR_CTP_INVALID_JSON_BODY: 'VALIDATION_FAILED'
 }
-
-// Codes we raise ourselves: their messages are written for clients and may be shown, even on a 5xx.
-const OWN_CODES: ReadonlySet<string> = new Set(Object.values(errors)
-  .map((value) => (value as { prototype?: { code?: unknown } }).prototype?.code)
-  .filter((code): code is string => typeof code === 'string'))
 
 const CODE_BY_STATUS: Record<number, string> = {
   401: 'UNAUTHENTICATED',

@@ -1,5 +1,6 @@
 // Lockbox requests and their approval workflow (API.md §3).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import { viewRequest } from '../../domain/lockbox.js'
 import { requestVisibility } from '../../domain/policy.js'
@@ -12,6 +13,11 @@ import { CommentBody, CreateRequestBody, DecisionBody, RequestListQuery, Request
 const security = [{ identityToken: [] }]
 const RequestRef = Type.Ref('LockboxRequest')
 const actionResponses = { 200: RequestRef, ...problems(400, 401, 403, 404, 409) }
+
+/** Revoke and cancel take an optional body: `curl -X POST` with none at all is fine. */
+async function emptyBodyAsObject (request: FastifyRequest): Promise<void> {
+  request.body ??= {}
+}
 
 const requestRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const ctx = app.workflow
@@ -57,8 +63,9 @@ const requestRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => viewRequest(await actOnRequest(ctx, actingOf(request), request.params.id, { kind: 'decision', ...request.body }), app.now()))
 
   app.post('/requests/:id/revoke', {
-    schema: { tags: ['requests'], security, summary: 'End approved access now (GlobalAdministrator or CustomerLockboxApprover)', params: RequestParams, body: Type.Optional(CommentBody), response: actionResponses }
-  }, async (request) => viewRequest(await actOnRequest(ctx, actingOf(request), request.params.id, { kind: 'revoke', comment: request.body?.comment }), app.now()))
+    preValidation: emptyBodyAsObject,
+    schema: { tags: ['requests'], security, summary: 'End approved access now (GlobalAdministrator or CustomerLockboxApprover)', params: RequestParams, body: CommentBody, response: actionResponses }
+  }, async (request) => viewRequest(await actOnRequest(ctx, actingOf(request), request.params.id, { kind: 'revoke', comment: request.body.comment }), app.now()))
 
   app.post('/requests/:id/token', {
     schema: {
@@ -77,8 +84,9 @@ const requestRoutes: FastifyPluginAsyncTypebox = async (app) => {
   })
 
   app.post('/requests/:id/cancel', {
-    schema: { tags: ['requests'], security, summary: 'Withdraw a request (the requester)', params: RequestParams, body: Type.Optional(CommentBody), response: actionResponses }
-  }, async (request) => viewRequest(await actOnRequest(ctx, actingOf(request), request.params.id, { kind: 'cancel', comment: request.body?.comment }), app.now()))
+    preValidation: emptyBodyAsObject,
+    schema: { tags: ['requests'], security, summary: 'Withdraw a request (the requester)', params: RequestParams, body: CommentBody, response: actionResponses }
+  }, async (request) => viewRequest(await actOnRequest(ctx, actingOf(request), request.params.id, { kind: 'cancel', comment: request.body.comment }), app.now()))
 }
 
 export default requestRoutes
