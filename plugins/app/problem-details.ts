@@ -62,7 +62,8 @@ export function toProblem (err: FastifyError | Error): Problem {
   if (err instanceof StoreUnavailableError) return problem(503, 'UNAVAILABLE', 'the store is unavailable; try again shortly')
   if (err instanceof ConflictError) return problem(409, 'INVALID_STATE', 'the resource changed concurrently; reload and retry')
   const e = err as FastifyError
-  if (e.validation !== undefined) return problem(400, 'VALIDATION_FAILED', `${e.validationContext ?? 'request'}${e.validation[0]?.instancePath ?? ''} ${e.validation[0]?.message ?? 'is invalid'}`.trim())
+  // Fastify's validation message names the part and field: "body/decision must be equal to …".
+  if (e.validation !== undefined) return problem(400, 'VALIDATION_FAILED', e.message)
   const status = typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 600 ? e.statusCode : 500
   if (OWN_CODES.has(e.code)) return problem(status, e.code, e.message)
   if (status >= 500) return problem(500, 'INTERNAL', 'an unexpected error occurred')
