@@ -79,6 +79,11 @@ export interface AuditLog {
   /** Walks the tenant's chain from its first kept record. */
   verify: (tenantId: string) => Promise<ChainVerification>
   head: (tenantId: string) => Promise<ChainHead>
+  /**
+   * Each batch of records once durable, in commit order: this replica's and, on a shared backend,
+   * every replica's. Feeds the live stream; a listener must not throw or block.
+   */
+  subscribe: (listener: (records: AuditRecord[]) => void) => () => void
 }
 
 /** Published when a request leaves Approved, so every replica drops its cached grant at once. */

@@ -6,9 +6,9 @@ import { join } from 'node:path'
 import { sealRecord, type AuditRecord } from '../../domain/audit.js'
 import { iso } from '../../domain/lockbox.js'
 import { StoreUnavailableError } from '../../errors.js'
-import type { Change, Stores } from '../types.js'
+import type { Change, GrantEvent, Stores } from '../types.js'
 import { AuditIndex } from './audit-index.js'
-import { createGrantEvents } from './grant-events.js'
+import { createLocalEvents } from './local-events.js'
 import { Journal, type JournalStats } from './journal.js'
 import { replayJournal } from './replay.js'
 import { EntityState, type JournalEntry } from './state.js'
@@ -54,7 +54,8 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
   }
   await replayJournal(path, applyEntry)
   const journal = await Journal.open(path)
-  const grantEvents = createGrantEvents()
+  const grantEvents = createLocalEvents<GrantEvent>()
+  const appended = createLocalEvents<AuditRecord[]>()
   let closing: Promise<void> | null = null
 
   /** Nothing is answered from a store that is closed or whose journal failed: callers fail closed. */
@@ -99,6 +100,7 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
     applyEntry(entry)
     await journal.append(line)
     for (const event of checked.leftApproved) grantEvents.emit(event)
+    if (entry.audit !== undefined) appended.emit(entry.audit)
     return entry.audit ?? []
   }
 
@@ -121,7 +123,8 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
         guard()
         return await audit.verify(tenantId, guard)
       },
-      head: guarded((tenantId) => audit.head(tenantId))
+      head: guarded((tenantId) => audit.head(tenantId)),
+      subscribe: appended.subscribe
     },
     grantEvents: {
       publish: guarded(grantEvents.emit),
