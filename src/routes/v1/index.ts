@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import tenantRoutes from './tenants.js'
 import requestRoutes from './requests.js'
 import auditRoutes from './audit.js'
+import auditStreamRoutes from './audit-stream.js'
 import meRoutes from './me.js'
 
 export default async function v1Routes (app: FastifyInstance): Promise<void> {
@@ -10,5 +11,6 @@ export default async function v1Routes (app: FastifyInstance): Promise<void> {
   await app.register(tenantRoutes)
   await app.register(requestRoutes)
   await app.register(auditRoutes)
+  await app.register(auditStreamRoutes)
   await app.register(meRoutes)
 }
