@@ -75,6 +75,10 @@ export interface LockboxRequest {
   history: HistoryEntry[]
   /** Compare-and-set version: bumped by the store on every committed change. */
   version: number
+  /** Where the requester hears of the outcome (internal: not shown to customers). */
+  requesterEmail?: string | null
+  /** When the approvers were reminded of a pending decision (internal). */
+  reminderSentAt?: string | null
 }
 
 /** The audit operation written for each kind of transition (API.md §6). */
@@ -282,11 +286,11 @@ export function viewRequest (req: LockboxRequest, now: number): PublicLockboxReq
     /* c8 ignore next -- effectiveStatus differing from the stored status makes the time-driven transition valid */
     if (result.ok) history = result.request.history
   }
-  const { version: _version, durationMs: _durationMs, ...rest } = req
+  const { version: _version, durationMs: _durationMs, requesterEmail: _email, reminderSentAt: _reminded, ...rest } = req
   return { ...rest, status, history }
 }
 
-export type PublicLockboxRequest = Omit<LockboxRequest, 'version' | 'durationMs'>
+export type PublicLockboxRequest = Omit<LockboxRequest, 'version' | 'durationMs' | 'requesterEmail' | 'reminderSentAt'>
 
 /** The time at which this request changes status by itself, if it is waiting on the clock. */
 export function nextTimedChange (req: LockboxRequest): number | null {
