@@ -9,8 +9,16 @@ const ctx = { tenant, publicUrl: 'https://lockbox.example', now: T0, webhook: tr
 
 function pending (): ReturnType<typeof createRequest> {
   const req = createRequest({
-    id: 'req-1', tenantId: 'contoso', serviceRequestNumber: '100001', workload: 'exchange', scope: '/mailboxes/alice@contoso.com',
-    accessLevel: 'read', duration: 'PT2H', durationMs: 2 * HOUR, justification: 'Mailbox rule loop <script>', requester: { id: 'eng-ada', name: 'Ada Engineer' }
+    id: 'req-1',
+    tenantId: 'contoso',
+    serviceRequestNumber: '100001',
+    workload: 'exchange',
+    scope: '/mailboxes/alice@contoso.com',
+    accessLevel: 'read',
+    duration: 'PT2H',
+    durationMs: 2 * HOUR,
+    justification: 'Mailbox rule loop <script>',
+    requester: { id: 'eng-ada', name: 'Ada Engineer' }
   }, { now: T0, pendingTtlMs: 12 * HOUR })
   const step = transition(req, 'ManagerApprove', { now: T0, actor: { id: 'mgr', role: 'SupportManager' }, pendingTtlMs: 12 * HOUR })
   if (!step.ok) throw new Error('unreachable')
