@@ -7,11 +7,14 @@ import swagger from '../plugins/external/swagger.js'
 import callerIdentity from '../plugins/app/caller-identity.js'
 import gateway from '../plugins/app/gateway.js'
 import problemDetails from '../plugins/app/problem-details.js'
+import retention from '../plugins/app/retention.js'
 import stores from '../plugins/app/stores.js'
 import tenants from '../plugins/app/tenants.js'
 import { strictValidatorCompiler } from '../plugins/app/validation.js'
 import workflow from '../plugins/app/workflow.js'
+import adminRoutes from './routes/admin.js'
 import contentRoutes from './routes/content/index.js'
+import { UnroutableRequests } from './routes/content/unroutable.js'
 import devTokenRoutes from './routes/dev-token.js'
 import healthRoutes from './routes/health.js'
 import jwksRoutes from './routes/jwks.js'
@@ -39,6 +42,7 @@ export function loggerOptions (config: Config, pretty = false): FastifyServerOpt
 
 export async function buildApp (config: Config, overrides: AppOverrides = {}): Promise<FastifyInstance> {
   const now = overrides.now ?? Date.now
+  const unroutable = new UnroutableRequests()
   const app = Fastify({
     logger: overrides.logger ?? loggerOptions(config),
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
@@ -46,7 +50,10 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     // One access line per proxied call is written by the content routes; the rest stay quiet.
-    logController: new LogController({ disableRequestLogging: true })
+    logController: new LogController({ disableRequestLogging: true }),
+    // The router's own refusals (a path it cannot decode) answer as problem+json too, and on a
+    // content route only after that route's guard has judged and recorded them.
+    frameworkErrors: unroutable.handle
   })
   app.setValidatorCompiler(strictValidatorCompiler())
   for (const schema of sharedSchemas) app.addSchema(schema)
@@ -58,12 +65,14 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
   await app.register(tenants, { config })
   await app.register(callerIdentity, { config })
   await app.register(workflow, { config, now, sweep: overrides.sweep ?? true })
+  await app.register(retention, { config })
   await app.register(gateway, { config })
 
   await app.register(healthRoutes)
   if (app.devIssuer !== null) await app.register(devTokenRoutes)
   await app.register(jwksRoutes)
   await app.register(v1Routes, { prefix: '/v1' })
-  await app.register(contentRoutes, { timeoutMs: config.upstreamTimeoutMs })
+  await app.register(adminRoutes)
+  await app.register(contentRoutes, { timeoutMs: config.upstreamTimeoutMs, unroutable })
   return app
 }

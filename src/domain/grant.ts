@@ -50,9 +50,10 @@ function checkSegment (segment: string): PathRejection | null {
   for (let depth = 0; depth < 8; depth++) {
     const decoded = decodeLayer(layer)
     if (decoded === null) return 'bad-encoding'
-    if (decoded === '.' || decoded === '..') return 'dot-segment'
     if (decoded.includes('/')) return 'encoded-separator'
     if (decoded.includes('\\')) return 'encoded-separator'
+    // `..`-prefixed names too: some servers and proxies treat them as traversal, so none is forwarded.
+    if (decoded === '.' || decoded.startsWith('..')) return 'dot-segment'
     if (decoded.includes(';')) return 'semicolon'
     // eslint-disable-next-line no-control-regex
     if (/[\x00-\x1f\x7f]/.test(decoded)) return 'control-byte'

@@ -155,8 +155,9 @@ export class AccessTokenVerifier {
     } catch (err) {
       this.stats.failures++
       if (err instanceof AccessTokenError) throw err
-      const code = (err as { code?: string }).code
-      throw new AccessTokenError(JOSE_REASONS[code ?? ''] ?? (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' ? `token ${(err as { claim?: string }).claim ?? 'claim'} invalid` : 'token invalid'))
+      // jose names the claim of every claim validation failure.
+      const { code, claim } = err as { code?: string, claim?: string }
+      throw new AccessTokenError(code === 'ERR_JWT_CLAIM_VALIDATION_FAILED' ? `token ${claim as string} invalid` : JOSE_REASONS[code as string] ?? 'token invalid')
     }
     if (this.cache.size >= this.cacheSize) this.cache.delete(this.cache.keys().next().value as string)
     this.cache.set(token, claims)

@@ -7,7 +7,7 @@ t.test('accepts canonical paths and keeps their segments encoded', async (t) => 
   t.same(checkCanonicalPath('/sites/finance/files/Shared%20Documents/Q3%20report.docx'), { ok: true, segments: ['sites', 'finance', 'files', 'Shared%20Documents', 'Q3%20report.docx'] })
   t.same(checkCanonicalPath('/drives/alice/items/'), { ok: true, segments: ['drives', 'alice', 'items'] }, 'one trailing slash is allowed')
   t.same(checkCanonicalPath('/a/R%C3%A9sum%C3%A9.docx'), { ok: true, segments: ['a', 'R%C3%A9sum%C3%A9.docx'] })
-  t.same(checkCanonicalPath('/a/..b/c.d/...'), { ok: true, segments: ['a', '..b', 'c.d', '...'] }, 'dots inside a name are fine')
+  t.same(checkCanonicalPath('/a/b.c/.d/c..d'), { ok: true, segments: ['a', 'b.c', '.d', 'c..d'] }, 'dots inside a name are fine')
 })
 
 t.test('rejects every non-canonical form, never repairing it', async (t) => {
@@ -17,6 +17,9 @@ t.test('rejects every non-canonical form, never repairing it', async (t) => {
     ['/a/../b', 'dot-segment'],
     ['/a/./b', 'dot-segment'],
     ['/a/..', 'dot-segment'],
+    ['/a/...', 'dot-segment'],
+    ['/a/..notes', 'dot-segment'],
+    ['/a/%2e%2enotes', 'dot-segment'],
     ['/a/%2e%2e/b', 'dot-segment'],
     ['/a/%2E%2E/b', 'dot-segment'],
     ['/a/.%2e/b', 'dot-segment'],

@@ -28,6 +28,8 @@ export interface ContentAccess {
   startedAt: number
   /** Set once ContentAccessed is durable: only then is there an outcome to record. */
   recorded: boolean
+  /** Set once ContentAccessCompleted is on its way: an exchange has one outcome. */
+  settled: boolean
   bytesIn: number
   bytesOut: number
   cut: string | null
@@ -75,25 +77,11 @@ function bearerToken (header: string | undefined): string | null {
   return token === '' ? null : token
 }
 
+/** Step 1. A refused token surfaces as an AccessTokenError, thrown or rejected; the guard maps it to 401. */
 function verifiedClaims (deps: GuardDeps, request: FastifyRequest): AccessClaims | Promise<AccessClaims> {
   const token = bearerToken(request.headers.authorization)
   if (token === null) throw new Refusal(401, 'TOKEN_INVALID', 'missing access token', 'send Authorization: Bearer <access token> (POST /v1/requests/{id}/token)')
-  try {
-    return deps.verifyToken(token)
-  } catch (err) {
-    /* c8 ignore next -- verifyToken only throws AccessTokenError synchronously */
-    if (!(err instanceof AccessTokenError)) throw err
-    throw new Refusal(401, 'TOKEN_INVALID', err.reason, `access token refused: ${err.reason}`)
-  }
-}
-
-async function awaitClaims (pending: Promise<AccessClaims>): Promise<AccessClaims> {
-  try {
-    return await pending
-  } catch (err) {
-    if (!(err instanceof AccessTokenError)) throw err
-    throw new Refusal(401, 'TOKEN_INVALID', err.reason, `access token refused: ${err.reason}`)
-  }
+  return deps.verifyToken(token)
 }
 
 /** Steps 2 and 3: canonical path, then tenant, workload, scope and method against the token. */
@@ -156,7 +144,9 @@ function tenantOfPath (deps: GuardDeps, path: string): string | null {
 async function refuse (deps: GuardDeps, request: FastifyRequest, reply: FastifyReply, refusal: Refusal): Promise<FastifyReply> {
   const access = request.contentAccess
   const claims = access.claims
-  const tenantId = claims?.tenantId ?? tenantOfPath(deps, access.path)
+  // Recorded in the log of the tenant whose content was asked for: a token used on another tenant's
+  // path must not write that tenant's paths into its own tenant's log, where its admins read them.
+  const tenantId = tenantOfPath(deps, access.path) ?? claims?.tenantId ?? null
   let answer: Problem = problem(refusal.status, refusal.code, refusal.detail)
   if (tenantId !== null) {
     try {
@@ -188,11 +178,14 @@ export function contentGuard (deps: GuardDeps) {
     // Path and query are split once; only the path is authorised, the query is forwarded as sent.
     const url = request.raw.url as string
     const q = url.indexOf('?')
+    const rawPath = q === -1 ? url : url.slice(0, q)
     const access: ContentAccess = {
       accessId: randomUUID(),
       workload: deps.workload,
       method: request.method,
-      path: (q === -1 ? url : url.slice(0, q)).slice(prefixLength),
+      // An absolute-form target (`GET http://host/exchange/…`) is routed by its path, but it is not
+      // a path we authorise: kept whole, its `//` fails the canonical check.
+      path: rawPath.startsWith('/') ? rawPath.slice(prefixLength) : `/${rawPath}`,
       query: q === -1 ? '' : url.slice(q + 1),
       claims: null,
       grant: null,
@@ -200,6 +193,7 @@ export function contentGuard (deps: GuardDeps) {
       assertion: '',
       startedAt: performance.now(),
       recorded: false,
+      settled: false,
       bytesIn: 0,
       bytesOut: 0,
       cut: null,
@@ -209,7 +203,7 @@ export function contentGuard (deps: GuardDeps) {
     request.contentAccess = access
     try {
       const verified = verifiedClaims(deps, request)
-      const claims = verified instanceof Promise ? await awaitClaims(verified) : verified
+      const claims = verified instanceof Promise ? await verified : verified
       access.claims = claims
       if (request.headers.upgrade !== undefined) {
         throw new Refusal(400, 'UPGRADE_REFUSED', 'protocol upgrade refused', 'the content services have no WebSocket or other upgraded protocols')
@@ -220,6 +214,7 @@ export function contentGuard (deps: GuardDeps) {
       const assertion = deps.assertionFor(claims)
       access.assertion = typeof assertion === 'string' ? assertion : await assertion
     } catch (err) {
+      if (err instanceof AccessTokenError) return await refuse(deps, request, reply, new Refusal(401, 'TOKEN_INVALID', err.reason, `access token refused: ${err.reason}`))
       if (err instanceof Refusal) return await refuse(deps, request, reply, err)
       request.log.error({ err, accessId: access.accessId }, 'content check failed')
       return sendProblem(reply, problem(503, 'UNAVAILABLE', 'the grant could not be checked; nothing was forwarded'))

@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { WORKLOADS, type Workload } from '../../domain/lockbox.js'
 import { problem, sendProblem } from '../../../plugins/app/problem-details.js'
 import { contentGuard, type ContentAccess } from './guard.js'
+import type { UnroutableRequests } from './unroutable.js'
 
 // Headers a client may not send upstream: its credentials, our own namespace, and forwarding
 // claims we did not make. Our versions are added after these are removed.
@@ -25,6 +26,18 @@ function rewriteRequestHeaders (request: FastifyRequest, headers: Record<string,
   return out
 }
 
+// Hop-by-hop headers describe the upstream's connection, not the client's (RFC 9110 §7.6.1): copied
+// through, an upstream's `connection: keep-alive` would hold open a connection the client asked to close.
+const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer'])
+
+function dropHopByHopHeaders (headers: Record<string, string | string[] | undefined>): Record<string, string | string[] | undefined> {
+  const connection = headers.connection
+  const named = typeof connection === 'string' ? connection.toLowerCase().split(',').map((name) => name.trim()) : []
+  const out: Record<string, string | string[] | undefined> = {}
+  for (const name in headers) if (!HOP_BY_HOP.has(name) && !named.includes(name)) out[name] = headers[name]
+  return out
+}
+
 class ByteCounter extends Transform {
   count = 0
   override _transform (chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -39,7 +52,12 @@ function onUpstreamResponse (request: FastifyRequest, reply: FastifyReply, res: 
   access.upstream = counter
   res.stream.on('error', (err: Error) => { counter.destroy(err) })
   counter.on('end', () => { access.bytesOut = counter.count })
-  counter.on('close', () => { access.bytesOut = counter.count })
+  counter.on('close', () => {
+    access.bytesOut = counter.count
+    // A response cut short (client gone, grant ended) must let go of the upstream too; piping alone
+    // would leave it paused on a live connection until the body timeout.
+    res.stream.destroy()
+  })
   res.stream.pipe(counter)
   reply.send(counter)
 }
@@ -48,7 +66,7 @@ const TIMEOUT_CODES = new Set(['FST_REPLY_FROM_GATEWAY_TIMEOUT', 'FST_REPLY_FROM
 
 /** Connect, reset and TLS failures are 502, timeouts 504; the client never sees undici's text. */
 function onUpstreamError (reply: FastifyReply, { error }: { error: Error & { code?: string } }): void {
-  const timeout = TIMEOUT_CODES.has(error.code ?? '')
+  const timeout = TIMEOUT_CODES.has(error.code as string)
   reply.request.log.warn({ err: error, accessId: reply.request.contentAccess.accessId }, 'upstream failed')
   sendProblem(reply, timeout
     ? problem(504, 'UPSTREAM_TIMEOUT', 'the content service did not answer in time')
@@ -72,12 +90,13 @@ export interface ContentRouteOptions {
   workload: Workload
   upstream: string
   timeoutMs: number
+  unroutable: UnroutableRequests
 }
 
-async function workloadScope (app: FastifyInstance, { workload, upstream, timeoutMs }: ContentRouteOptions): Promise<void> {
+async function workloadScope (app: FastifyInstance, { workload, upstream, timeoutMs, unroutable }: ContentRouteOptions): Promise<void> {
   const gw = app.gateway
   const tenantIds = new Set(app.tenants.ids())
-  app.addHook('onRequest', contentGuard({
+  const guard = contentGuard({
     workload,
     now: app.now,
     knownTenant: (id) => tenantIds.has(id),
@@ -86,6 +105,7 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
     assertionFor: (claims) => gw.assertions.assertionFor({ ...claims, workload }),
     audit: async (draft) => await app.stores.lockbox.commit({ tenantId: draft.tenantId, audit: [draft] }),
     track: (access, request, reply) => {
+      reply.raw.once('close', () => { recordAccessOutcome(request, reply) })
       access.untrack = gw.inFlight.add(access.claims?.requestId as string, {
         windowEndsAt: Date.parse(access.grant?.accessEndsAt as string),
         cut: (reason) => {
@@ -96,15 +116,20 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
         }
       })
     }
-  }))
+  })
+  app.addHook('onRequest', guard)
+  unroutable.guard(workload, guard)
   app.addHook('preHandler', countUploadedBytes)
-  app.addHook('onResponse', async function recordAccessOutcome (request, reply) {
+  // A response cut short (revoke, window end, client gone) never emits 'finish', so Fastify runs no
+  // onResponse hook for it: its 'close' records the outcome too, whichever comes first wins.
+  function recordAccessOutcome (request: FastifyRequest, reply: FastifyReply): void {
     const access = request.contentAccess
-    if (access === undefined || !access.recorded) return
+    if (!access.recorded || access.settled) return
+    access.settled = true
     access.untrack?.()
     const durationMs = Math.round((performance.now() - access.startedAt) * 1000) / 1000
     const claims = access.claims as NonNullable<ContentAccess['claims']>
-    const completed = access.cut === null && reply.raw.writableFinished
+    const completed = access.cut === null && reply.raw.writableEnded
     request.log.info({ accessId: access.accessId, requestId: claims.requestId, outcome: 'forwarded', status: reply.statusCode, bytes: access.bytesOut, durationMs, cut: access.cut }, 'content access')
     // The outcome is recorded after the response, without holding it up.
     app.stores.lockbox.commit({
@@ -130,6 +155,9 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
         }
       }]
     }).catch((err: unknown) => { request.log.error({ err, accessId: access.accessId }, 'could not record a content access outcome') })
+  }
+  app.addHook('onResponse', async function recordFinishedAccess (request, reply) {
+    recordAccessOutcome(request, reply)
   })
 
   await app.register(proxy, {
@@ -153,14 +181,15 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
     replyOptions: {
       queryString: (_search: string, _url: string, request: FastifyRequest) => request.contentAccess.query,
       rewriteRequestHeaders,
+      rewriteHeaders: dropHopByHopHeaders,
       onResponse: onUpstreamResponse as never,
       onError: onUpstreamError as never
     }
   } as never)
 }
 
-export default async function contentRoutes (app: FastifyInstance, options: { timeoutMs: number }): Promise<void> {
+export default async function contentRoutes (app: FastifyInstance, options: { timeoutMs: number, unroutable: UnroutableRequests }): Promise<void> {
   for (const workload of WORKLOADS) {
-    await app.register(workloadScope, { workload, upstream: app.gateway.upstreams[workload], timeoutMs: options.timeoutMs })
+    await app.register(workloadScope, { workload, upstream: app.gateway.upstreams[workload], timeoutMs: options.timeoutMs, unroutable: options.unroutable })
   }
 }

@@ -1,0 +1,103 @@
+import t, { type Test } from 'tap'
+import { join } from 'node:path'
+import { CompactSign, decodeJwt } from 'jose'
+import { AccessTokenError, AccessTokenVerifier, issueAccessToken, MAX_TOKEN_LENGTH } from '../../src/gateway/access-token.js'
+import { openSigningKeys, type SigningKeys } from '../../src/gateway/signing-keys.js'
+import type { LockboxRequest } from '../../src/domain/lockbox.js'
+import { tempDir } from '../helpers/config.js'
+
+const NOW = Date.parse('2026-11-24T09:00:00.000Z')
+const HOUR = 3600_000
+
+function approved (id: string, endsIn = HOUR): LockboxRequest {
+  return {
+    id,
+    tenantId: 'contoso',
+    serviceRequestNumber: 'SR-1',
+    workload: 'onedrive',
+    scope: '/drives/alice@contoso.com',
+    accessLevel: 'read',
+    duration: 'PT1H',
+    durationMs: HOUR,
+    justification: 'sync loop',
+    status: 'Approved',
+    requester: { id: 'eng-ada', name: 'Ada Engineer' },
+    createdAt: new Date(NOW).toISOString(),
+    decisionDeadline: null,
+    accessStartsAt: new Date(NOW).toISOString(),
+    accessEndsAt: new Date(NOW + endsIn).toISOString(),
+    history: [],
+    version: 3
+  }
+}
+
+async function keysIn (t: Test): Promise<SigningKeys> {
+  const dir = tempDir()
+  t.teardown(dir.remove)
+  return await openSigningKeys(join(dir.path, 'signing-key.json'))
+}
+
+t.test('issues a token whose claims the verifier gives back', async (t) => {
+  const keys = await keysIn(t)
+  let now = NOW
+  const verifier = new AccessTokenVerifier(keys, { now: () => now })
+  const issued = await issueAccessToken(keys, approved('r1'), NOW)
+  t.equal(issued.expiresAt, new Date(NOW + HOUR).toISOString())
+  const claims = await verifier.verify(issued.accessToken)
+  t.same(claims, { requestId: 'r1', tenantId: 'contoso', workload: 'onedrive', scope: '/drives/alice@contoso.com', accessLevel: 'read', actor: 'eng-ada', jti: issued.jti, expiresAt: NOW + HOUR })
+  now += HOUR - 1000
+  t.equal(verifier.verify(issued.accessToken), claims, 'remembered, and answered synchronously')
+  t.same(verifier.stats, { hits: 1, misses: 1, failures: 0 })
+})
+
+t.test('forgets a remembered token at its expiry', async (t) => {
+  const keys = await keysIn(t)
+  let now = NOW
+  const verifier = new AccessTokenVerifier(keys, { now: () => now })
+  const { accessToken } = await issueAccessToken(keys, approved('r1'), NOW)
+  await verifier.verify(accessToken)
+  now = NOW + HOUR
+  const again = verifier.verify(accessToken)
+  t.type(again, Promise, 'no longer answered from memory')
+  await t.rejects(again as Promise<unknown>, new AccessTokenError('token expired'))
+  t.same(verifier.stats, { hits: 0, misses: 2, failures: 1 })
+})
+
+t.test('forgets the oldest remembered token when full', async (t) => {
+  const keys = await keysIn(t)
+  const verifier = new AccessTokenVerifier(keys, { now: () => NOW, cacheSize: 2 })
+  const tokens = await Promise.all(['a', 'b', 'c'].map(async (id) => (await issueAccessToken(keys, approved(id), NOW)).accessToken))
+  for (const token of tokens) await verifier.verify(token)
+  t.notOk(verifier.verify(tokens[2] as string) instanceof Promise, 'the newest is remembered')
+  t.notOk(verifier.verify(tokens[1] as string) instanceof Promise)
+  const first = verifier.verify(tokens[0] as string)
+  t.type(first, Promise, 'the oldest was forgotten')
+  t.equal((await first).requestId, 'a', 'and verifies again')
+  t.same(verifier.stats, { hits: 2, misses: 4, failures: 0 })
+})
+
+t.test('uses a large cache by default', async (t) => {
+  const keys = await keysIn(t)
+  const verifier = new AccessTokenVerifier(keys, { now: () => NOW })
+  const tokens = await Promise.all(Array.from({ length: 20 }, async (_, i) => (await issueAccessToken(keys, approved(`r${i}`), NOW)).accessToken))
+  for (const token of tokens) await verifier.verify(token)
+  t.ok(tokens.every((token) => !(verifier.verify(token) instanceof Promise)))
+})
+
+t.test('refuses a token signed by the gateway key over a payload that is not a claims set', async (t) => {
+  const keys = await keysIn(t)
+  const verifier = new AccessTokenVerifier(keys, { now: () => NOW })
+  const jws = await new CompactSign(new TextEncoder().encode('not json'))
+    .setProtectedHeader({ alg: 'EdDSA', kid: keys.kid, typ: 'lockbox-access+jwt' })
+    .sign(keys.privateKey)
+  await t.rejects(verifier.verify(jws) as Promise<unknown>, new AccessTokenError('token invalid'))
+})
+
+t.test('refuses an over-long token without looking into it', async (t) => {
+  const keys = await keysIn(t)
+  const verifier = new AccessTokenVerifier(keys, { now: () => NOW })
+  await t.rejects(verifier.verify('a'.repeat(MAX_TOKEN_LENGTH + 1)) as Promise<unknown>, new AccessTokenError('token too long'))
+  const { accessToken } = await issueAccessToken(keys, approved('r1'), NOW)
+  t.ok(accessToken.length < MAX_TOKEN_LENGTH / 4, 'an honest token is far below the limit')
+  t.equal(decodeJwt(accessToken).nbf, NOW / 1000)
+})

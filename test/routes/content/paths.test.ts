@@ -1,0 +1,144 @@
+// Paths that are not canonical are rejected, never repaired (API.md §5). Sent over a raw socket:
+// inject and fetch would normalise them before the gateway ever saw them.
+import t, { type Test } from 'tap'
+import { startTestApp, type TestApp } from '../../helpers/app.js'
+import { contentRecords, granted, listen, type Granted } from '../../helpers/content.js'
+import { rawExchange, rawRequest } from '../../helpers/raw-http.js'
+import { startRecordingUpstream, type RecordingUpstream } from '../../helpers/recording-upstream.js'
+
+const ALICE = '/exchange/contoso/mailboxes/alice@contoso.com'
+
+interface Setup { h: TestApp, upstream: RecordingUpstream, grant: Granted, port: number }
+
+async function setup (t: Test): Promise<Setup> {
+  const upstream = await startRecordingUpstream()
+  const h = await startTestApp({ config: { upstreams: { exchange: upstream.url, sharepoint: upstream.url, onedrive: upstream.url } } })
+  t.teardown(async () => {
+    await h.close()
+    await upstream.close()
+  })
+  // A whole-tenant read scope: no rejection below can be mistaken for a scope refusal.
+  const grant = await granted(h, { scope: '/' })
+  return { h, upstream, grant, port: await listen(h) }
+}
+
+// [what, request target, recorded reason]
+const REJECTED: Array<[string, string, string]> = [
+  ['a dot-dot segment', `${ALICE}/../bob@contoso.com/messages`, 'dot-segment'],
+  ['a dot segment', `${ALICE}/./messages`, 'dot-segment'],
+  ['a trailing dot-dot segment', `${ALICE}/messages/..`, 'dot-segment'],
+  ['an encoded dot-dot', `${ALICE}/%2e%2e/bob@contoso.com/messages`, 'dot-segment'],
+  ['an upper-case encoded dot-dot', `${ALICE}/%2E%2E/bob@contoso.com/messages`, 'dot-segment'],
+  ['a half-encoded dot-dot', `${ALICE}/.%2e/bob@contoso.com/messages`, 'dot-segment'],
+  ['an encoded dot', `${ALICE}/%2e/messages`, 'dot-segment'],
+  ['a double-encoded dot-dot', `${ALICE}/%252e%252e/bob@contoso.com/messages`, 'dot-segment'],
+  ['a triple-encoded dot-dot', `${ALICE}/%25252e%25252e/bob@contoso.com/messages`, 'dot-segment'],
+  ['a dot-dot with an encoded slash', `${ALICE}/..%2fbob@contoso.com/messages`, 'encoded-separator'],
+  ['an encoded slash', `${ALICE}%2f..%2fbob@contoso.com/messages`, 'encoded-separator'],
+  ['an upper-case encoded slash', `${ALICE}%2F..%2Fbob@contoso.com/messages`, 'encoded-separator'],
+  ['a double-encoded slash', `${ALICE}%252f..%252fbob@contoso.com/messages`, 'encoded-separator'],
+  ['an encoded backslash', `${ALICE}%5c..%5cbob@contoso.com/messages`, 'encoded-separator'],
+  ['an upper-case encoded backslash', `${ALICE}/a%5Cb`, 'encoded-separator'],
+  ['an encoded NUL', `${ALICE}/messages%00.json`, 'control-byte'],
+  ['an encoded control byte', `${ALICE}/messages%0d%0aX-Injected:%20yes`, 'control-byte'],
+  ['an encoded DEL', `${ALICE}/messages%7f`, 'control-byte'],
+  ['a double slash', `${ALICE}//messages`, 'empty-segment'],
+  ['a double slash after the workload', '/exchange//contoso/mailboxes/alice@contoso.com', 'empty-segment'],
+  ['a semicolon', `${ALICE};x=1/messages`, 'semicolon'],
+  ['an encoded semicolon', `${ALICE}%3bx=1/messages`, 'semicolon'],
+  ['a raw backslash', `${ALICE}\\..\\bob@contoso.com`, 'backslash'],
+  ['a fragment marker', `${ALICE}#/../bob@contoso.com`, 'bad-encoding'],
+  ['a character that must be escaped', `${ALICE}/a"b`, 'bad-encoding'],
+  ['a bad escape behind %25', `${ALICE}/a%25ZZ`, 'bad-encoding'],
+  ['an absolute-form target', `http://127.0.0.1${ALICE}/messages`, 'empty-segment']
+]
+
+// Escapes that are not UTF-8: the router cannot decode them and refuses before any route runs.
+const UNDECODABLE: Array<[string, string]> = [
+  ['an invalid escape', `${ALICE}/%ZZ`],
+  ['an overlong UTF-8 slash', `${ALICE}/%C0%AF..%C0%AFbob@contoso.com`],
+  ['a truncated UTF-8 sequence', `${ALICE}/%E2%82`],
+  ['a lone percent sign', `${ALICE}/100%`],
+  ['an invalid escape in the tenant', '/exchange/%ZZ/mailboxes']
+]
+
+t.test('rejects every non-canonical path with 400 and forwards nothing', async (t) => {
+  const s = await setup(t)
+  for (const [what, target, reason] of REJECTED) {
+    const res = await rawRequest(s.port, target, { headers: { authorization: s.grant.authorization } })
+    t.equal(res.status, 400, what)
+    t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8', what)
+    t.match(res.json(), { status: 400, code: 'PATH_REJECTED', detail: `the path is not canonical (${reason}); it is rejected, never repaired` }, what)
+  }
+  t.equal(s.upstream.requests.length, 0, 'nothing reaches the upstream')
+  t.equal(s.upstream.connections, 0)
+  const denied = await contentRecords(s.h, s.grant.request.id, 'ContentAccessDenied')
+  t.same(denied.map((r) => r.details.reason), REJECTED.map(([, , reason]) => `path rejected: ${reason}`), 'every rejection is recorded')
+  t.match(denied[0], { actor: { id: 'eng-ada' }, requestId: s.grant.request.id, details: { status: 400 } })
+})
+
+t.test('rejects escapes that are not UTF-8, which the router itself cannot decode', async (t) => {
+  const s = await setup(t)
+  for (const [what, target] of UNDECODABLE) {
+    const res = await rawRequest(s.port, target, { headers: { authorization: s.grant.authorization } })
+    t.equal(res.status, 400, what)
+    t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8', what)
+    t.match(res.json(), { status: 400, code: 'PATH_REJECTED', detail: /bad-encoding/ }, what)
+  }
+  t.equal(s.upstream.requests.length, 0)
+  const denied = await contentRecords(s.h, s.grant.request.id, 'ContentAccessDenied')
+  t.equal(denied.length, UNDECODABLE.length, 'each one judged by the guard and recorded')
+  t.ok(denied.every((r) => r.details.reason === 'path rejected: bad-encoding'))
+})
+
+t.test('checks the token of an undecodable path first, as for any other', async (t) => {
+  const s = await setup(t)
+  const res = await rawRequest(s.port, `${ALICE}/%C0%AF`)
+  t.equal(res.status, 401)
+  t.equal(res.headers['www-authenticate'], 'Bearer')
+  t.match(res.json(), { code: 'TOKEN_INVALID' })
+  const [denied] = await contentRecords(s.h, null, 'ContentAccessDenied')
+  t.match(denied, { tenantId: 'contoso', details: { reason: 'missing access token', path: '/contoso/mailboxes/alice@contoso.com/%C0%AF' } })
+  const unknown = await rawRequest(s.port, '/exchange/%ZZ/mailboxes')
+  t.equal(unknown.status, 401, 'no tenant to record it for, still refused')
+  t.equal(s.upstream.requests.length, 0)
+})
+
+t.test('answers the router\'s refusals outside the content routes as problem+json', async (t) => {
+  const s = await setup(t)
+  const bad = await rawRequest(s.port, '/v1/requests/%ZZ', { headers: { authorization: `Bearer ${await s.h.token('eng-ada')}` } })
+  t.equal(bad.status, 400)
+  t.equal(bad.headers['content-type'], 'application/problem+json; charset=utf-8')
+  t.match(bad.json(), { status: 400, code: 'PATH_REJECTED' })
+  const long = await rawRequest(s.port, `/v1/requests/${'x'.repeat(101)}`)
+  t.equal(long.status, 414)
+  t.equal(long.headers['content-type'], 'application/problem+json; charset=utf-8')
+  t.match(long.json(), { status: 414 })
+})
+
+t.test('leaves raw control and non-ASCII bytes to the HTTP parser, which refuses them', async (t) => {
+  const s = await setup(t)
+  for (const bytes of ['\x00', '\x01', '\x7f', '\xc3\xa9', '\xff']) {
+    const head = `GET ${ALICE}/a${bytes}b HTTP/1.1\r\nhost: x\r\nauthorization: ${s.grant.authorization}\r\nconnection: close\r\n\r\n`
+    const res = await rawExchange(s.port, Buffer.from(head, 'latin1'))
+    t.equal(res.status, 400, JSON.stringify(bytes))
+  }
+  t.equal(s.upstream.requests.length, 0)
+})
+
+t.test('forwards a canonical path that merely looks odd', async (t) => {
+  const s = await setup(t)
+  const targets = [
+    `${ALICE}/a..b`,
+    `${ALICE}/a.`,
+    `${ALICE}/x%2e%2e.txt`,
+    `${ALICE}/%2541`,
+    `${ALICE}/caf%C3%A9`,
+    `${ALICE}/it's~(1)+!$&=,:@`
+  ]
+  for (const target of targets) {
+    const res = await rawRequest(s.port, target, { headers: { authorization: s.grant.authorization } })
+    t.equal(res.status, 200, target)
+  }
+  t.same(s.upstream.requests.map((r) => r.url), targets.map((target) => target.replace('/exchange/', '/tenants/')))
+})
