@@ -48,6 +48,17 @@ function urlVar (env: Env, name: string, protocols: readonly string[]): string |
   return text.replace(/\/+$/, '')
 }
 
+/** A comma-separated list of `host:port` (`[v6]:port`); the port may be left out. */
+function hostPortsVar (env: Env, name: string, defaultPort: number): Array<{ host: string, port: number }> {
+  const entries = (read(env, name) ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')
+  return entries.map((entry) => {
+    const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+))(?::(\d{1,5}))?$/.exec(entry)
+    const port = match?.[3] === undefined ? defaultPort : Number(match[3])
+    if (match === null || port < 1 || port > 65535) throw new ConfigError(`${name}: "${entry}" is not host:port`)
+    return { host: match[1] ?? match[2] as string, port }
+  })
+}
+
 /** An IPv4/IPv6 address, optionally with a prefix length that fits its family. */
 function isAddressOrCidr (entry: string): boolean {
   const [address, prefix, ...rest] = entry.split('/')
@@ -90,6 +101,14 @@ export function loadConfig (env: Env, cwd: string = process.cwd()): Config {
   const store = read(env, 'LOCKBOX_STORE') ?? 'embedded'
   if (store !== 'embedded' && store !== 'redis') throw new ConfigError(`LOCKBOX_STORE: "${store}" is not a store (embedded, redis)`)
   const redisUrl = urlVar(env, 'LOCKBOX_REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379'
+  const redisSentinels = hostPortsVar(env, 'LOCKBOX_REDIS_SENTINELS', 26379)
+  const redisClusterNodes = hostPortsVar(env, 'LOCKBOX_REDIS_CLUSTER_NODES', 6379)
+  if (redisSentinels.length > 0 && redisClusterNodes.length > 0) {
+    throw new ConfigError('LOCKBOX_REDIS_CLUSTER_NODES: a Redis Cluster is not watched by Sentinel; set LOCKBOX_REDIS_SENTINELS or this, not both')
+  }
+  if (redisClusterNodes.length > 0 && !/^\/?0?$/.test(new URL(redisUrl).pathname)) {
+    throw new ConfigError(`LOCKBOX_REDIS_URL: a Redis Cluster has database 0 only, "${redisUrl}" names another`)
+  }
 
   const dataDir = at(read(env, 'LOCKBOX_DATA_DIR') ?? './data')
 
@@ -147,6 +166,9 @@ export function loadConfig (env: Env, cwd: string = process.cwd()): Config {
     dataDir,
     store,
     redisUrl,
+    redisSentinels,
+    redisSentinelName: read(env, 'LOCKBOX_REDIS_SENTINEL_NAME') ?? 'mymaster',
+    redisClusterNodes,
     tenants,
     oidc,
     devUsers,

@@ -17,12 +17,22 @@ export const DevUserSchema = Type.Object({
   roles: Type.Array(Type.String())
 }, { additionalProperties: false })
 
+export const HostPortSchema = Type.Object({
+  host: Type.String({ minLength: 1 }),
+  port: Type.Integer({ minimum: 1, maximum: 65535 })
+}, { additionalProperties: false })
+
 export const ConfigSchema = Type.Object({
   host: Type.String({ minLength: 1 }),
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
   dataDir: Type.String({ minLength: 1 }),
   store: Type.Union([Type.Literal('embedded'), Type.Literal('redis')]),
   redisUrl: Type.String({ minLength: 1 }),
+  /** Sentinels that know the master named `redisSentinelName`; absent or empty: no Sentinel. */
+  redisSentinels: Type.Optional(Type.Array(HostPortSchema)),
+  redisSentinelName: Type.Optional(Type.String({ minLength: 1 })),
+  /** Seed nodes of a Redis Cluster; absent or empty: not a cluster. */
+  redisClusterNodes: Type.Optional(Type.Array(HostPortSchema)),
   tenants: Type.Array(TenantSchema),
   /** Null: the built-in dev issuer signs caller identity tokens. */
   oidc: Type.Union([Type.Null(), Type.Object({

@@ -3,6 +3,14 @@ import closeWithGrace from 'close-with-grace'
 import { ConfigError, loadConfig } from '../config/load-config.js'
 import { buildApp, loggerOptions } from './app.js'
 
+/** A URL as it may be printed: user and password removed. */
+function withoutCredentials (url: string): string {
+  const shown = new URL(url)
+  shown.username = ''
+  shown.password = ''
+  return shown.toString()
+}
+
 async function main (): Promise<void> {
   let config
   try {
@@ -27,7 +35,7 @@ async function main (): Promise<void> {
   const lines = [
     '',
     `Lockbox Gateway listening on ${base}`,
-    `  store: ${config.store}${config.store === 'embedded' ? ` (${config.dataDir})` : ` (${config.redisUrl})`}`,
+    `  store: ${config.store}${config.store === 'embedded' ? ` (${config.dataDir})` : ` (${withoutCredentials(config.redisUrl)})`}`,
     `  API docs: ${base}/docs`
   ]
   if (app.devIssuer !== null) {

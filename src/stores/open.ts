@@ -2,11 +2,22 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../../config/schema.js'
 import { openEmbeddedStores } from './embedded/index.js'
+import { openRedisStores } from './redis/index.js'
 import type { Stores } from './types.js'
 
 export async function openStores (config: Config, options: { now: () => number, log: FastifyBaseLogger }): Promise<Stores> {
   if (config.store === 'redis') {
-    throw new Error('LOCKBOX_STORE=redis: the Redis backend is not available in this build')
+    options.log.debug({ sentinels: config.redisSentinels, clusterNodes: config.redisClusterNodes }, 'opening Redis store')
+    return await openRedisStores({
+      connection: {
+        url: config.redisUrl,
+        sentinels: config.redisSentinels,
+        sentinelName: config.redisSentinelName,
+        clusterNodes: config.redisClusterNodes
+      },
+      now: options.now,
+      log: options.log
+    })
   }
   options.log.debug({ dataDir: config.dataDir }, 'opening embedded store')
   return await openEmbeddedStores({ dataDir: config.dataDir, now: options.now })

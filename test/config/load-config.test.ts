@@ -61,6 +61,9 @@ t.test('uses the documented defaults for an empty environment', async (t) => {
     dataDir: resolve(ROOT, 'data'),
     store: 'embedded',
     redisUrl: 'redis://127.0.0.1:6379',
+    redisSentinels: [],
+    redisSentinelName: 'mymaster',
+    redisClusterNodes: [],
     tenants: SHIPPED_TENANTS,
     oidc: null,
     devUsers: SHIPPED_DEV_USERS,
@@ -113,6 +116,8 @@ t.test('reads every variable', async (t) => {
     LOCKBOX_DATA_DIR: 'var/lockbox',
     LOCKBOX_STORE: 'redis',
     LOCKBOX_REDIS_URL: 'redis://cache.internal:6380/2',
+    LOCKBOX_REDIS_SENTINELS: 'sentinel-a.internal:26380, [fd00::7]:26379,sentinel-c.internal,',
+    LOCKBOX_REDIS_SENTINEL_NAME: 'lockbox-main',
     LOCKBOX_TENANTS_FILE: 'tenants.json',
     LOCKBOX_PROVIDER_TENANT_ID: 'acme-support',
     LOCKBOX_UPSTREAM_EXCHANGE: 'http://exchange.internal:8081/',
@@ -139,6 +144,9 @@ t.test('reads every variable', async (t) => {
     dataDir: join(dir, 'var', 'lockbox'),
     store: 'redis',
     redisUrl: 'redis://cache.internal:6380/2',
+    redisSentinels: [{ host: 'sentinel-a.internal', port: 26380 }, { host: 'fd00::7', port: 26379 }, { host: 'sentinel-c.internal', port: 26379 }],
+    redisSentinelName: 'lockbox-main',
+    redisClusterNodes: [],
     tenants: [{ id: 'woodgrove', displayName: 'Woodgrove Bank', lockboxEnabled: false, approverEmails: ['sec@woodgrove.example'] }],
     oidc: { issuer: 'https://login.example.com/v2.0', audience: 'api://lockbox', jwksUrl: 'https://login.example.com/keys' },
     devUsers: [],
@@ -191,6 +199,23 @@ t.test('accepts every pino level', async (t) => {
   for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) {
     t.equal(loadConfig({ LOCKBOX_LOG_LEVEL: level }, ROOT).logLevel, level)
   }
+})
+
+t.test('reads the seed nodes of a Redis Cluster, port 6379 unless given', async (t) => {
+  const config = loadConfig({ LOCKBOX_STORE: 'redis', LOCKBOX_REDIS_URL: 'rediss://:pw@redis.internal/0', LOCKBOX_REDIS_CLUSTER_NODES: '10.0.0.5:7000,10.0.0.6, [::1]:7002' }, ROOT)
+  t.strictSame(config.redisClusterNodes, [{ host: '10.0.0.5', port: 7000 }, { host: '10.0.0.6', port: 6379 }, { host: '::1', port: 7002 }])
+  t.strictSame(config.redisSentinels, [])
+  t.equal(loadConfig({ LOCKBOX_REDIS_CLUSTER_NODES: 'a:1', LOCKBOX_REDIS_URL: 'redis://a:1' }, ROOT).redisUrl, 'redis://a:1')
+})
+
+t.test('rejects Redis nodes that are not host:port, and topologies that cannot be', async (t) => {
+  for (const variable of ['LOCKBOX_REDIS_SENTINELS', 'LOCKBOX_REDIS_CLUSTER_NODES']) {
+    for (const value of ['host:port', 'host:0', 'host:65536', 'a:1:2', '[::1', 'fd00::1:7000', 'two words:1']) {
+      rejects(t, { [variable]: value }, variable, /is not host:port/)
+    }
+  }
+  rejects(t, { LOCKBOX_REDIS_SENTINELS: 's:26379', LOCKBOX_REDIS_CLUSTER_NODES: 'n:6379' }, 'LOCKBOX_REDIS_CLUSTER_NODES', /not both/)
+  rejects(t, { LOCKBOX_REDIS_CLUSTER_NODES: 'n:6379', LOCKBOX_REDIS_URL: 'redis://n:6379/3' }, 'LOCKBOX_REDIS_URL', /database 0 only/)
 })
 
 t.test('rejects an unknown store', async (t) => {

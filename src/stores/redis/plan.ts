@@ -1,0 +1,92 @@
+// Turns a Change into what the commit script needs: the version checks, the values to write with
+// their new versions, the index entries, and the status runs that may leave Approved. Pure: it
+// reads nothing; the script decides against the stored versions.
+import { isFinal, type LockboxRequest, type RequestStatus } from '../../domain/lockbox.js'
+import { ConflictError } from '../../errors.js'
+import type { Change, VersionedPut } from '../types.js'
+import { encodeId, sortableMs, type RedisKeys } from './keys.js'
+
+export const FIRST_SERVICE_REQUEST_NUMBER = 100001
+
+export interface PlannedWrite { key: string, version: number, json: string, status?: RequestStatus }
+
+export interface PlannedChange {
+  /** First expected version of every entity the change puts. */
+  checks: Array<{ key: string, expected: number }>
+  /** The last value of every entity, with its new version. */
+  writes: PlannedWrite[]
+  zadds: Array<{ key: string, member: string }>
+  sadds: Array<{ key: string, member: string }>
+  srems: Array<{ key: string, member: string }>
+  /** Service request counters to raise to at least `number`. */
+  counters: Array<{ key: string, number: string }>
+  /** Per request put: the statuses it goes through, in order, to spot a departure from Approved. */
+  transits: Array<{ key: string, requestId: string, statuses: RequestStatus[] }>
+  /** Requests created by the change: registered across tenants before the commit. */
+  created: LockboxRequest[]
+}
+
+/** Every entity and draft of a change must belong to the change's tenant: its chain, its slot. */
+function assertOneTenant (change: Change): void {
+  const tenants = [
+    ...(change.requests ?? []).map((put) => put.value.tenantId),
+    ...(change.serviceRequests ?? []).map((put) => put.value.tenantId),
+    ...[change.tenantSettings?.value.tenantId].filter((tenantId) => tenantId !== undefined),
+    ...change.audit.map((draft) => draft.tenantId)
+  ]
+  const stranger = tenants.find((tenantId) => tenantId !== change.tenantId)
+  if (stranger !== undefined) throw new Error(`a change of tenant ${change.tenantId} touches tenant ${stranger}`)
+}
+
+/** The member of a lexicographic creation-order set: creation time, then the encoded parts. */
+export function creationMember (createdAt: string, ...parts: string[]): string {
+  return [sortableMs(Date.parse(createdAt)), ...parts.map(encodeId)].join(':')
+}
+
+export function planChange (change: Change, keys: RedisKeys): PlannedChange {
+  assertOneTenant(change)
+  const tenantId = change.tenantId
+  const plan: PlannedChange = { checks: [], writes: [], zadds: [], sadds: [], srems: [], counters: [], transits: [], created: [] }
+  const written = new Map<string, PlannedWrite>()
+
+  /** Later puts of one entity in the same change must follow on from the earlier ones. */
+  function put<T extends { version: number }> (key: string, { value, expectedVersion }: VersionedPut<T>): PlannedWrite {
+    const earlier = written.get(key)
+    if (earlier === undefined) plan.checks.push({ key, expected: expectedVersion })
+    else if (earlier.version !== expectedVersion) throw new ConflictError(`${key} is at version ${earlier.version} in this change, a put expected ${expectedVersion}`)
+    const version = expectedVersion + 1
+    const write: PlannedWrite = { key, version, json: JSON.stringify({ ...value, version }) }
+    if (earlier === undefined) plan.writes.push(write)
+    else plan.writes[plan.writes.indexOf(earlier)] = write
+    written.set(key, write)
+    return write
+  }
+
+  for (const requestPut of change.requests ?? []) {
+    const request = requestPut.value
+    const key = keys.request(tenantId, request.id)
+    const isFirst = !written.has(key)
+    put(key, requestPut).status = request.status
+    if (isFirst) {
+      plan.transits.push({ key, requestId: request.id, statuses: [] })
+      if (requestPut.expectedVersion === 0) plan.created.push(request)
+    }
+    (plan.transits.find((transit) => transit.key === key) as PlannedChange['transits'][number]).statuses.push(request.status)
+    plan.zadds.push({ key: keys.requests(tenantId), member: creationMember(request.createdAt, request.id) })
+    plan.sadds.push({ key: keys.requestsOfServiceRequest(tenantId, request.serviceRequestNumber), member: request.id })
+  }
+  // The last put of each request decides whether the sweeper still has to look at it.
+  for (const { requestId, statuses } of plan.transits) {
+    const unsettled = { key: keys.unsettled(tenantId), member: requestId }
+    if (isFinal(statuses[statuses.length - 1] as RequestStatus)) plan.srems.push(unsettled)
+    else plan.sadds.push(unsettled)
+  }
+  for (const serviceRequestPut of change.serviceRequests ?? []) {
+    const serviceRequest = serviceRequestPut.value
+    put(keys.serviceRequest(tenantId, serviceRequest.number), serviceRequestPut)
+    plan.zadds.push({ key: keys.serviceRequests(tenantId), member: creationMember(serviceRequest.createdAt, serviceRequest.number) })
+    if (/^\d{1,15}$/.test(serviceRequest.number)) plan.counters.push({ key: keys.serviceRequestCounter(tenantId), number: serviceRequest.number })
+  }
+  if (change.tenantSettings !== undefined) put(keys.settings(tenantId), change.tenantSettings)
+  return plan
+}
