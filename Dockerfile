@@ -5,8 +5,9 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json tsconfig.admin.json ./
 COPY src ./src
+COPY admin ./admin
 COPY plugins ./plugins
 COPY config ./config
 RUN npm run build && npm prune --omit=dev

@@ -18,9 +18,19 @@ export interface DevIssuerOptions {
   ttlSeconds?: number
 }
 
+/** What a dev sign-in picker shows of a dev user: never a secret, never the e-mail. */
+export interface DevUserSummary {
+  id: string
+  name: string
+  tid: string
+  roles: string[]
+}
+
 export interface DevIssuer {
   issuer: string
   audience: string
+  /** The listed users, in file order. */
+  users: () => DevUserSummary[]
   keys: JWTVerifyGetKey
   /** The public half, for a JWKS endpoint. */
   jwks: { keys: JWK[] }
@@ -50,6 +60,7 @@ export async function openDevIssuer (options: DevIssuerOptions): Promise<DevIssu
     audience,
     keys: createLocalJWKSet(jwks),
     jwks: structuredClone(jwks),
+    users: () => [...users.values()].map(({ id, name, tid, roles }) => ({ id, name, tid, roles: [...roles] })),
     async issue (userId) {
       const user = users.get(userId)
       if (user === undefined) return null

@@ -1,10 +1,12 @@
-// POST /dev/token: the dev issuer's token endpoint. Registered only when no OIDC issuer is configured.
+// The dev issuer's endpoints: POST /dev/token mints an identity token, GET /dev/users lists who it
+// can mint one for (the admin center's dev sign-in picker). Registered only when no OIDC issuer is configured.
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import { NotFound } from '../errors.js'
 import { problems } from './schemas.js'
 
 const Body = Type.Object({ user: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false })
+const DevUser = Type.Object({ id: Type.String(), name: Type.String(), tid: Type.String(), roles: Type.Array(Type.String()) })
 
 export default async function devTokenRoutes (app: FastifyInstance): Promise<void> {
   const issuer = app.devIssuer
@@ -21,5 +23,15 @@ export default async function devTokenRoutes (app: FastifyInstance): Promise<voi
     const token = await issuer.issue(request.body.user)
     if (token === null) throw new NotFound(`no dev user "${request.body.user}" (see config/dev-users.json)`)
     return { token }
+  })
+
+  app.get('/dev/users', {
+    schema: {
+      tags: ['operations'],
+      summary: 'Dev only: the users POST /dev/token signs for, with their tenant and roles',
+      response: { 200: Type.Array(DevUser) }
+    }
+  }, async function listDevUsers () {
+    return issuer.users()
   })
 }

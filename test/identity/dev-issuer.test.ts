@@ -77,6 +77,17 @@ t.test('returns null for a user who is not listed', async (t) => {
   t.equal(await dev.issue('__proto__'), null)
 })
 
+t.test('lists its users in file order without their e-mail, as copies', async (t) => {
+  const dev = await open(await dataDir(t))
+  const listed = dev.users()
+  t.same(listed, [
+    { id: 'eng-ada', name: 'Ada Engineer', tid: 'provider', roles: ['SupportEngineer'] },
+    { id: 'contoso-admin', name: 'Megan Bowen', tid: 'contoso', roles: ['GlobalAdministrator'] }
+  ])
+  listed[0]?.roles.push('SecurityReader')
+  t.same(dev.users()[0]?.roles, ['SupportEngineer'], 'changing the list changes nothing inside')
+})
+
 t.test('publishes only the public half of its key', async (t) => {
   const dev = await open(await dataDir(t))
   t.equal(dev.jwks.keys.length, 1)

@@ -1,0 +1,81 @@
+// The shapes of the /v1 answers the admin center reads (see /docs/json for the exact schemas).
+
+export interface Me {
+  id: string
+  name: string
+  email: string | null
+  tenantId: string
+  provider: boolean
+  roles: string[]
+}
+
+export interface HistoryEntry {
+  at: string
+  action: string
+  actor: { id: string, role: string }
+  comment: string | null
+}
+
+export interface LockboxRequest {
+  id: string
+  tenantId: string
+  serviceRequestNumber: string
+  workload: string
+  scope: string
+  accessLevel: string
+  duration: string
+  justification: string
+  status: string
+  requester: { id: string, name: string }
+  createdAt: string
+  decisionDeadline: string | null
+  accessStartsAt: string | null
+  accessEndsAt: string | null
+  history: HistoryEntry[]
+}
+
+export interface Page<T> {
+  items: T[]
+  nextCursor: string | null
+}
+
+export interface AuditRecord {
+  id: string
+  tenantId: string
+  seq: number
+  time: string
+  operation: string
+  result: string
+  actor: { id: string, type: string }
+  clientIp: string | null
+  requestId: string | null
+  workload: string | null
+  object: string | null
+  details: Record<string, unknown>
+}
+
+export interface Tenant {
+  id: string
+  displayName: string
+  lockboxEnabled: boolean
+  approverEmails: string[]
+}
+
+export interface DevUser {
+  id: string
+  name: string
+  tid: string
+  roles: string[]
+}
+
+export const STATUSES = [
+  'AwaitingManagerApproval',
+  'AwaitingCustomerApproval',
+  'Approved',
+  'Denied',
+  'RejectedByManager',
+  'Expired',
+  'Revoked',
+  'Canceled',
+  'Completed'
+] as const

@@ -1,0 +1,182 @@
+// One lockbox request: its details and history, the customer's Approve / Deny (with a comment) while
+// it awaits them, Revoke while its access is active, and the live audit trail of what was done with it.
+import { api, ApiError, detach } from '../api.js'
+import { append, errorBox, h, messageOf, type Child } from '../dom.js'
+import { formatTime, isAwaiting, readableDuration, statusBadge, timeElement, timeLeft } from '../format.js'
+import type { LockboxRequest } from '../types.js'
+import { every, mayDecide, mayReadAudit, type ViewContext } from '../view.js'
+import { renderActivity } from './activity.js'
+
+export async function renderRequest (ctx: ViewContext, id: string): Promise<void> {
+  const { main, me, signal } = ctx
+  const heading = ctx.heading('Lockbox request')
+  const error = errorBox('request-error')
+  const done = h('p', { class: 'notice', role: 'status' })
+  const back = h('nav', { 'aria-label': 'Breadcrumb', class: 'breadcrumb' }, h('a', { href: '#/requests' }, 'All requests'))
+  main.replaceChildren(back, heading, error)
+
+  let req: LockboxRequest
+  try {
+    req = await api<LockboxRequest>('GET', `/v1/requests/${encodeURIComponent(id)}`, { signal })
+  } catch (err) {
+    if (signal.aborted) return
+    error.show(err instanceof ApiError && err.status === 404
+      ? `No lockbox request ${id} is visible to you. It may belong to another organisation, or the link is wrong.`
+      : messageOf(err))
+    return
+  }
+
+  const lead = h('p', { class: 'lead' })
+  const statusLine = h('p', { class: 'status-line', id: 'request-status', tabindex: -1 })
+  const actions = h('div', { class: 'actions-area' })
+  const details = h('section', { class: 'card', 'aria-labelledby': 'details-heading' })
+  const history = h('section', { class: 'card', 'aria-labelledby': 'history-heading' })
+  const activity = h('section', { class: 'card', 'aria-labelledby': 'activity-heading' })
+  // Added around what is there already: the heading keeps the focus the shell gave it.
+  error.before(lead, statusLine, done)
+  main.append(actions, details, history, activity)
+
+  let shownStatus = ''
+  const show = (next: LockboxRequest): void => {
+    req = next
+    lead.replaceChildren(h('q', {}, req.justification))
+    statusLine.replaceChildren(statusBadge(req.status), ' ', h('span', { class: 'time-left' }, timeLeft(req)))
+    // Forms are rebuilt only when the status changes, so a live update never wipes a half-typed comment.
+    if (req.status !== shownStatus) {
+      shownStatus = req.status
+      actions.replaceChildren()
+      append(actions, actionsFor(req))
+    }
+    details.replaceChildren(h('h2', { id: 'details-heading' }, 'Details'), detailList(req))
+    history.replaceChildren(h('h2', { id: 'history-heading' }, 'History'), historyTable(req))
+  }
+
+  const act = async (path: string, body: Record<string, unknown>, said: (r: LockboxRequest) => string, form: HTMLFormElement): Promise<void> => {
+    error.clear()
+    done.textContent = ''
+    form.setAttribute('aria-busy', 'true')
+    for (const button of form.querySelectorAll('button')) button.disabled = true
+    try {
+      show(await api<LockboxRequest>('POST', `/v1/requests/${encodeURIComponent(req.id)}/${path}`, { body, signal }))
+      done.textContent = said(req)
+      statusLine.focus()
+    } catch (err) {
+      if (signal.aborted) return
+      error.show(messageOf(err))
+      // The request may have moved on meanwhile (another approver, the deadline): show where it is now.
+      if (err instanceof ApiError && err.status === 409) await refresh()
+    } finally {
+      form.removeAttribute('aria-busy')
+      for (const button of form.querySelectorAll('button')) button.disabled = false
+    }
+  }
+
+  const actionsFor = (r: LockboxRequest): Child => {
+    if (!mayDecide(me, r.tenantId)) return null
+    if (r.status === 'AwaitingCustomerApproval') return decisionForm(act)
+    if (r.status === 'Approved') return revokeForm(r, act)
+    return null
+  }
+
+  const refresh = async (): Promise<void> => {
+    try {
+      show(await api<LockboxRequest>('GET', `/v1/requests/${encodeURIComponent(req.id)}`, { signal }))
+    } catch (err) {
+      if (!signal.aborted) error.show(messageOf(err))
+    }
+  }
+
+  show(req)
+  every(signal, 30_000, () => { statusLine.querySelector('.time-left')?.replaceChildren(timeLeft(req)) })
+
+  if (!mayReadAudit(me)) {
+    activity.replaceChildren(h('h2', { id: 'activity-heading' }, 'Activity'),
+      h('p', { class: 'muted' }, 'The audit trail of this request is visible to the tenant\'s approvers and administrators and to the provider\'s security readers.'))
+    return
+  }
+  renderActivity(activity, {
+    tenantId: req.tenantId,
+    requestId: req.id,
+    signal,
+    // A workflow record (a decision elsewhere, a revoke, the window ending) changes the request: reload it.
+    onLifecycle: () => { detach(refresh()) }
+  })
+}
+
+type Act = (path: string, body: Record<string, unknown>, said: (r: LockboxRequest) => string, form: HTMLFormElement) => Promise<void>
+
+function decisionForm (act: Act): HTMLElement {
+  const comment = h('textarea', { id: 'decision-comment', name: 'comment', rows: 3, maxlength: 2000, 'aria-describedby': 'decision-hint' })
+  const form: HTMLFormElement = h('form', {
+    class: 'stack',
+    'aria-labelledby': 'decision-heading',
+    onsubmit: (event) => {
+      event.preventDefault()
+      const decision = ((event as SubmitEvent).submitter as HTMLButtonElement | null)?.value === 'Deny' ? 'Deny' : 'Approve'
+      const text = comment.value.trim()
+      const said = (r: LockboxRequest): string => decision === 'Approve'
+        ? `You approved this request. Access is open until ${r.accessEndsAt === null ? 'its window ends' : formatTime(r.accessEndsAt)}.`
+        : 'You denied this request. No access was granted.'
+      detach(act('decision', { decision, ...(text === '' ? {} : { comment: text }) }, said, form))
+    }
+  },
+  h('h2', { id: 'decision-heading' }, 'Your decision'),
+  h('label', { for: 'decision-comment' }, 'Comment (optional)'),
+  comment,
+  h('p', { id: 'decision-hint', class: 'hint' }, 'Recorded in the request\'s history and the audit log.'),
+  h('div', { class: 'actions' },
+    h('button', { type: 'submit', name: 'decision', value: 'Approve', class: 'primary' }, 'Approve'),
+    h('button', { type: 'submit', name: 'decision', value: 'Deny', class: 'danger' }, 'Deny')))
+  return h('section', { class: 'card decision' }, form)
+}
+
+function revokeForm (req: LockboxRequest, act: Act): HTMLElement {
+  const comment = h('textarea', { id: 'revoke-comment', name: 'comment', rows: 2, maxlength: 2000 })
+  const form: HTMLFormElement = h('form', {
+    class: 'stack',
+    'aria-labelledby': 'revoke-heading',
+    onsubmit: (event) => {
+      event.preventDefault()
+      const text = comment.value.trim()
+      detach(act('revoke', text === '' ? {} : { comment: text }, () => 'You revoked this access. The engineer\'s token no longer works, and transfers in progress were cut.', form))
+    }
+  },
+  h('h2', { id: 'revoke-heading' }, 'Active access'),
+  h('p', {}, 'The engineer can use this access until ', timeElement(req.accessEndsAt), '. Revoking ends it at once, including transfers in progress.'),
+  h('label', { for: 'revoke-comment' }, 'Reason (optional)'),
+  comment,
+  h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'danger' }, 'Revoke access')))
+  return h('section', { class: 'card revoke' }, form)
+}
+
+function detailList (req: LockboxRequest): HTMLElement {
+  const rows: Array<[string, Child]> = [
+    ['Request ID', h('span', { class: 'mono' }, req.id)],
+    ['Tenant', req.tenantId],
+    ['Service request', req.serviceRequestNumber],
+    ['Workload', req.workload],
+    ['Scope', h('span', { class: 'mono' }, req.scope)],
+    ['Access level', req.accessLevel === 'readwrite' ? 'read and write' : 'read only'],
+    ['Duration', readableDuration(req.duration)],
+    ['Justification', req.justification],
+    ['Requested by', `${req.requester.name} (${req.requester.id})`],
+    ['Created', timeElement(req.createdAt)],
+    [isAwaiting(req.status) ? 'Decide before' : 'Decision deadline', timeElement(req.decisionDeadline)],
+    ['Access starts', timeElement(req.accessStartsAt)],
+    ['Access ends', timeElement(req.accessEndsAt)]
+  ]
+  const list = h('dl', { class: 'details' })
+  for (const [term, value] of rows) list.append(h('div', {}, h('dt', {}, term), h('dd', {}, value)))
+  return list
+}
+
+function historyTable (req: LockboxRequest): HTMLElement {
+  return h('table', { class: 'history' },
+    h('caption', { class: 'visually-hidden' }, 'History of the request, oldest first'),
+    h('thead', {}, h('tr', {}, ...['When', 'Action', 'By', 'Comment'].map((c) => h('th', { scope: 'col' }, c)))),
+    h('tbody', {}, ...req.history.map((entry) => h('tr', {},
+      h('td', {}, timeElement(entry.at)),
+      h('td', {}, entry.action),
+      h('td', {}, entry.actor.id, h('div', { class: 'muted' }, entry.actor.role)),
+      h('td', {}, entry.comment ?? '')))))
+}
