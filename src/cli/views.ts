@@ -1,0 +1,76 @@
+// How the CLI shows the gateway's objects to a person: tables, detail blocks and the next step.
+import type { AuditRecord, LockboxRequest, ServiceRequest } from './api.js'
+import { expiry, fields, relative, table } from './format.js'
+import type { Output } from './output.js'
+
+const AWAITING: ReadonlySet<string> = new Set(['AwaitingManagerApproval', 'AwaitingCustomerApproval'])
+
+/** The one time that matters about a request now: its deadline, its access window, or its age. */
+export function requestTiming (req: LockboxRequest, now: number): string {
+  if (AWAITING.has(req.status) && req.decisionDeadline !== null) return `decision due ${relative(req.decisionDeadline, now)}`
+  if (req.status === 'Approved' && req.accessEndsAt !== null) return expiry(req.accessEndsAt, now)
+  if (req.accessEndsAt !== null) return `access ended ${relative(req.accessEndsAt, now)}`
+  return `created ${relative(req.createdAt, now)}`
+}
+
+/** What happens next, and the command for it. */
+export function nextStep (req: LockboxRequest): string | null {
+  switch (req.status) {
+    case 'AwaitingManagerApproval': return `next: a support manager reviews it: lockbox review approve ${req.id}`
+    case 'AwaitingCustomerApproval': return `next: ${req.tenantId}'s lockbox approver decides: lockbox decide approve ${req.id}`
+    case 'Approved': return `next: the requester gets an access token: lockbox token ${req.id}`
+    default: return null
+  }
+}
+
+export function showRequests (out: Output, items: LockboxRequest[], now: number): void {
+  if (items.length === 0) {
+    out.line('No lockbox requests.')
+    return
+  }
+  out.lines(table(
+    ['ID', 'TENANT', 'SR', 'WORKLOAD', 'SCOPE', 'ACCESS', 'STATUS', 'WHEN'],
+    items.map((r) => [r.id, r.tenantId, r.serviceRequestNumber, r.workload, r.scope, r.accessLevel, out.status(r.status), requestTiming(r, now)])
+  ))
+}
+
+export function showRequest (out: Output, req: LockboxRequest, now: number): void {
+  out.lines(fields([
+    ['request', out.paint('bold', req.id)],
+    ['status', `${out.status(req.status)} (${requestTiming(req, now)})`],
+    ['tenant', `${req.tenantId}, service request ${req.serviceRequestNumber}`],
+    ['access', `${req.accessLevel} on ${req.workload} ${req.scope} for ${req.duration}`],
+    ['requester', `${req.requester.name} (${req.requester.id})`],
+    ['reason', req.justification],
+    ['created', `${req.createdAt} (${relative(req.createdAt, now)})`],
+    ...(req.accessStartsAt === null ? [] : [['window', `${req.accessStartsAt} → ${req.accessEndsAt as string}`] as [string, string]])
+  ]))
+  out.line()
+  out.lines(table(['WHEN', 'ACTION', 'BY', 'ROLE', 'COMMENT'], req.history.map((h) => [relative(h.at, now), h.action, h.actor.id, h.actor.role, h.comment ?? ''])))
+  const next = nextStep(req)
+  if (next !== null) out.note(next)
+}
+
+export function showServiceRequests (out: Output, items: ServiceRequest[], now: number): void {
+  if (items.length === 0) {
+    out.line('No service requests.')
+    return
+  }
+  out.lines(table(
+    ['NUMBER', 'TENANT', 'STATUS', 'OPENED', 'BY', 'TITLE'],
+    items.map((s) => [s.number, s.tenantId, out.status(s.status), relative(s.createdAt, now), s.createdBy.id, s.title])
+  ))
+}
+
+/** One line per audit record, the same in `search` and `tail`. */
+export function auditRows (out: Output, records: AuditRecord[]): string[][] {
+  return records.map((r) => [
+    String(r.seq), r.tenantId, r.time, r.operation, out.status(r.result), r.actor.id, r.requestId ?? '', r.object ?? ''
+  ])
+}
+
+export const AUDIT_HEADER = ['SEQ', 'TENANT', 'TIME', 'OPERATION', 'RESULT', 'ACTOR', 'REQUEST', 'OBJECT']
+
+export function showMore (out: Output, nextCursor: string | null): void {
+  if (nextCursor !== null) out.note(`more: add --cursor ${nextCursor}`)
+}
