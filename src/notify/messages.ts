@@ -126,7 +126,9 @@ function message (channel: Channel, kind: NoticeKind, event: string, req: Lockbo
     status: 'pending',
     attempts: 0,
     nextAttemptAt: ctx.now,
-    lastError: null
+    lastError: null,
+    leaseUntil: 0,
+    version: 0
   }
 }
 

@@ -26,6 +26,10 @@ export interface OutboxMessage {
   /** Epoch ms of the next delivery attempt. */
   nextAttemptAt: number
   lastError: string | null
+  /** Epoch ms until which a worker holds it (claimed); 0 when nobody does. */
+  leaseUntil: number
+  /** Compare-and-set version, as for every stored entity: claims and outcomes race safely. */
+  version: number
 }
 
 export type OutboxOutcome =

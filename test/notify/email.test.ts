@@ -20,7 +20,9 @@ const message: OutboxMessage = {
   status: 'pending',
   attempts: 0,
   nextAttemptAt: 0,
-  lastError: null
+  lastError: null,
+  leaseUntil: 0,
+  version: 0
 }
 
 t.test('sends over SMTP with text, HTML and a stable Message-ID', async (t) => {

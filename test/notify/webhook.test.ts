@@ -19,7 +19,7 @@ t.test('signs t.body and verifies only the very same body, recently', async (t) 
 })
 
 function message (body: string): OutboxMessage {
-  return { id: 'n-1', tenantId: 'contoso', requestId: 'r-1', channel: 'webhook', kind: 'RequestDecided', event: 'lockbox.request.approved', email: null, webhook: body, createdAt: '', status: 'pending', attempts: 0, nextAttemptAt: 0, lastError: null }
+  return { id: 'n-1', tenantId: 'contoso', requestId: 'r-1', channel: 'webhook', kind: 'RequestDecided', event: 'lockbox.request.approved', email: null, webhook: body, createdAt: '', status: 'pending', attempts: 0, nextAttemptAt: 0, lastError: null, leaseUntil: 0, version: 0 }
 }
 
 t.test('posts the body with its signature; a receiver verifies it and rejects a replay', async (t) => {
