@@ -71,14 +71,34 @@ export interface LockboxStore {
   listUnsettledRequests: () => Promise<LockboxRequest[]>
 }
 
+/** A chain walk as a store reports it: from the tenant's anchor once retention has pruned its start. */
+export interface AuditVerification extends ChainVerification {
+  /**
+   * Present once retention pruned records of the tenant: the seq of the last pruned record. The walk
+   * began after it (at `anchorSeq + 1`, expecting its hash as `prevHash`), and `records` counts only
+   * the kept records.
+   */
+  anchorSeq?: number
+}
+
 export interface AuditLog {
   /** Oldest first. */
   query: (query: AuditQuery) => Promise<Page<AuditRecord>>
   /** Every matching record, oldest first, streamed (no page size). */
   export: (query: Omit<AuditQuery, 'limit' | 'cursor'>) => AsyncIterable<AuditRecord>
-  /** Walks the tenant's chain from its first kept record. */
-  verify: (tenantId: string) => Promise<ChainVerification>
+  /** Walks the tenant's chain from its first kept record (from the genesis, or from its anchor). */
+  verify: (tenantId: string) => Promise<AuditVerification>
+  /** The tenant's last record ever appended, pruned or not: where its next record continues. */
   head: (tenantId: string) => Promise<ChainHead>
+  /**
+   * Retention: deletes every record whose `time` is before `before` (epoch ms), in every tenant, and
+   * resolves with how many were deleted. Each tenant keeps an anchor, the seq and hash of its last
+   * deleted record, so that its chain stays whole: `head` and the next appended record continue
+   * from it (a tenant whose every record was pruned goes on at anchor seq + 1 with the anchor's hash
+   * as `prevHash`, never back at 1), and `verify` walks from it. Query, export and the request id
+   * index no longer find deleted records.
+   */
+  prune: (before: number) => Promise<number>
   /**
    * Each batch of records once durable, in commit order: this replica's and, on a shared backend,
    * every replica's. Feeds the live stream; a listener must not throw or block.

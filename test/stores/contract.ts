@@ -7,6 +7,7 @@ import { ConflictError, StoreUnavailableError } from '../../src/errors.js'
 import type { AuditQuery, GrantEvent } from '../../src/stores/types.js'
 import { auditContract } from './contract-audit.js'
 import { listingContract } from './contract-listing.js'
+import { retentionContract } from './contract-retention.js'
 import { advance, draft, MINUTE, newRequest, newServiceRequest, next, openFor, storeRequest, T0, waitFor, type OpenStores, type Test } from './contract-fixtures.js'
 
 export type { OpenStores, Test }
@@ -193,6 +194,7 @@ export function storeContract (t: Test, open: OpenStores): void {
 
   listingContract(t, open)
   auditContract(t, open)
+  retentionContract(t, open)
 
   t.test('refuses every call with StoreUnavailableError once closed, and ping turns false', async (t) => {
     const stores = await openFor(t, open)
@@ -215,6 +217,7 @@ export function storeContract (t: Test, open: OpenStores): void {
       async () => { for await (const record of stores.audit.export({})) t.fail(`exported ${record.id}`) },
       () => stores.audit.verify('contoso'),
       () => stores.audit.head('contoso'),
+      () => stores.audit.prune(T0),
       () => stores.grantEvents.publish({ requestId: request.id, tenantId: 'contoso', status: 'Revoked' })
     ]
     for (const call of calls) await t.rejects(call(), StoreUnavailableError)

@@ -124,7 +124,8 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
           records: Type.Integer(),
           headSeq: Type.Integer(),
           headHash: Type.String(),
-          firstInvalidSeq: Type.Union([Type.Integer(), Type.Null()])
+          firstInvalidSeq: Type.Union([Type.Integer(), Type.Null()]),
+          anchorSeq: Type.Optional(Type.Integer({ description: 'once retention pruned records: the seq of the last pruned one, where the walk began' }))
         }),
         ...problems(400, 401, 403)
       }

@@ -1,11 +1,13 @@
 // The audit records in memory, with the indexes that answer queries without scanning the whole log.
 // Each record is kept as its JSON text (a compact one-byte string) and parsed only when read; the
-// fields filters look at live in typed columns. Positions (`g`) number records in append order.
+// fields filters look at live in typed columns. Positions number records in append order for good:
+// retention drops a prefix and moves `base` (the first kept position) on, so cursors stay valid.
 import { setImmediate as breathe } from 'node:timers/promises'
-import { AUDIT_OPERATIONS, ChainVerifier, EMPTY_HEAD, type AuditRecord, type ChainHead, type ChainVerification } from '../../domain/audit.js'
-import type { AuditQuery, Page } from '../types.js'
+import { AUDIT_OPERATIONS, ChainVerifier, EMPTY_HEAD, type AuditRecord, type ChainHead } from '../../domain/audit.js'
+import type { AuditQuery, AuditVerification, Page } from '../types.js'
 import { Column, Interner, lowerBound, type Sorted } from './column.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
+import type { Anchor, Snapshot } from './lines.js'
 
 export type AuditFilter = Omit<AuditQuery, 'limit' | 'cursor'>
 
@@ -60,29 +62,57 @@ function * range (start: number, end: number): Generator<number> {
   for (let position = start; position < end; position++) yield position
 }
 
+const positions = (capacity?: number): Column => new Column((size) => new Uint32Array(size), capacity)
+
 export class AuditIndex {
-  private readonly texts: string[] = []
-  private readonly times = new Column((size) => new Float64Array(size))
-  private readonly tenantOf = new Column((size) => new Uint32Array(size))
-  private readonly operationOf = new Column((size) => new Uint8Array(size))
-  private readonly actorOf = new Column((size) => new Uint32Array(size))
-  private readonly tenants = new Interner()
-  private readonly actors = new Interner()
-  private readonly ofTenant: Column[] = []
-  private readonly ofRequest = new Map<string, number[]>()
-  private readonly heads = new Map<string, ChainHead>()
+  /** The texts and columns hold the records from `base` on: entry i is position base + i. */
+  private base = 0
+  private texts: string[] = []
+  private times = new Column((size) => new Float64Array(size))
+  private tenantOf = positions()
+  private operationOf = new Column((size) => new Uint8Array(size))
+  private actorOf = positions()
+  private tenants = new Interner()
+  private actors = new Interner()
+  /** Per tenant number, its records' positions. */
+  private ofTenant: Column[] = []
+  private ofRequest = new Map<string, number[]>()
+  /** Each tenant's last record ever appended, kept or pruned. */
+  private heads = new Map<string, ChainHead>()
+  /** Each tenant's last pruned record, where its chain walk starts once retention cut it. */
+  private anchors = new Map<string, ChainHead>()
   /** Latest `time` appended, epoch ms: new records never go below it, so time order is append order. */
   lastTime = 0
 
+  /** The first kept position. */
+  get start (): number {
+    return this.base
+  }
+
+  /** One past the last position. */
+  get end (): number {
+    return this.base + this.texts.length
+  }
+
+  /** Where a replayed compacted journal starts (its first line, so the index is still empty). */
+  restore (snapshot: Snapshot): void {
+    this.base = snapshot.base
+    this.lastTime = snapshot.lastTime
+    for (const { tenantId, seq, hash } of snapshot.anchors) {
+      this.anchors.set(tenantId, { seq, hash })
+      this.heads.set(tenantId, { seq, hash })
+    }
+  }
+
   append (record: AuditRecord): void {
-    const position = this.texts.length
+    const position = this.end
     this.texts.push(flat(JSON.stringify(record)))
     const time = Date.parse(record.time)
     this.times.push(time)
     this.lastTime = Math.max(this.lastTime, time)
     const tenant = this.tenants.intern(record.tenantId)
     this.tenantOf.push(tenant)
-    const list = this.ofTenant[tenant] ?? (this.ofTenant[tenant] = new Column((size) => new Uint32Array(size), 64))
+    const list = this.ofTenant[tenant] ?? (this.ofTenant[tenant] = positions(64))
     list.push(position)
     this.operationOf.push(OPERATION_NUMBER.get(record.operation) ?? UNKNOWN_OPERATION)
     this.actorOf.push(this.actors.intern(record.actor.id))
@@ -124,9 +154,10 @@ export class AuditIndex {
     }
   }
 
-  /** Walks the tenant's chain from genesis (the embedded store keeps every record). */
-  async verify (tenantId: string, guard: () => void): Promise<ChainVerification> {
-    const verifier = new ChainVerifier()
+  /** Walks the tenant's kept chain from its anchor, or from the genesis when nothing was pruned. */
+  async verify (tenantId: string, guard: () => void): Promise<AuditVerification> {
+    const anchor = this.anchors.get(tenantId)
+    const verifier = new ChainVerifier(anchor)
     const tenant = this.tenants.lookup(tenantId)
     const list: Sorted = tenant === undefined ? [] : this.ofTenant[tenant] as Column
     const count = list.length
@@ -137,11 +168,61 @@ export class AuditIndex {
       }
       verifier.push(this.record(list.at(index) as number))
     }
-    return verifier.result()
+    const result: AuditVerification = verifier.result()
+    return anchor === undefined ? result : { ...result, anchorSeq: anchor.seq }
+  }
+
+  /** The position of the first record whose time is not before `time` (epoch ms). */
+  cutBefore (time: number): number {
+    return this.base + lowerBound(this.times, time)
+  }
+
+  /** Each tenant's anchor once the records before position `cut` are gone. */
+  anchorsAt (cut: number): Anchor[] {
+    const anchors = new Map(this.anchors)
+    for (const [tenantId, tenant] of this.tenants.entries()) {
+      const list = this.ofTenant[tenant] as Column
+      const last = lowerBound(list, cut) - 1
+      if (last === -1) continue
+      const { seq, hash } = this.record(list.at(last))
+      anchors.set(tenantId, { seq, hash })
+    }
+    return [...anchors].map(([tenantId, { seq, hash }]) => ({ tenantId, seq, hash }))
+  }
+
+  /** The records from `start` to `end` (positions) as their JSON texts, for a compacted journal. */
+  textsBetween (start: number, end: number): string[] {
+    return this.texts.slice(start - this.base, end - this.base)
+  }
+
+  /**
+   * A new index without the records before position `cut`: the same positions, heads and interned
+   * numbers, anchors moved on. This one is left as it was, for exports and walks already under way.
+   */
+  compacted (cut: number): AuditIndex {
+    const skip = cut - this.base
+    const next = new AuditIndex()
+    next.base = cut
+    next.texts = this.texts.slice(skip)
+    next.times = this.times.from(skip)
+    next.tenantOf = this.tenantOf.from(skip)
+    next.operationOf = this.operationOf.from(skip)
+    next.actorOf = this.actorOf.from(skip)
+    next.tenants = new Interner(this.tenants.entries())
+    next.actors = new Interner(this.actors.entries())
+    next.ofTenant = this.ofTenant.map((list) => list.from(lowerBound(list, cut)))
+    for (const [requestId, list] of this.ofRequest) {
+      const first = lowerBound(list, cut)
+      if (first < list.length) next.ofRequest.set(requestId, list.slice(first))
+    }
+    next.heads = new Map(this.heads)
+    for (const { tenantId, seq, hash } of this.anchorsAt(cut)) next.anchors.set(tenantId, { seq, hash })
+    next.lastTime = this.lastTime
+    return next
   }
 
   private record (position: number): AuditRecord {
-    return JSON.parse(this.texts[position] as string) as AuditRecord
+    return JSON.parse(this.texts[position - this.base] as string) as AuditRecord
   }
 
   private plan (filter: AuditFilter): Plan {
@@ -154,8 +235,8 @@ export class AuditIndex {
     const actor = filter.actorId === undefined ? null : this.actors.lookup(filter.actorId) ?? -1
     return {
       lists,
-      start: filter.from === undefined ? 0 : lowerBound(this.times, filter.from),
-      end: filter.to === undefined ? this.texts.length : lowerBound(this.times, filter.to),
+      start: filter.from === undefined ? this.base : this.cutBefore(filter.from),
+      end: filter.to === undefined ? this.end : this.cutBefore(filter.to),
       tenants: tenants === null ? null : new Set(tenants),
       operations: filter.operations === undefined ? null : new Set(filter.operations.map((operation) => OPERATION_NUMBER.get(operation) ?? -1)),
       actor
@@ -186,8 +267,9 @@ export class AuditIndex {
   }
 
   private matches (plan: Plan, position: number): boolean {
-    return (plan.tenants === null || plan.tenants.has(this.tenantOf.at(position))) &&
-      (plan.operations === null || plan.operations.has(this.operationOf.at(position))) &&
-      (plan.actor === null || plan.actor === this.actorOf.at(position))
+    const index = position - this.base
+    return (plan.tenants === null || plan.tenants.has(this.tenantOf.at(index))) &&
+      (plan.operations === null || plan.operations.has(this.operationOf.at(index))) &&
+      (plan.actor === null || plan.actor === this.actorOf.at(index))
   }
 }

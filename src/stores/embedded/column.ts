@@ -30,6 +30,15 @@ export class Column implements Sorted {
   at (index: number): number {
     return this.data[index] as number
   }
+
+  /** A new column holding this one's values from `start` on (retention drops the rest). */
+  from (start: number): Column {
+    const kept = this.length - start
+    const copy = new Column(this.make, Math.max(kept, 64))
+    copy.data.set(this.data.subarray(start, this.length))
+    copy.length = kept
+    return copy
+  }
 }
 
 /** The first index whose value is >= `value`; `list` must be non-decreasing. */
@@ -46,7 +55,11 @@ export function lowerBound (list: Sorted, value: number): number {
 
 /** Maps strings to small integers so a column can hold them. */
 export class Interner {
-  private readonly numbers = new Map<string, number>()
+  private readonly numbers: Map<string, number>
+
+  constructor (numbers: Iterable<[string, number]> = []) {
+    this.numbers = new Map(numbers)
+  }
 
   intern (text: string): number {
     let number = this.numbers.get(text)
@@ -59,5 +72,10 @@ export class Interner {
 
   lookup (text: string): number | undefined {
     return this.numbers.get(text)
+  }
+
+  /** Every string with its number. */
+  entries (): IterableIterator<[string, number]> {
+    return this.numbers.entries()
   }
 }

@@ -1,13 +1,15 @@
 // The embedded store: all state in memory, made durable by one append-only journal in the data dir
 // and rebuilt from it at start. One process owns the data dir; this is the single-machine backend.
 import { randomUUID } from 'node:crypto'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { sealRecord, type AuditRecord } from '../../domain/audit.js'
 import { iso } from '../../domain/lockbox.js'
 import { StoreUnavailableError } from '../../errors.js'
 import type { Change, GrantEvent, Stores } from '../types.js'
 import { AuditIndex } from './audit-index.js'
+import { CompactedJournal, COMPACTING_SUFFIX, compactedLines } from './compaction.js'
+import type { JournalLine } from './lines.js'
 import { createLocalEvents } from './local-events.js'
 import { Journal, type JournalStats } from './journal.js'
 import { replayJournal } from './replay.js'
@@ -46,21 +48,41 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
   const now = options.now ?? Date.now
   await mkdir(options.dataDir, { recursive: true })
   const path = join(options.dataDir, JOURNAL_FILE)
+  // What a compaction cut short by a crash left behind: the journal itself is still the old one.
+  await rm(path + COMPACTING_SUFFIX, { force: true })
   const state = new EntityState()
-  const audit = new AuditIndex()
+  let audit = new AuditIndex()
   const applyEntry = (entry: JournalEntry): void => {
     state.apply(entry)
     for (const record of entry.audit ?? []) audit.append(record)
   }
-  await replayJournal(path, applyEntry)
-  const journal = await Journal.open(path)
+  let replayed = 0
+  await replayJournal(path, (line: JournalLine) => {
+    if ('snapshot' in line) {
+      if (replayed > 0) throw new Error('a snapshot can only be the first line')
+      audit.restore(line.snapshot)
+    } else if ('kept' in line) {
+      state.applyKept(line.kept)
+      for (const record of line.kept.audit ?? []) audit.append(record)
+    } else {
+      applyEntry(line)
+    }
+    replayed++
+  })
+  let journal = await Journal.open(path)
   const grantEvents = createLocalEvents<GrantEvent>()
   const appended = createLocalEvents<AuditRecord[]>()
   let closing: Promise<void> | null = null
+  /** While a compaction swaps journals, commits wait for it here. */
+  let gate: Promise<void> | null = null
+  /** While a compaction writes its file, the lines committed since its snapshot, to carry over. */
+  let carried: string[] | null = null
+  /** Compactions run one at a time. */
+  let pruning: Promise<unknown> = Promise.resolve()
 
-  /** Nothing is answered from a store that is closed or whose journal failed: callers fail closed. */
+  /** Nothing is answered from a store that is closing, closed or whose journal failed: callers fail closed. */
   function guard (): void {
-    if (!journal.usable) {
+    if (closing !== null || !journal.usable) {
       throw new StoreUnavailableError(closing === null ? `the embedded store could not write ${path} and is out of service` : 'the embedded store is closed')
     }
   }
@@ -78,6 +100,8 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
    * commit order. The caller hears back once the line is durable.
    */
   async function commit (change: Change): Promise<AuditRecord[]> {
+    // A compaction swapping journals: wait, then look again (another may have begun meanwhile).
+    for (let swap = gate; swap !== null; swap = gate) await swap
     guard()
     assertOneTenant(change)
     const checked = state.check(change)
@@ -98,10 +122,59 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
     // Memory takes the values back from the line itself, so it holds exactly what a replay would.
     const entry = JSON.parse(line) as JournalEntry
     applyEntry(entry)
+    carried?.push(line)
     await journal.append(line)
     for (const event of checked.leftApproved) grantEvents.emit(event)
     if (entry.audit !== undefined) appended.emit(entry.audit)
     return entry.audit ?? []
+  }
+
+  /**
+   * Rewrites the journal without the records before `before`. Commits go on while the bulk is
+   * written (their lines are carried over); only the final swap makes them wait, and it starts once
+   * every carried line is durable in the old journal, so whichever file a crash leaves holds every
+   * acknowledged commit.
+   */
+  async function compact (before: number): Promise<number> {
+    guard()
+    if (audit.cutBefore(before) === audit.start) return 0
+    const writer = await CompactedJournal.create(path)
+    // One synchronous section from here to `carried = lines`: the snapshot and the lines carried
+    // over meet exactly, whatever commits ran while the file was being created.
+    const source = audit
+    const base = source.start
+    const cut = source.cutBefore(before)
+    const snapshot = { base: cut, lastTime: source.lastTime, anchors: source.anchorsAt(cut) }
+    const bulk = compactedLines(snapshot, state.entities(), (start, end) => source.textsBetween(start, end), source.end)
+    const lines: string[] = []
+    carried = lines
+    let release!: () => void
+    const swapping = new Promise<void>((resolve) => { release = resolve })
+    let retired: Journal | null = null
+    try {
+      await writer.write(bulk, guard)
+      await writer.sync()
+      gate = swapping
+      await journal.flush()
+      guard()
+      await writer.write(lines, guard)
+      const next = await writer.install(path, journal.stats)
+      retired = journal
+      journal = next
+      audit = source.compacted(cut)
+    } catch (error) {
+      await writer.discard()
+      /* c8 ignore next -- the directory fsync failed right after the rename: the old file is gone and the new one may not survive a crash, so the store fails closed */
+      if (writer.renamed) await journal.close()
+      throw error
+    } finally {
+      carried = null
+      gate = null
+      release()
+    }
+    // Outside the swap: closing the old file's last handle frees its blocks, which can take a while.
+    await (retired as Journal).close()
+    return cut - base
   }
 
   return {
@@ -124,15 +197,22 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
         return await audit.verify(tenantId, guard)
       },
       head: guarded((tenantId) => audit.head(tenantId)),
+      prune: async (before) => {
+        guard()
+        const run = pruning.then(async () => await compact(before))
+        pruning = run.catch(() => {})
+        return await run
+      },
       subscribe: appended.subscribe
     },
     grantEvents: {
       publish: guarded(grantEvents.emit),
       subscribe: grantEvents.subscribe
     },
-    ping: async () => journal.usable,
+    ping: async () => closing === null && journal.usable,
     close: async () => {
-      closing ??= journal.close()
+      // A compaction under way stops at its next check, or finishes its swap first.
+      closing ??= pruning.then(async () => await journal.close())
       await closing
     },
     get stats () {

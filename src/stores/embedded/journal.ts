@@ -4,6 +4,19 @@ import { open, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { StoreUnavailableError } from '../../errors.js'
 
+/** The audit trail says who read which tenant's content: only the service's own user may read it. */
+export const JOURNAL_MODE = 0o600
+
+/** A new or renamed file's name only survives a crash once its directory entry is on disk too. */
+export async function syncDirectory (file: string): Promise<void> {
+  const directory = await open(dirname(file), 'r')
+  try {
+    await directory.sync()
+  } finally {
+    await directory.close()
+  }
+}
+
 export interface JournalStats {
   /** datasync calls made: with group commit, far fewer than commits under load. */
   readonly syncs: number
@@ -25,19 +38,22 @@ export class Journal {
   private failure: Error | null = null
   private closed = false
 
-  private constructor (private readonly handle: FileHandle, readonly path: string) {}
+  private constructor (private readonly handle: FileHandle, readonly path: string, stats?: JournalStats) {
+    if (stats !== undefined) this.counters = { ...stats }
+  }
 
   static async open (path: string): Promise<Journal> {
-    // The audit trail says who read which tenant's content: only the service's own user may read it.
-    const handle = await open(path, 'a', 0o600)
-    // A new file's name only survives a crash once its directory entry is on disk too.
-    const directory = await open(dirname(path), 'r')
-    try {
-      await directory.sync()
-    } finally {
-      await directory.close()
-    }
+    const handle = await open(path, 'a', JOURNAL_MODE)
+    await syncDirectory(path)
     return new Journal(handle, path)
+  }
+
+  /**
+   * Carries on in a file written elsewhere (a compacted journal, opened in append mode) that has just
+   * been renamed to `path`; the counters go on from `stats`.
+   */
+  static adopt (handle: FileHandle, path: string, stats: JournalStats): Journal {
+    return new Journal(handle, path, stats)
   }
 
   get stats (): JournalStats {
@@ -55,6 +71,11 @@ export class Journal {
       this.queue.push({ line, resolve, reject })
       this.draining ??= this.drain()
     })
+  }
+
+  /** Resolves once every line queued so far is written (or refused, when the journal failed). */
+  async flush (): Promise<void> {
+    await this.draining
   }
 
   /** Waits for queued lines to be written, then releases the file. */

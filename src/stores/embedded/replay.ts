@@ -1,7 +1,7 @@
 // Reads the journal back at start: every whole line is handed to `apply` in order, a torn last line
 // (the crash came mid-write) is cut off, and damage anywhere else stops the start.
 import { open, type FileHandle } from 'node:fs/promises'
-import type { JournalEntry } from './state.js'
+import { parseLine, type JournalLine } from './lines.js'
 
 const CHUNK_BYTES = 1 << 20
 
@@ -32,17 +32,8 @@ async function * readLines (handle: FileHandle, size: number): AsyncGenerator<Li
   if (carry.length > 0) yield { text: carry.toString('utf8'), end: carryStart + carry.length, complete: false }
 }
 
-function parseEntry (text: string): JournalEntry | null {
-  try {
-    const entry = JSON.parse(text) as JournalEntry | null
-    return typeof entry?.tenantId === 'string' ? entry : null
-  } catch {
-    return null
-  }
-}
-
 /** Replays the journal at `path` (a missing file is an empty journal) and leaves it ending on a whole line. */
-export async function replayJournal (path: string, apply: (entry: JournalEntry) => void): Promise<void> {
+export async function replayJournal (path: string, apply: (line: JournalLine) => void): Promise<void> {
   let handle: FileHandle
   try {
     handle = await open(path, 'r+')
@@ -60,7 +51,7 @@ export async function replayJournal (path: string, apply: (entry: JournalEntry) 
       if (damaged !== null) {
         throw new Error(`journal ${path}: line ${damaged} is damaged and is not the last line; refusing to start (restore the file or repair that line)`)
       }
-      const entry = line.complete ? parseEntry(line.text) : null
+      const entry = line.complete ? parseLine(line.text) : null
       if (entry === null) {
         damaged = lineNumber
         continue

@@ -6,6 +6,7 @@ import type { AuditRecord } from '../../domain/audit.js'
 import { effectiveStatus, isFinal, type LockboxRequest, type RequestStatus } from '../../domain/lockbox.js'
 import type { ServiceRequest, TenantSettings } from '../../domain/tenant.js'
 import type { Change, GrantEvent, Page, RequestQuery, VersionedPut } from '../types.js'
+import type { Kept } from './lines.js'
 import { NewestFirst } from './newest-first.js'
 
 /** One journal line: the new values of one commit and the audit records it sealed. */
@@ -91,6 +92,20 @@ export class EntityState {
     for (const request of entry.requests ?? []) this.putRequest(deepFreeze(request))
     for (const serviceRequest of entry.serviceRequests ?? []) this.putServiceRequest(deepFreeze(serviceRequest))
     if (entry.tenantSettings !== undefined) this.settings.set(entry.tenantSettings.tenantId, deepFreeze(entry.tenantSettings))
+  }
+
+  /** Values carried into a compacted journal. */
+  applyKept (kept: Kept): void {
+    this.apply({ tenantId: '', requests: kept.requests, serviceRequests: kept.serviceRequests })
+    for (const settings of kept.tenantSettings ?? []) this.settings.set(settings.tenantId, deepFreeze(settings))
+  }
+
+  /**
+   * Every current value, for a compacted journal; in first-seen order, so that a replay gives ties
+   * in creation time the same order. The values are frozen: the lists stay as they are now.
+   */
+  entities (): Required<Pick<Kept, 'requests' | 'serviceRequests' | 'tenantSettings'>> {
+    return { requests: [...this.requests.values()], serviceRequests: [...this.serviceRequests.values()], tenantSettings: [...this.settings.values()] }
   }
 
   getRequest (id: string): LockboxRequest | null {

@@ -1,0 +1,85 @@
+import t from 'tap'
+import Fastify from 'fastify'
+import { mkdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import retention from '../../plugins/app/retention.js'
+import stores from '../../plugins/app/stores.js'
+import tenants from '../../plugins/app/tenants.js'
+import workflow from '../../plugins/app/workflow.js'
+import { COMPACTING_SUFFIX } from '../../src/stores/embedded/compaction.js'
+import { JOURNAL_FILE } from '../../src/stores/embedded/index.js'
+import { START, startTestApp } from '../helpers/app.js'
+import { tempDir, testConfig } from '../helpers/config.js'
+import { auditOf, createRequest } from '../helpers/workflow.js'
+
+const DAY = 24 * 3600_000
+
+interface LogLine { level: number, msg: string, pruned?: number, before?: string, err?: { message: string } }
+
+/** A logger that keeps every line, for tests that wait on what the plugin reports. */
+function capturedLogs (level: string): { lines: LogLine[], logger: { level: string, stream: { write: (line: string) => void } } } {
+  const lines: LogLine[] = []
+  return { lines, logger: { level, stream: { write: (line) => { lines.push(JSON.parse(line) as LogLine) } } } }
+}
+
+async function until (what: string, condition: () => boolean | Promise<boolean>): Promise<void> {
+  for (let tries = 0; !await condition(); tries++) {
+    if (tries === 2000) throw new Error(`${what} never happened`)
+    await sleep(5)
+  }
+}
+
+t.test('prunes the records older than the retention once the app is ready', async (t) => {
+  const dir = tempDir()
+  t.teardown(dir.remove)
+  const config = { auditRetentionMs: DAY }
+  const before = await startTestApp({ dataDir: dir.path, config })
+  const old = await createRequest(before)
+  const oldRecords = await auditOf(before, 'tenantId=contoso')
+  await before.close()
+
+  const logs = capturedLogs('info')
+  const h = await startTestApp({ dataDir: dir.path, config, overrides: { now: () => START + 2 * DAY, logger: logs.logger } })
+  t.teardown(h.close)
+  await until('the first prune', () => logs.lines.some((line) => line.msg === 'audit retention: pruned records'))
+  t.match(logs.lines.find((line) => line.pruned !== undefined), { level: 30, pruned: oldRecords.length, before: new Date(START + DAY).toISOString() })
+  t.same(await auditOf(h, `requestId=${old.id}`), [])
+
+  const recent = await createRequest(h)
+  t.same((await auditOf(h, 'tenantId=contoso')).map((record) => record.seq), [oldRecords.length + 1, oldRecords.length + 2], 'the chain goes on')
+  const verify = await h.as('contoso-approver', { url: '/v1/audit/verify?tenantId=contoso' })
+  t.match(verify.json(), { tenantId: 'contoso', valid: true, records: 2, headSeq: oldRecords.length + 2, anchorSeq: oldRecords.length, firstInvalidSeq: null })
+  t.equal((await auditOf(h, `requestId=${recent.id}`)).length, 1)
+})
+
+t.test('prunes again on its interval, logging a failed run and catching up on the next', async (t) => {
+  const dir = tempDir()
+  t.teardown(dir.remove)
+  const config = testConfig(dir.path, { auditRetentionMs: DAY })
+  let clock = START
+  const now = (): number => clock
+  const logs = capturedLogs('debug')
+  const app = Fastify({ logger: logs.logger })
+  await app.register(stores, { config, now })
+  await app.register(tenants, { config })
+  await app.register(workflow, { config, now, sweep: false })
+  await app.register(retention, { config, intervalMs: 10 })
+  t.teardown(() => app.close())
+  await app.ready()
+  await until('a run with nothing to prune', () => logs.lines.some((line) => line.pruned === 0 && line.level === 20))
+
+  const draft = { tenantId: 'contoso', operation: 'ContentAccessed', result: 'Success', actor: { id: 'eng-ada', type: 'SupportEngineer' }, clientIp: null, requestId: null, workload: 'exchange', object: null, details: {} } as const
+  await app.stores.lockbox.commit({ tenantId: 'contoso', audit: [draft, draft, draft] })
+  // A directory where the compaction wants its file: every run fails until it is gone.
+  const blocker = join(dir.path, JOURNAL_FILE + COMPACTING_SUFFIX)
+  await mkdir(blocker)
+  clock = START + 2 * DAY
+  await until('a failed run', () => logs.lines.some((line) => line.level === 50))
+  t.match(logs.lines.find((line) => line.level === 50), { msg: 'audit retention failed; the next run tries again', err: { message: /directory/i } })
+  t.match(await app.stores.audit.verify('contoso'), { records: 3 }, 'nothing was lost to the failure')
+
+  await rm(blocker, { recursive: true })
+  await until('a run that prunes', () => logs.lines.some((line) => line.pruned === 3))
+  t.match(await app.stores.audit.verify('contoso'), { valid: true, records: 0, anchorSeq: 3 })
+})
