@@ -8,12 +8,12 @@ t.test('maps our errors, store failures and Fastify\'s client errors to problems
   t.match(toProblem(new ConflictError('version 3 != 4')), { status: 409, code: 'INVALID_STATE' })
   t.match(toProblem(new InvalidState('cannot approve')), { status: 409, code: 'INVALID_STATE', detail: 'cannot approve', title: 'Conflict' })
   t.match(toProblem(new Unavailable('identity provider unreachable')), { status: 503, code: 'UNAVAILABLE', detail: 'identity provider unreachable' }, 'our 5xx messages are written for clients')
-  const tooLarge = createError('FST_ERR_CTP_BODY_TOO_LARGE', 'Request body is too large', 413)
-  t.match(toProblem(new tooLarge()), { status: 413, code: 'PAYLOAD_TOO_LARGE', title: 'Payload Too Large' })
-  const notAllowed = createError('FST_ERR_SOMETHING', 'Method not allowed', 405)
-  t.match(toProblem(new notAllowed()), { status: 405, code: 'METHOD_NOT_ALLOWED' })
-  const teapot = createError('FST_ERR_TEAPOT', 'short and stout', 418)
-  t.match(toProblem(new teapot()), { status: 418, code: 'VALIDATION_FAILED', title: 'Error' })
+  const TooLarge = createError('FST_ERR_CTP_BODY_TOO_LARGE', 'Request body is too large', 413)
+  t.match(toProblem(new TooLarge()), { status: 413, code: 'PAYLOAD_TOO_LARGE', title: 'Payload Too Large' })
+  const NotAllowed = createError('FST_ERR_SOMETHING', 'Method not allowed', 405)
+  t.match(toProblem(new NotAllowed()), { status: 405, code: 'METHOD_NOT_ALLOWED' })
+  const Teapot = createError('FST_ERR_TEAPOT', 'short and stout', 418)
+  t.match(toProblem(new Teapot()), { status: 418, code: 'VALIDATION_FAILED', title: 'Error' })
 })
 
 t.test('never shows the text of an unexpected error', async (t) => {
