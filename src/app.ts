@@ -6,6 +6,8 @@ import type { Config } from '../config/schema.js'
 import swagger from '../plugins/external/swagger.js'
 import callerIdentity from '../plugins/app/caller-identity.js'
 import gateway from '../plugins/app/gateway.js'
+import notifications from '../plugins/app/notifications.js'
+import metrics from '../plugins/app/metrics.js'
 import problemDetails from '../plugins/app/problem-details.js'
 import retention from '../plugins/app/retention.js'
 import stores from '../plugins/app/stores.js'
@@ -18,6 +20,7 @@ import { UnroutableRequests } from './routes/content/unroutable.js'
 import devTokenRoutes from './routes/dev-token.js'
 import healthRoutes from './routes/health.js'
 import jwksRoutes from './routes/jwks.js'
+import metricsRoutes from './routes/metrics.js'
 import { sharedSchemas } from './routes/schemas.js'
 import v1Routes from './routes/v1/index.js'
 import type { Stores } from './stores/types.js'
@@ -30,6 +33,8 @@ export interface AppOverrides {
   logger?: FastifyServerOptions['logger']
   /** Run the background expiry sweeper (default true). */
   sweep?: boolean
+  /** Run the background notification delivery (default true). */
+  notify?: boolean
 }
 
 export function loggerOptions (config: Config, pretty = false): FastifyServerOptions['logger'] {
@@ -66,9 +71,12 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
   await app.register(callerIdentity, { config })
   await app.register(workflow, { config, now, sweep: overrides.sweep ?? true })
   await app.register(retention, { config })
+  await app.register(metrics)
   await app.register(gateway, { config })
+  await app.register(notifications, { config, start: overrides.notify ?? true })
 
   await app.register(healthRoutes)
+  await app.register(metricsRoutes, { token: config.metricsToken })
   if (app.devIssuer !== null) await app.register(devTokenRoutes)
   await app.register(jwksRoutes)
   await app.register(v1Routes, { prefix: '/v1' })

@@ -55,9 +55,11 @@ async function gateway (app: FastifyInstance, options: { config: Config }): Prom
     inFlight.cutAll('Shutdown')
   })
 
+  const tokens = new AccessTokenVerifier(keys, { now: app.now })
+  app.metrics.readGateway({ tokens, grants, inFlight })
   app.decorate('gateway', {
     keys,
-    tokens: new AccessTokenVerifier(keys, { now: app.now }),
+    tokens,
     grants,
     assertions,
     inFlight,
@@ -65,4 +67,4 @@ async function gateway (app: FastifyInstance, options: { config: Config }): Prom
   })
 }
 
-export default fp(gateway, { name: 'gateway', dependencies: ['stores', 'workflow'] })
+export default fp(gateway, { name: 'gateway', dependencies: ['stores', 'workflow', 'metrics'] })

@@ -22,7 +22,10 @@ async function workflow (app: FastifyInstance, options: { config: Config, now: (
     tenants: app.tenants,
     pendingTtlMs: options.config.pendingTtlMs,
     maxAccessMs: options.config.maxAccessMs,
-    now: options.now
+    now: options.now,
+    notices: { publicUrl: options.config.publicUrl, webhook: options.config.webhookUrl !== null },
+    // The notifications plugin puts its worker's kick here.
+    notificationsQueued: () => {}
   }
   app.decorate('now', options.now)
   app.decorate('workflow', ctx)

@@ -52,7 +52,7 @@ function approversNotified (message: OutboxMessage): AuditDraft[] {
     object: message.requestId,
     details: {
       channel: message.channel,
-      recipients: message.channel === 'email' ? (message.email?.to.length ?? 0) : 1,
+      recipients: message.email === null ? 1 : message.email.to.length,
       kind: message.kind,
       notificationId: message.id,
       attempts: message.attempts + 1
@@ -75,9 +75,11 @@ export class Notifier {
     this.kick()
   }
 
-  /** Runs a pass now unless one is under way (new messages were just committed, say). */
+  /** Runs a pass soon (new messages were just committed, say); does nothing until started. */
   kick (): void {
-    this.running ??= this.deliverDue().finally(() => { this.running = null })
+    // A pass never rejects: every failure inside it is logged and retried later.
+    // eslint-disable-next-line no-void
+    if (this.timer !== null) void this.deliverDue()
   }
 
   async stop (): Promise<void> {
@@ -86,8 +88,13 @@ export class Notifier {
     await this.running
   }
 
-  /** One pass: every due message is attempted once. Resolves with how many were attempted. */
+  /** One pass over every due message; a pass already under way is joined, never doubled. */
   async deliverDue (): Promise<void> {
+    this.running ??= this.pass().finally(() => { this.running = null })
+    await this.running
+  }
+
+  private async pass (): Promise<void> {
     const { outbox, now, log } = this.options
     let messages: OutboxMessage[]
     try {

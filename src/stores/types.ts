@@ -4,6 +4,7 @@
 import type { AuditDraft, AuditOperation, AuditRecord, ChainHead, ChainVerification } from '../domain/audit.js'
 import type { LockboxRequest, RequestStatus } from '../domain/lockbox.js'
 import type { ServiceRequest, TenantSettings } from '../domain/tenant.js'
+import type { OutboxMessage } from '../notify/types.js'
 
 export interface Page<T> { items: T[], nextCursor: string | null }
 
@@ -20,6 +21,8 @@ export interface Change {
   requests?: Array<VersionedPut<LockboxRequest>>
   serviceRequests?: Array<VersionedPut<ServiceRequest>>
   tenantSettings?: VersionedPut<TenantSettings>
+  /** Notifications created or updated by this change, compare-and-set like the other entities. */
+  notifications?: Array<VersionedPut<OutboxMessage>>
   audit: AuditDraft[]
 }
 
@@ -69,6 +72,11 @@ export interface LockboxStore {
   listRequestsOfServiceRequest: (tenantId: string, number: string) => Promise<LockboxRequest[]>
   /** Requests whose stored status is not final: the sweeper's work list. */
   listUnsettledRequests: () => Promise<LockboxRequest[]>
+
+  /** Pending notifications due at `now` (nextAttemptAt <= now and leaseUntil <= now), in every tenant, soonest first. */
+  listDueNotifications: (now: number, limit: number) => Promise<OutboxMessage[]>
+  /** Notifications, newest first (createdAt), optionally of one status and/or one lockbox request. */
+  listNotifications: (query: { status?: OutboxMessage['status'], requestId?: string, limit: number }) => Promise<OutboxMessage[]>
 }
 
 /** A chain walk as a store reports it: from the tenant's anchor once retention has pruned its start. */

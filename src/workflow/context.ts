@@ -6,7 +6,7 @@ import { auditActor } from '../domain/policy.js'
 import type { ActingRole } from '../domain/lockbox.js'
 import type { Tenant, TenantSettings } from '../domain/tenant.js'
 import { ConflictError, InvalidState } from '../errors.js'
-import type { Stores } from '../stores/types.js'
+import type { Change, LockboxStore, Stores } from '../stores/types.js'
 
 export interface TenantRegistry {
   /** The tenant with its current settings, or null if the tenants file does not define it. */
@@ -22,6 +22,10 @@ export interface WorkflowContext {
   pendingTtlMs: number
   maxAccessMs: number
   now: () => number
+  /** What notices need: the base of links, and whether a webhook is configured. */
+  notices: { publicUrl: string, webhook: boolean }
+  /** Called after a commit that queued notifications, so delivery need not wait for the next poll. */
+  notificationsQueued: () => void
 }
 
 /** Who is acting, from where. */
@@ -67,5 +71,16 @@ export async function retryOnConflict<T> (step: () => Promise<T>): Promise<T> {
       /* c8 ignore next -- needs MAX_ATTEMPTS consecutive lost races on one entity */
       if (attempt >= MAX_ATTEMPTS) throw new InvalidState('the resource is changing too fast; retry')
     }
+  }
+}
+
+/** Commits, or resolves false when a compare-and-set lost to someone else's change. */
+export async function commitUnlessConflict (store: LockboxStore, change: Change): Promise<boolean> {
+  try {
+    await store.commit(change)
+    return true
+  } catch (err) {
+    if (err instanceof ConflictError) return false
+    throw err
   }
 }

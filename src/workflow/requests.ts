@@ -9,6 +9,8 @@ import { customerActingRole, may, violatesSeparationOfDuties, type Caller } from
 import { Forbidden, InvalidState, NotFound, SeparationOfDuties, ServiceRequestInvalid, ValidationFailed } from '../errors.js'
 import { draft, retryOnConflict, type Acting, type WorkflowContext } from './context.js'
 import { randomUUID } from 'node:crypto'
+import type { Tenant } from '../domain/tenant.js'
+import { noticesFor } from '../notify/messages.js'
 
 export interface CreateRequestInput {
   tenantId: string
@@ -48,6 +50,7 @@ export async function createLockboxRequest (ctx: WorkflowContext, acting: Acting
       justification: input.justification,
       requester: { id: caller.id, name: caller.name }
     }, { now, pendingTtlMs: ctx.pendingTtlMs })
+    req.requesterEmail = caller.email
     await ctx.stores.lockbox.commit({
       tenantId: req.tenantId,
       requests: [{ value: req, expectedVersion: 0 }],
@@ -115,20 +118,22 @@ export async function actOnRequest (ctx: WorkflowContext, acting: Acting, id: st
   return await retryOnConflict(async () => {
     const req = await loadVisibleRequest(ctx, acting.caller, id)
     const { event, role } = authorise(acting.caller, req, action)
-    const tenant = event === 'ManagerApprove' ? await ctx.tenants.get(req.tenantId) : null
+    const tenant = await tenantOf(ctx, req)
     const now = ctx.now()
     const result = transition(req, event, {
       now,
       actor: { id: acting.caller.id, role },
       comment: action.comment ?? null,
-      lockboxEnabled: tenant?.lockboxEnabled ?? true,
+      lockboxEnabled: tenant.lockboxEnabled,
       pendingTtlMs: ctx.pendingTtlMs
     })
     if (!result.ok) throw new InvalidState(`cannot ${VERBS[event]} a request that is ${result.status}`)
     const next = result.request
+    const notices = noticesFor(next, result.from, next.requesterEmail ?? null, { ...ctx.notices, tenant, now })
     await ctx.stores.lockbox.commit({
       tenantId: req.tenantId,
       requests: [{ value: next, expectedVersion: req.version }],
+      notifications: notices.map((value) => ({ value, expectedVersion: 0 })),
       audit: [draft(result.operation, req.tenantId, acting, role, {
         requestId: req.id,
         workload: req.workload,
@@ -136,8 +141,17 @@ export async function actOnRequest (ctx: WorkflowContext, acting: Acting, id: st
         details: requestDetails(next, { from: result.from, status: next.status, comment: action.comment ?? null, reason: event === 'Cancel' ? 'CanceledByRequester' : undefined })
       })]
     })
+    if (notices.length > 0) ctx.notificationsQueued()
     return { ...next, version: req.version + 1 }
   })
+}
+
+/** The request's tenant; one removed from the tenants file since is an error, not a crash. */
+export async function tenantOf (ctx: WorkflowContext, req: LockboxRequest): Promise<Tenant> {
+  const tenant = await ctx.tenants.get(req.tenantId)
+  /* c8 ignore next -- tenants leave only by an edit of the tenants file and a restart */
+  if (tenant === null) throw new NotFound(`tenant ${req.tenantId} is no longer configured`)
+  return tenant
 }
 
 /** The fields an auditor wants on every lockbox record, so each record reads on its own. */

@@ -1,43 +1,61 @@
 // Writes down what the clock already decided: awaiting requests past their deadline become Expired,
 // approved ones past their window Completed. Correctness never depends on it (status is computed
-// from timestamps); it exists so that those transitions get their history entry and audit record.
+// from timestamps); it exists so that those transitions get their history entry and audit record,
+// the engineer hears of an expiry, and approvers are reminded before a request expires unanswered.
 // With several replicas the compare-and-set makes sure one of them writes each record.
-import { effectiveStatus, transition, SYSTEM_ACTOR } from '../domain/lockbox.js'
-import { ConflictError } from '../errors.js'
-import { draft, type WorkflowContext } from './context.js'
-import { requestDetails } from './requests.js'
+import { effectiveStatus, iso, transition, SYSTEM_ACTOR, type LockboxRequest, type TransitionResult } from '../domain/lockbox.js'
+import { noticesFor, reminderDue, reminderNotices } from '../notify/messages.js'
+import type { Change } from '../stores/types.js'
+import { commitUnlessConflict, draft, type WorkflowContext } from './context.js'
+import { requestDetails, tenantOf } from './requests.js'
 
 export interface SweepLog {
   error: (obj: object, msg: string) => void
 }
 
-/** One pass; resolves with the number of transitions written. */
-export async function sweepOnce (ctx: WorkflowContext): Promise<number> {
-  let written = 0
-  const now = ctx.now()
-  for (const req of await ctx.stores.lockbox.listUnsettledRequests()) {
-    const status = effectiveStatus(req, now)
-    if (status === req.status) continue
-    const result = transition(req, status === 'Expired' ? 'Expire' : 'Complete', { now, actor: SYSTEM_ACTOR, pendingTtlMs: ctx.pendingTtlMs })
-    /* c8 ignore next -- effectiveStatus differing from the stored status makes the time-driven transition valid */
-    if (!result.ok) continue
-    try {
-      await ctx.stores.lockbox.commit({
-        tenantId: req.tenantId,
-        requests: [{ value: result.request, expectedVersion: req.version }],
-        audit: [draft(result.operation, req.tenantId, null, 'System', {
-          requestId: req.id,
-          workload: req.workload,
-          object: req.scope,
-          details: requestDetails(result.request, { from: result.from, status: result.request.status, reason: status === 'Expired' ? 'DecisionDeadlinePassed' : 'AccessWindowEnded' })
-        })]
-      })
-      written++
-    } catch (err) {
-      // Another replica (or a user action) got there first: its record stands, ours is not needed.
-      if (!(err instanceof ConflictError)) throw err
+/** The change that writes down a time-driven transition, or a due reminder; null when none is due. */
+async function dueChange (ctx: WorkflowContext, req: LockboxRequest, now: number): Promise<Required<Pick<Change, 'notifications'>> & Change | null> {
+  const status = effectiveStatus(req, now)
+  if (status === req.status) {
+    if (!reminderDue(req, ctx.pendingTtlMs, now)) return null
+    const tenant = await tenantOf(ctx, req)
+    return {
+      tenantId: req.tenantId,
+      requests: [{ value: { ...req, reminderSentAt: iso(now) }, expectedVersion: req.version }],
+      notifications: reminderNotices(req, { ...ctx.notices, tenant, now }).map((value) => ({ value, expectedVersion: 0 })),
+      audit: []
     }
   }
+  // effectiveStatus differing from the stored status is exactly what makes this transition valid.
+  const result = transition(req, status === 'Expired' ? 'Expire' : 'Complete', { now, actor: SYSTEM_ACTOR, pendingTtlMs: ctx.pendingTtlMs }) as Extract<TransitionResult, { ok: true }>
+  const tenant = await tenantOf(ctx, req)
+  return {
+    tenantId: req.tenantId,
+    requests: [{ value: result.request, expectedVersion: req.version }],
+    notifications: noticesFor(result.request, result.from, req.requesterEmail ?? null, { ...ctx.notices, tenant, now }).map((value) => ({ value, expectedVersion: 0 })),
+    audit: [draft(result.operation, req.tenantId, null, 'System', {
+      requestId: req.id,
+      workload: req.workload,
+      object: req.scope,
+      details: requestDetails(result.request, { from: result.from, status: result.request.status, reason: status === 'Expired' ? 'DecisionDeadlinePassed' : 'AccessWindowEnded' })
+    })]
+  }
+}
+
+/** One pass; resolves with the number of changes written. */
+export async function sweepOnce (ctx: WorkflowContext): Promise<number> {
+  let written = 0
+  let queued = false
+  const now = ctx.now()
+  for (const req of await ctx.stores.lockbox.listUnsettledRequests()) {
+    const change = await dueChange(ctx, req, now)
+    if (change === null) continue
+    // Another replica (or a user action) may get there first: its record stands, ours is not needed.
+    if (!await commitUnlessConflict(ctx.stores.lockbox, change)) continue
+    written++
+    queued ||= change.notifications.length > 0
+  }
+  if (queued) ctx.notificationsQueued()
   return written
 }
 

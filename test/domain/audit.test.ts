@@ -93,6 +93,17 @@ t.test('sealRecord', async (t) => {
     t.match(hash, /^[0-9a-f]{64}$/)
   })
 
+  t.test('hashes what canonicalJson writes, for missing fields and escaped strings too', async (t) => {
+    const draft = { ...DRAFT, object: undefined, details: { note: 'a "quoted"\\path\n', emoji: '\ud83d\ude00', lone: '\ud800' } } as unknown as AuditDraft
+    const record = sealRecord(draft, EMPTY_HEAD, { id: 'rec-1', time: '2025-06-02T08:00:00.000Z' })
+    const { hash, ...rest } = record
+    t.notOk('object' in JSON.parse(canonicalJson(rest)), 'a missing field is left out')
+    t.equal(hash, hashRecord(rest))
+    const verifier = new ChainVerifier()
+    verifier.push(record)
+    t.equal(verifier.result().valid, true)
+  })
+
   t.test('continues from the head it is given', async (t) => {
     const [first, second] = chain(2) as [AuditRecord, AuditRecord]
     t.equal(second.seq, 2)

@@ -25,7 +25,7 @@ export async function startTestApp (options: { config?: Partial<Config>, overrid
   const config = testConfig(dataDir, options.config)
   let clock = START
   const now = (): number => clock
-  const app = await buildApp(config, { logger: false, now, sweep: false, ...options.overrides })
+  const app = await buildApp(config, { logger: false, now, sweep: false, notify: false, ...options.overrides })
   await app.ready()
   const tokens = new Map<string, string>()
   const token = async (user: string): Promise<string> => {

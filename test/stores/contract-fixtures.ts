@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { AuditDraft, AuditOperation } from '../../src/domain/audit.js'
 import { createRequest, iso, transition, type HistoryActor, type LockboxEvent, type LockboxOperation, type LockboxRequest } from '../../src/domain/lockbox.js'
 import type { ServiceRequest } from '../../src/domain/tenant.js'
+import type { OutboxMessage } from '../../src/notify/types.js'
 import type { Page, Stores } from '../../src/stores/types.js'
 
 /** A tap test, top-level or subtest. */
@@ -60,6 +61,28 @@ export function newServiceRequest (number: string, tenantId = 'contoso', at = T0
     createdBy: { id: 'eng-1', name: 'Engineer eng-1' },
     createdAt: iso(at),
     closedAt: null,
+    version: 0
+  }
+}
+
+/** A pending e-mail to approvers, created at `at` and first due then, unless the spec says otherwise. */
+export function newNotification (spec: { tenantId?: string, requestId?: string | null, at?: number, status?: OutboxMessage['status'], nextAttemptAt?: number, leaseUntil?: number } = {}): OutboxMessage {
+  const at = spec.at ?? T0
+  return {
+    id: randomUUID(),
+    tenantId: spec.tenantId ?? 'contoso',
+    requestId: spec.requestId === undefined ? randomUUID() : spec.requestId,
+    channel: 'email',
+    kind: 'ApprovalRequested',
+    event: 'lockbox.request.awaiting_customer_approval',
+    email: { to: ['it@contoso.com'], subject: 'Lockbox: a request awaits your decision', text: 'Decide before 20:00 UTC.', html: '<p>Decide before 20:00 UTC.</p>' },
+    webhook: null,
+    createdAt: iso(at),
+    status: spec.status ?? 'pending',
+    attempts: 0,
+    nextAttemptAt: spec.nextAttemptAt ?? at,
+    lastError: null,
+    leaseUntil: spec.leaseUntil ?? 0,
     version: 0
   }
 }

@@ -7,6 +7,7 @@ import { ConflictError, StoreUnavailableError } from '../../src/errors.js'
 import type { AuditQuery, GrantEvent } from '../../src/stores/types.js'
 import { auditContract } from './contract-audit.js'
 import { listingContract } from './contract-listing.js'
+import { notificationsContract } from './contract-notifications.js'
 import { retentionContract } from './contract-retention.js'
 import { advance, draft, MINUTE, newRequest, newServiceRequest, next, openFor, storeRequest, T0, waitFor, type OpenStores, type Test } from './contract-fixtures.js'
 
@@ -195,6 +196,7 @@ export function storeContract (t: Test, open: OpenStores): void {
   listingContract(t, open)
   auditContract(t, open)
   retentionContract(t, open)
+  notificationsContract(t, open)
 
   t.test('refuses every call with StoreUnavailableError once closed, and ping turns false', async (t) => {
     const stores = await openFor(t, open)
@@ -213,6 +215,8 @@ export function storeContract (t: Test, open: OpenStores): void {
       () => stores.lockbox.listRequests({ now: T0, limit: 5 }),
       () => stores.lockbox.listRequestsOfServiceRequest('contoso', '100001'),
       () => stores.lockbox.listUnsettledRequests(),
+      () => stores.lockbox.listDueNotifications(T0, 5),
+      () => stores.lockbox.listNotifications({ limit: 5 }),
       () => stores.audit.query(query),
       async () => { for await (const record of stores.audit.export({})) t.fail(`exported ${record.id}`) },
       () => stores.audit.verify('contoso'),

@@ -5,11 +5,12 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AuditRecord } from '../../src/domain/audit.js'
+import type { OutboxMessage } from '../../src/notify/types.js'
 import { StoreUnavailableError } from '../../src/errors.js'
 import { COMPACTING_SUFFIX } from '../../src/stores/embedded/compaction.js'
 import { JOURNAL_FILE, openEmbeddedStores, type EmbeddedStores } from '../../src/stores/embedded/index.js'
 import type { Change, Stores } from '../../src/stores/types.js'
-import { advance, allPages, draft, MINUTE, newRequest, newServiceRequest, storeRequest, T0, type Test } from './contract-fixtures.js'
+import { advance, allPages, draft, HOUR, MINUTE, newNotification, newRequest, newServiceRequest, storeRequest, T0, type Test } from './contract-fixtures.js'
 
 const root = await mkdtemp(join(tmpdir(), 'lockbox-retention-'))
 t.teardown(() => rm(root, { recursive: true, force: true }))
@@ -35,6 +36,9 @@ async function readBack (stores: Stores): Promise<unknown> {
     unsettled: (await stores.lockbox.listUnsettledRequests()).map((request) => request.id).sort(),
     serviceRequests: (await stores.lockbox.listServiceRequests('contoso', { limit: 100 })).items,
     settings: await stores.lockbox.getTenantSettings('contoso'),
+    notifications: await stores.lockbox.listNotifications({ limit: 100 }),
+    notificationsOfStatus: [await stores.lockbox.listNotifications({ status: 'pending', limit: 100 }), await stores.lockbox.listNotifications({ status: 'sent', limit: 100 })],
+    due: await stores.lockbox.listDueNotifications(T0 + HOUR, 100),
     pages: await stores.audit.query({ limit: 2 }),
     audit: (await stores.audit.query({ limit: 1000 })).items,
     heads: [await stores.audit.head('contoso'), await stores.audit.head('fabrikam')],
@@ -59,27 +63,34 @@ t.test('replays a compacted journal to the same entities, records, anchors and c
   })
   const approved = await advance(stores, await advance(stores, await storeRequest(stores, newRequest()), 'ManagerApprove', T0 + MINUTE), 'CustomerApprove', T0 + 2 * MINUTE)
   await storeRequest(stores, newRequest({ tenantId: 'fabrikam' }))
+  // Notifications with the commits that are pruned: the outbox outlives the audit records of its cause.
+  const notices = [newNotification({ requestId: approved.id }), newNotification({ requestId: approved.id, at: T0 + MINUTE }), newNotification({ tenantId: 'fabrikam', at: T0 + 2 * MINUTE })]
+  await stores.lockbox.commit({ tenantId: 'contoso', notifications: notices.slice(0, 2).map((value) => ({ value, expectedVersion: 0 })), audit: [draft('ApproversNotified', { requestId: approved.id })] })
+  await stores.lockbox.commit({ tenantId: 'fabrikam', notifications: [{ value: notices[2] as OutboxMessage, expectedVersion: 0 }], audit: [] })
+  await stores.lockbox.commit({ tenantId: 'contoso', notifications: [{ value: { ...notices[0] as OutboxMessage, status: 'sent', attempts: 1 }, expectedVersion: 1 }], audit: [] })
   clock.now = T0 + 10 * MINUTE
   await stores.lockbox.commit(contentAccess(3))
   await stores.lockbox.commit(contentAccess(1, 'fabrikam'))
   const statsBefore = stores.stats
 
-  t.equal(await stores.audit.prune(T0 + 10 * MINUTE), 6)
+  t.equal(await stores.audit.prune(T0 + 10 * MINUTE), 7)
   t.ok(stores.stats.lines >= statsBefore.lines, 'the counters carry on')
-  t.match(await firstLine(dataDir), { snapshot: { base: 6, lastTime: T0 + 10 * MINUTE, anchors: [{ tenantId: 'contoso', seq: 5 }, { tenantId: 'fabrikam', seq: 1 }] } })
+  t.match(await firstLine(dataDir), { snapshot: { base: 7, lastTime: T0 + 10 * MINUTE, anchors: [{ tenantId: 'contoso', seq: 6 }, { tenantId: 'fabrikam', seq: 1 }] } })
   t.equal((await stat(join(dataDir, JOURNAL_FILE))).mode & 0o777, 0o600, 'the new file is as private as the old one')
   t.notOk(existsSync(join(dataDir, JOURNAL_FILE + COMPACTING_SUFFIX)))
   const before = await readBack(stores)
+  t.match(before, { notifications: [{ id: notices[2]?.id, version: 1 }, { id: notices[1]?.id, version: 1 }, { id: notices[0]?.id, status: 'sent', version: 2 }] }, 'compaction keeps every notification')
   await stores.close()
 
   stores = await openAt(t, dataDir, clock)
   t.same(await readBack(stores), before)
-  t.match(await stores.audit.verify('contoso'), { valid: true, records: 3, headSeq: 8, anchorSeq: 5 })
+  await t.rejects(stores.lockbox.commit({ tenantId: 'contoso', notifications: [{ value: notices[0] as OutboxMessage, expectedVersion: 1 }], audit: [] }), { name: 'ConflictError' }, 'with its version')
+  t.match(await stores.audit.verify('contoso'), { valid: true, records: 3, headSeq: 9, anchorSeq: 6 })
   t.match(await advance(stores, approved, 'Revoke', T0 + 11 * MINUTE), { status: 'Revoked', version: approved.version + 1 }, 'versions came through')
   clock.now = T0
   const [record] = await stores.lockbox.commit(contentAccess(1)) as [AuditRecord]
   t.equal(record.time, new Date(T0 + 10 * MINUTE).toISOString(), 'audit time never goes back, even past a restart')
-  t.equal(record.seq, 10)
+  t.equal(record.seq, 11)
 })
 
 t.test('keeps cursors taken before a prune valid, after it and after a restart', async (t) => {

@@ -13,7 +13,7 @@ import { ConflictError, StoreUnavailableError } from '../../src/errors.js'
 import { JOURNAL_FILE, openEmbeddedStores } from '../../src/stores/embedded/index.js'
 import type { GrantEvent, Stores } from '../../src/stores/types.js'
 import { storeContract } from './contract.js'
-import { advance, allPages, draft, MINUTE, newRequest, newServiceRequest, next, storeRequest, T0, type Test } from './contract-fixtures.js'
+import { advance, allPages, draft, MINUTE, newNotification, newRequest, newServiceRequest, next, storeRequest, T0, type Test } from './contract-fixtures.js'
 
 const WRITER = fileURLToPath(new URL('../fixtures/embedded-writer.ts', import.meta.url))
 
@@ -36,6 +36,9 @@ async function snapshot (stores: Stores): Promise<unknown> {
     serviceRequests: (await stores.lockbox.listServiceRequests('contoso', { limit: 100 })).items,
     ofServiceRequest: await stores.lockbox.listRequestsOfServiceRequest('contoso', '100001'),
     settings: await stores.lockbox.getTenantSettings('contoso'),
+    notifications: await stores.lockbox.listNotifications({ limit: 100 }),
+    pendingNotifications: await stores.lockbox.listNotifications({ status: 'pending', limit: 100 }),
+    due: await stores.lockbox.listDueNotifications(T0 + 10 * MINUTE, 100),
     audit: (await stores.audit.query({ limit: 1000 })).items,
     heads: [await stores.audit.head('contoso'), await stores.audit.head('fabrikam')],
     chains: [await stores.audit.verify('contoso'), await stores.audit.verify('fabrikam')]
@@ -69,6 +72,10 @@ t.test('restores the same state after close and reopen', async (t) => {
   const approved = await advance(stores, await advance(stores, await storeRequest(stores, newRequest({ serviceRequestNumber: first })), 'ManagerApprove', T0 + MINUTE), 'CustomerApprove', T0 + 2 * MINUTE)
   await advance(stores, await storeRequest(stores, newRequest({ tenantId: 'fabrikam' })), 'ManagerReject', T0 + MINUTE)
   await storeRequest(stores, newRequest({ at: T0 + MINUTE }))
+  const [notice, other] = [newNotification({ requestId: approved.id }), newNotification({ tenantId: 'fabrikam', at: T0 + MINUTE, nextAttemptAt: T0 + 2 * MINUTE })]
+  await stores.lockbox.commit({ tenantId: 'contoso', notifications: [{ value: notice, expectedVersion: 0 }], audit: [draft('ApproversNotified', { requestId: approved.id })] })
+  await stores.lockbox.commit({ tenantId: 'fabrikam', notifications: [{ value: other, expectedVersion: 0 }], audit: [] })
+  await stores.lockbox.commit({ tenantId: 'contoso', notifications: [{ value: { ...notice, status: 'sent', attempts: 1 }, expectedVersion: 1 }], audit: [] })
   const before = await snapshot(stores)
   await stores.close()
 
@@ -77,6 +84,8 @@ t.test('restores the same state after close and reopen', async (t) => {
   t.ok(Number(await stores.lockbox.nextServiceRequestNumber('contoso')) > Number(third), 'numbering continues past every committed number')
   t.match(await stores.lockbox.nextServiceRequestNumber('fabrikam'), /^\d+$/)
   await t.rejects(advance(stores, { ...approved, version: approved.version - 1 }, 'Revoke', T0 + 3 * MINUTE), ConflictError, 'versions survive too')
+  await t.rejects(stores.lockbox.commit({ tenantId: 'contoso', notifications: [{ value: notice, expectedVersion: 1 }], audit: [] }), ConflictError, 'notification versions too')
+  t.match(before, { notifications: [{ id: other.id, version: 1 }, { id: notice.id, status: 'sent', version: 2 }], due: [{ id: other.id }] })
 })
 
 t.test('creates a missing data directory', async (t) => {

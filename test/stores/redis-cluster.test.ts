@@ -32,7 +32,9 @@ t.test('spreads tenants over the cluster\'s slots, each tenant in one', async (t
   t.teardown(() => client.disconnect())
   const keys = new RedisKeys(namespace)
   const slots = await Promise.all(tenants.map(async (tenantId) => new Set(await Promise.all(
-    [keys.auditStream(tenantId), keys.auditHead(tenantId), keys.auditByRequest(tenantId), keys.request(tenantId, 'r-1')].map(async (key) => await client.cluster('KEYSLOT', key))))))
+    [keys.auditStream(tenantId), keys.auditHead(tenantId), keys.auditByRequest(tenantId), keys.request(tenantId, 'r-1'), keys.notification(tenantId, 'n-1'),
+      keys.notifications(tenantId), keys.notificationsByStatus(tenantId), keys.notificationsByRequest(tenantId), keys.notificationsDue(tenantId)]
+      .map(async (key) => await client.cluster('KEYSLOT', key))))))
   t.ok(slots.every((set) => set.size === 1), 'a tenant\'s keys share a slot')
   t.ok(new Set(slots.map((set) => [...set][0])).size > 1, 'tenants do not')
   t.equal((await stores.audit.query({ requestId: 'r-1', limit: 100 })).items.length, 12, 'a query spans every node')

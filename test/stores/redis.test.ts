@@ -119,8 +119,11 @@ t.test('writes one Expired record when the sweepers of two replicas race', async
   const pending = await storeRequest(a, newRequest())
   const approved = await approve(a, await storeRequest(a, newRequest({ requester: 'eng-2' })))
   clock = T0 + PENDING_TTL + HOUR
-  const tenants = { get: async () => null, getVersioned: async () => null, ids: () => [] }
-  const context = (stores: Stores): Parameters<typeof sweepOnce>[0] => ({ stores, tenants, pendingTtlMs: PENDING_TTL, maxAccessMs: 4 * HOUR, now: () => clock })
+  const contoso = { id: 'contoso', displayName: 'Contoso', lockboxEnabled: true, approverEmails: ['it@contoso.com'] }
+  const tenants = { get: async () => contoso, getVersioned: async () => null, ids: () => [] }
+  const context = (stores: Stores): Parameters<typeof sweepOnce>[0] => ({
+    stores, tenants, pendingTtlMs: PENDING_TTL, maxAccessMs: 4 * HOUR, now: () => clock, notices: { publicUrl: 'http://127.0.0.1', webhook: true }, notificationsQueued: () => {}
+  })
   const written = await Promise.all([sweepOnce(context(a)), sweepOnce(context(b))])
   t.equal(written[0] + written[1], 2, 'each transition written by one replica')
   t.same((await a.lockbox.listUnsettledRequests()), [])
@@ -129,6 +132,7 @@ t.test('writes one Expired record when the sweepers of two replicas race', async
     t.equal(records.length, 1, operation)
     t.equal(effectiveStatus((await b.lockbox.getRequest(request.id)) as LockboxRequest, clock), operation === 'LockboxRequestExpired' ? 'Expired' : 'Completed')
   }
+  t.same((await b.lockbox.listNotifications({ requestId: pending.id, limit: 10 })).map((message) => message.kind), ['RequestDecided'], 'and one notice of the expiry')
 })
 
 t.test('refuses to create a request whose id another tenant holds', async (t) => {

@@ -3,7 +3,6 @@
 // Any refusal is itself audited (ContentAccessDenied) and nothing is forwarded.
 import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
-import type { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { checkCanonicalPath, decodeSegments, methodAllowed, parseScope, pathInScope } from '../../domain/grant.js'
 import { effectiveStatus, type LockboxRequest, type Workload } from '../../domain/lockbox.js'
@@ -25,7 +24,9 @@ export interface ContentAccess {
   /** Built from the checked parts: /tenants/{tenant}/{path}. */
   upstreamPath: string
   assertion: string
+  /** performance.now() when the request arrived, and when it went upstream (0 until then). */
   startedAt: number
+  forwardedAt: number
   /** Set once ContentAccessed is durable: only then is there an outcome to record. */
   recorded: boolean
   /** Set once ContentAccessCompleted is on its way: an exchange has one outcome. */
@@ -33,9 +34,14 @@ export interface ContentAccess {
   bytesIn: number
   bytesOut: number
   cut: string | null
-  upstream: Readable | null
+  /** The problem code the gateway answered with when the upstream failed before answering. */
+  upstreamFailure: string | null
+  upstream: { abort: (reason: Error) => void, done: boolean } | null
   untrack: (() => void) | null
 }
+
+/** How a content request that never went upstream ended: refused, or not checkable at all. */
+export type GuardOutcome = 'denied' | 'unavailable'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -52,6 +58,8 @@ export interface GuardDeps {
   assertionFor: (claims: AccessClaims) => string | Promise<string>
   audit: (draft: AuditDraft) => Promise<unknown>
   track: (access: ContentAccess, request: FastifyRequest, reply: FastifyReply) => void
+  /** A request answered by the guard itself, for the access log and the metrics. */
+  answered: (request: FastifyRequest, outcome: GuardOutcome, code: string, status: number) => void
 }
 
 /** A refusal: the status and code the client sees, and the reason the audit record keeps. */
@@ -148,6 +156,7 @@ async function refuse (deps: GuardDeps, request: FastifyRequest, reply: FastifyR
   // path must not write that tenant's paths into its own tenant's log, where its admins read them.
   const tenantId = tenantOfPath(deps, access.path) ?? claims?.tenantId ?? null
   let answer: Problem = problem(refusal.status, refusal.code, refusal.detail)
+  let outcome: GuardOutcome = 'denied'
   if (tenantId !== null) {
     try {
       await deps.audit({
@@ -164,12 +173,17 @@ async function refuse (deps: GuardDeps, request: FastifyRequest, reply: FastifyR
     } catch (err) {
       request.log.error({ err }, 'could not record a content refusal')
       answer = problem(503, 'UNAVAILABLE', 'the audit log is unavailable; nothing was forwarded')
+      outcome = 'unavailable'
     }
   } else {
     request.log.warn({ reason: refusal.reason }, 'content refusal for no known tenant: not audited')
   }
-  request.log.info({ accessId: access.accessId, outcome: 'denied', reason: refusal.reason, status: answer.status }, 'content access refused')
-  return sendProblem(reply, answer)
+  return answerFromGuard(deps, request, reply, outcome, answer)
+}
+
+function answerFromGuard (deps: GuardDeps, request: FastifyRequest, reply: FastifyReply, outcome: GuardOutcome, answer: Problem): FastifyReply {
+  deps.answered(request, outcome, answer.code, answer.status)
+  return sendProblem(reply.header('x-lockbox-access-id', request.contentAccess.accessId), answer)
 }
 
 export function contentGuard (deps: GuardDeps) {
@@ -192,11 +206,13 @@ export function contentGuard (deps: GuardDeps) {
       upstreamPath: '',
       assertion: '',
       startedAt: performance.now(),
+      forwardedAt: 0,
       recorded: false,
       settled: false,
       bytesIn: 0,
       bytesOut: 0,
       cut: null,
+      upstreamFailure: null,
       upstream: null,
       untrack: null
     }
@@ -217,14 +233,14 @@ export function contentGuard (deps: GuardDeps) {
       if (err instanceof AccessTokenError) return await refuse(deps, request, reply, new Refusal(401, 'TOKEN_INVALID', err.reason, `access token refused: ${err.reason}`))
       if (err instanceof Refusal) return await refuse(deps, request, reply, err)
       request.log.error({ err, accessId: access.accessId }, 'content check failed')
-      return sendProblem(reply, problem(503, 'UNAVAILABLE', 'the grant could not be checked; nothing was forwarded'))
+      return answerFromGuard(deps, request, reply, 'unavailable', problem(503, 'UNAVAILABLE', 'the grant could not be checked; nothing was forwarded'))
     }
     // Step 5: the access is on the audit log, durably, before anything goes upstream.
     try {
       await deps.audit(accessDraft(access, request, access.claims))
     } catch (err) {
       request.log.error({ err, accessId: access.accessId }, 'could not record a content access')
-      return sendProblem(reply, problem(503, 'UNAVAILABLE', 'the audit log is unavailable; nothing was forwarded'))
+      return answerFromGuard(deps, request, reply, 'unavailable', problem(503, 'UNAVAILABLE', 'the audit log is unavailable; nothing was forwarded'))
     }
     access.recorded = true
     deps.track(access, request, reply)

@@ -104,9 +104,10 @@ export class AuditIndex {
     }
   }
 
-  append (record: AuditRecord): void {
+  /** `text` is the record's JSON when the caller has it already. */
+  append (record: AuditRecord, text = JSON.stringify(record)): void {
     const position = this.end
-    this.texts.push(flat(JSON.stringify(record)))
+    this.texts.push(flat(text))
     const time = Date.parse(record.time)
     this.times.push(time)
     this.lastTime = Math.max(this.lastTime, time)

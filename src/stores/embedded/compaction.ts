@@ -22,7 +22,7 @@ export type Entities = Required<Omit<Kept, 'audit'>>
  */
 export function * compactedLines (snapshot: Snapshot, entities: Entities, texts: (start: number, end: number) => string[], end: number): Generator<string> {
   yield JSON.stringify({ snapshot })
-  for (const kind of ['requests', 'serviceRequests', 'tenantSettings'] as const) {
+  for (const kind of ['requests', 'serviceRequests', 'tenantSettings', 'notifications'] as const) {
     const values = entities[kind]
     for (let at = 0; at < values.length; at += VALUES_PER_LINE) {
       yield JSON.stringify({ kept: { [kind]: values.slice(at, at + VALUES_PER_LINE) } })

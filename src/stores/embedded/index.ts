@@ -13,7 +13,7 @@ import type { JournalLine } from './lines.js'
 import { createLocalEvents } from './local-events.js'
 import { Journal, type JournalStats } from './journal.js'
 import { replayJournal } from './replay.js'
-import { EntityState, type JournalEntry } from './state.js'
+import { EntityState, type CheckedChange, type JournalEntry } from './state.js'
 
 export const JOURNAL_FILE = 'journal.jsonl'
 
@@ -38,6 +38,7 @@ function assertOneTenant (change: Change): void {
     ...(change.requests ?? []).map((put) => put.value.tenantId),
     ...(change.serviceRequests ?? []).map((put) => put.value.tenantId),
     ...[change.tenantSettings?.value.tenantId].filter((tenantId) => tenantId !== undefined),
+    ...(change.notifications ?? []).map((put) => put.value.tenantId),
     ...change.audit.map((draft) => draft.tenantId)
   ]
   const stranger = tenants.find((tenantId) => tenantId !== change.tenantId)
@@ -80,6 +81,13 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
   /** Compactions run one at a time. */
   let pruning: Promise<unknown> = Promise.resolve()
 
+  /** Commits within one millisecond share their timestamp text. */
+  let lastStamp = { ms: Number.NaN, text: '' }
+  const stamp = (ms: number): string => {
+    if (ms !== lastStamp.ms) lastStamp = { ms, text: iso(ms) }
+    return lastStamp.text
+  }
+
   /** Nothing is answered from a store that is closing, closed or whose journal failed: callers fail closed. */
   function guard (): void {
     if (closing !== null || !journal.usable) {
@@ -105,28 +113,48 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
     guard()
     assertOneTenant(change)
     const checked = state.check(change)
-    const time = iso(Math.max(now(), audit.lastTime))
+    const time = stamp(Math.max(now(), audit.lastTime))
     let head = audit.head(change.tenantId)
     const records = change.audit.map((draft) => {
       const record = sealRecord(draft, head, { id: randomUUID(), time })
       head = record
       return record
     })
-    const line = JSON.stringify({
-      tenantId: change.tenantId,
-      requests: nonEmpty(checked.requests),
-      serviceRequests: nonEmpty(checked.serviceRequests),
-      tenantSettings: checked.tenantSettings,
-      audit: nonEmpty(records)
-    } satisfies JournalEntry)
-    // Memory takes the values back from the line itself, so it holds exactly what a replay would.
-    const entry = JSON.parse(line) as JournalEntry
-    applyEntry(entry)
+    const { line, sealed } = records.length > 0 && checked.requests.length === 0 && checked.serviceRequests.length === 0 &&
+      checked.tenantSettings === undefined && checked.notifications.length === 0
+      ? recordsOnly(change.tenantId, records)
+      : entities(change.tenantId, checked, records)
     carried?.push(line)
     await journal.append(line)
     for (const event of checked.leftApproved) grantEvents.emit(event)
-    if (entry.audit !== undefined) appended.emit(entry.audit)
-    return entry.audit ?? []
+    if (sealed !== undefined) appended.emit(sealed)
+    return sealed ?? []
+  }
+
+  /** Memory takes the values back from the line itself, so it holds exactly what a replay would. */
+  function entities (tenantId: string, checked: CheckedChange, records: AuditRecord[]): { line: string, sealed: AuditRecord[] | undefined } {
+    const line = JSON.stringify({
+      tenantId,
+      requests: nonEmpty(checked.requests),
+      serviceRequests: nonEmpty(checked.serviceRequests),
+      tenantSettings: checked.tenantSettings,
+      notifications: nonEmpty(checked.notifications),
+      audit: nonEmpty(records)
+    } satisfies JournalEntry)
+    const entry = JSON.parse(line) as JournalEntry
+    applyEntry(entry)
+    return { line, sealed: entry.audit }
+  }
+
+  /**
+   * A change of audit records only (the content routes' every access and outcome): each record is
+   * written to text once, for the line and for the index, which keeps exactly the text a replay of
+   * the line would give it. The line is the one JSON.stringify would write for the entry.
+   */
+  function recordsOnly (tenantId: string, records: AuditRecord[]): { line: string, sealed: AuditRecord[] } {
+    const texts = records.map((record) => JSON.stringify(record))
+    records.forEach((record, i) => { audit.append(record, texts[i]) })
+    return { line: `{"tenantId":${JSON.stringify(tenantId)},"audit":[${texts.join(',')}]}`, sealed: records }
   }
 
   /**
@@ -187,7 +215,9 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
       getRequest: guarded((id) => state.getRequest(id)),
       listRequests: guarded((query) => state.listRequests(query)),
       listRequestsOfServiceRequest: guarded((tenantId, number) => state.listRequestsOfServiceRequest(tenantId, number)),
-      listUnsettledRequests: guarded(() => state.listUnsettledRequests())
+      listUnsettledRequests: guarded(() => state.listUnsettledRequests()),
+      listDueNotifications: guarded((now, limit) => state.listDueNotifications(now, limit)),
+      listNotifications: guarded((query) => state.listNotifications(query))
     },
     audit: {
       query: guarded((query) => audit.query(query)),

@@ -3,6 +3,7 @@
 import type { AuditRecord, ChainHead } from '../../domain/audit.js'
 import type { LockboxRequest } from '../../domain/lockbox.js'
 import type { ServiceRequest, TenantSettings } from '../../domain/tenant.js'
+import type { OutboxMessage } from '../../notify/types.js'
 import type { JournalEntry } from './state.js'
 
 /** A tenant's anchor: the seq and hash of its last pruned record. */
@@ -22,6 +23,7 @@ export interface Kept {
   requests?: LockboxRequest[]
   serviceRequests?: ServiceRequest[]
   tenantSettings?: TenantSettings[]
+  notifications?: OutboxMessage[]
   audit?: AuditRecord[]
 }
 

@@ -20,6 +20,16 @@ export class NewestFirst {
     this.slots.splice(at, 0, { time, ordinal, key })
   }
 
+  /** Takes out the slot that `insert` made with the same time and ordinal (ordinals are unique). */
+  remove (time: number, ordinal: number): void {
+    this.slots.splice(this.countBefore(time, ordinal), 1)
+  }
+
+  /** Every key, oldest first. */
+  keys (): string[] {
+    return this.slots.map((slot) => slot.key)
+  }
+
   /** Keys newest first from the cursor on, keeping those `accept` takes, resolved through `get`. */
   page<T> (page: { limit: number, cursor?: string | undefined }, get: (key: string) => T, accept: (value: T) => boolean): Page<T> {
     const limit = Math.max(1, Math.floor(page.limit))

@@ -5,9 +5,11 @@ import { ConflictError } from '../../errors.js'
 import type { AuditRecord } from '../../domain/audit.js'
 import { effectiveStatus, isFinal, type LockboxRequest, type RequestStatus } from '../../domain/lockbox.js'
 import type { ServiceRequest, TenantSettings } from '../../domain/tenant.js'
+import type { OutboxMessage } from '../../notify/types.js'
 import type { Change, GrantEvent, Page, RequestQuery, VersionedPut } from '../types.js'
 import type { Kept } from './lines.js'
 import { NewestFirst } from './newest-first.js'
+import { notificationKey, NotificationState, type NotificationQuery } from './notifications.js'
 
 /** One journal line: the new values of one commit and the audit records it sealed. */
 export interface JournalEntry {
@@ -15,6 +17,7 @@ export interface JournalEntry {
   requests?: LockboxRequest[]
   serviceRequests?: ServiceRequest[]
   tenantSettings?: TenantSettings
+  notifications?: OutboxMessage[]
   audit?: AuditRecord[]
 }
 
@@ -23,6 +26,7 @@ export interface CheckedChange {
   requests: LockboxRequest[]
   serviceRequests: ServiceRequest[]
   tenantSettings: TenantSettings | undefined
+  notifications: OutboxMessage[]
   leftApproved: GrantEvent[]
 }
 
@@ -47,6 +51,7 @@ export class EntityState {
   private readonly serviceRequests = new Map<string, ServiceRequest>()
   private readonly serviceRequestOrderOfTenant = new Map<string, NewestFirst>()
   private readonly settings = new Map<string, TenantSettings>()
+  private readonly notifications = new NotificationState()
   /** Highest service request number committed or handed out, per tenant. */
   private readonly lastNumber = new Map<string, number>()
   private ordinal = 0
@@ -84,7 +89,11 @@ export class EntityState {
     const tenantSettings = settingsPut === undefined
       ? undefined
       : cas(`settings of ${settingsPut.value.tenantId}`, this.settings.get(settingsPut.value.tenantId), settingsPut)
-    return { requests, serviceRequests, tenantSettings, leftApproved }
+    const notifications = (change.notifications ?? []).map((put) => {
+      const key = notificationKey(put.value.tenantId, put.value.id)
+      return cas(`notification ${put.value.id} of ${put.value.tenantId}`, this.notifications.get(key), put)
+    })
+    return { requests, serviceRequests, tenantSettings, notifications, leftApproved }
   }
 
   /** Applies a journal entry's values: from a commit that passed `check`, or from replay. */
@@ -92,11 +101,12 @@ export class EntityState {
     for (const request of entry.requests ?? []) this.putRequest(deepFreeze(request))
     for (const serviceRequest of entry.serviceRequests ?? []) this.putServiceRequest(deepFreeze(serviceRequest))
     if (entry.tenantSettings !== undefined) this.settings.set(entry.tenantSettings.tenantId, deepFreeze(entry.tenantSettings))
+    for (const notification of entry.notifications ?? []) this.notifications.put(deepFreeze(notification), () => this.ordinal++)
   }
 
   /** Values carried into a compacted journal. */
   applyKept (kept: Kept): void {
-    this.apply({ tenantId: '', requests: kept.requests, serviceRequests: kept.serviceRequests })
+    this.apply({ tenantId: '', requests: kept.requests, serviceRequests: kept.serviceRequests, notifications: kept.notifications })
     for (const settings of kept.tenantSettings ?? []) this.settings.set(settings.tenantId, deepFreeze(settings))
   }
 
@@ -104,8 +114,13 @@ export class EntityState {
    * Every current value, for a compacted journal; in first-seen order, so that a replay gives ties
    * in creation time the same order. The values are frozen: the lists stay as they are now.
    */
-  entities (): Required<Pick<Kept, 'requests' | 'serviceRequests' | 'tenantSettings'>> {
-    return { requests: [...this.requests.values()], serviceRequests: [...this.serviceRequests.values()], tenantSettings: [...this.settings.values()] }
+  entities (): Required<Omit<Kept, 'audit'>> {
+    return {
+      requests: [...this.requests.values()],
+      serviceRequests: [...this.serviceRequests.values()],
+      tenantSettings: [...this.settings.values()],
+      notifications: this.notifications.values()
+    }
   }
 
   getRequest (id: string): LockboxRequest | null {
@@ -146,6 +161,14 @@ export class EntityState {
 
   getTenantSettings (tenantId: string): TenantSettings | null {
     return this.settings.get(tenantId) ?? null
+  }
+
+  listDueNotifications (now: number, limit: number): OutboxMessage[] {
+    return this.notifications.listDue(now, limit)
+  }
+
+  listNotifications (query: NotificationQuery): OutboxMessage[] {
+    return this.notifications.list(query)
   }
 
   /** Identity fields (id, tenant, service request, createdAt) never change, so indexes are set on first sight. */

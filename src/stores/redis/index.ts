@@ -11,6 +11,7 @@ import { Committer, type CommitStats } from './commit.js'
 import { connectRedis, DEFAULT_TIMING, type ConnectTiming, type RedisClient, type RedisConnection } from './connect.js'
 import { RedisEvents } from './events.js'
 import { RedisKeys } from './keys.js'
+import { NotificationReads } from './notifications.js'
 import { Reads } from './reads.js'
 import { Registry } from './registry.js'
 
@@ -74,6 +75,7 @@ export async function openRedisStores (options: RedisStoreOptions): Promise<Redi
   const registry = new Registry(client, keys)
   const reads = new Reads(client, keys, registry)
   const audit = new AuditReads(client, keys, registry)
+  const notifications = new NotificationReads(client, keys, registry)
   const events = new RedisEvents(subscriber, client, keys, origin, log)
   watch(client, 'commands', log, () => { registry.forgetTenants() })
   watch(subscriber, 'events', log, () => {})
@@ -152,7 +154,9 @@ export async function openRedisStores (options: RedisStoreOptions): Promise<Redi
       getRequest: guarded((id) => reads.getRequest(id)),
       listRequests: guarded((query) => reads.listRequests(query)),
       listRequestsOfServiceRequest: guarded((tenantId, number) => reads.listRequestsOfServiceRequest(tenantId, number)),
-      listUnsettledRequests: guarded(() => reads.listUnsettledRequests())
+      listUnsettledRequests: guarded(() => reads.listUnsettledRequests()),
+      listDueNotifications: guarded((now, limit) => notifications.listDue(now, limit)),
+      listNotifications: guarded((query) => notifications.list(query))
     },
     audit: {
       query: guarded((query) => audit.query(query)),

@@ -73,6 +73,31 @@ export class RedisKeys {
     return `${this.tenant(tenantId)}:service-request-counter`
   }
 
+  /** Hash `v`, `j`: one outbox message (notification). */
+  notification (tenantId: string, id: string): string {
+    return `${this.tenant(tenantId)}:notification:${encodeId(id)}`
+  }
+
+  /** Lexicographic sorted set of `createdAt:id`: the tenant's notifications in creation order. */
+  notifications (tenantId: string): string {
+    return `${this.tenant(tenantId)}:notifications`
+  }
+
+  /** Lexicographic sorted set of `status:createdAt:id`: pending and dead ones are found without walking past the sent. */
+  notificationsByStatus (tenantId: string): string {
+    return `${this.tenant(tenantId)}:notifications-by-status`
+  }
+
+  /** Lexicographic sorted set of `requestId:createdAt:id`: the notifications of each lockbox request. */
+  notificationsByRequest (tenantId: string): string {
+    return `${this.tenant(tenantId)}:notifications-by-request`
+  }
+
+  /** Sorted set of the ids of pending notifications, scored by when each falls due: max(nextAttemptAt, leaseUntil). */
+  notificationsDue (tenantId: string): string {
+    return `${this.tenant(tenantId)}:notifications-due`
+  }
+
   /** Stream of the tenant's audit records; entry id `time-seq`, fields r (JSON), o, a, q. */
   auditStream (tenantId: string): string {
     return `${this.tenant(tenantId)}:audit`

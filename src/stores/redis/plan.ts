@@ -3,10 +3,13 @@
 // reads nothing; the script decides against the stored versions.
 import { isFinal, type LockboxRequest, type RequestStatus } from '../../domain/lockbox.js'
 import { ConflictError } from '../../errors.js'
+import type { OutboxMessage } from '../../notify/types.js'
 import type { Change, VersionedPut } from '../types.js'
 import { encodeId, sortableMs, type RedisKeys } from './keys.js'
 
 export const FIRST_SERVICE_REQUEST_NUMBER = 100001
+
+const NOTIFICATION_STATUSES: Array<OutboxMessage['status']> = ['pending', 'sent', 'dead']
 
 export interface PlannedWrite { key: string, version: number, json: string, status?: RequestStatus }
 
@@ -15,7 +18,10 @@ export interface PlannedChange {
   checks: Array<{ key: string, expected: number }>
   /** The last value of every entity, with its new version. */
   writes: PlannedWrite[]
-  zadds: Array<{ key: string, member: string }>
+  /** Members to add: scored when `score` is given (as text, so Lua never rounds it), else at 0 for lexicographic sets. */
+  zadds: Array<{ key: string, member: string, score?: string }>
+  /** Sorted set members to remove, after the change's adds. */
+  zrems: Array<{ key: string, member: string }>
   sadds: Array<{ key: string, member: string }>
   srems: Array<{ key: string, member: string }>
   /** Service request counters to raise to at least `number`. */
@@ -32,6 +38,7 @@ function assertOneTenant (change: Change): void {
     ...(change.requests ?? []).map((put) => put.value.tenantId),
     ...(change.serviceRequests ?? []).map((put) => put.value.tenantId),
     ...[change.tenantSettings?.value.tenantId].filter((tenantId) => tenantId !== undefined),
+    ...(change.notifications ?? []).map((put) => put.value.tenantId),
     ...change.audit.map((draft) => draft.tenantId)
   ]
   const stranger = tenants.find((tenantId) => tenantId !== change.tenantId)
@@ -46,7 +53,7 @@ export function creationMember (createdAt: string, ...parts: string[]): string {
 export function planChange (change: Change, keys: RedisKeys): PlannedChange {
   assertOneTenant(change)
   const tenantId = change.tenantId
-  const plan: PlannedChange = { checks: [], writes: [], zadds: [], sadds: [], srems: [], counters: [], transits: [], created: [] }
+  const plan: PlannedChange = { checks: [], writes: [], zadds: [], zrems: [], sadds: [], srems: [], counters: [], transits: [], created: [] }
   const written = new Map<string, PlannedWrite>()
 
   /** Later puts of one entity in the same change must follow on from the earlier ones. */
@@ -88,5 +95,25 @@ export function planChange (change: Change, keys: RedisKeys): PlannedChange {
     if (/^\d{1,15}$/.test(serviceRequest.number)) plan.counters.push({ key: keys.serviceRequestCounter(tenantId), number: serviceRequest.number })
   }
   if (change.tenantSettings !== undefined) put(keys.settings(tenantId), change.tenantSettings)
+  const notifications = new Map<string, OutboxMessage>()
+  for (const notificationPut of change.notifications ?? []) {
+    const key = keys.notification(tenantId, notificationPut.value.id)
+    put(key, notificationPut)
+    notifications.set(key, notificationPut.value)
+  }
+  // The last put of each message decides its status entry and whether it waits in the due set.
+  for (const message of notifications.values()) {
+    const created = creationMember(message.createdAt, message.id)
+    plan.zadds.push({ key: keys.notifications(tenantId), member: created })
+    if (message.requestId !== null) plan.zadds.push({ key: keys.notificationsByRequest(tenantId), member: `${encodeId(message.requestId)}:${created}` })
+    for (const status of NOTIFICATION_STATUSES) {
+      const entry = { key: keys.notificationsByStatus(tenantId), member: `${status}:${created}` }
+      if (status === message.status) plan.zadds.push(entry)
+      else plan.zrems.push(entry)
+    }
+    const due = { key: keys.notificationsDue(tenantId), member: message.id }
+    if (message.status === 'pending') plan.zadds.push({ ...due, score: String(Math.max(message.nextAttemptAt, message.leaseUntil)) })
+    else plan.zrems.push(due)
+  }
   return plan
 }

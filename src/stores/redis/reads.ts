@@ -15,6 +15,12 @@ const ID = "[A-Za-z0-9%!'()*._~-]+"
 const IN_TENANT = new RegExp(`^\\d{15}:${ID}$`)
 const ACROSS_TENANTS = new RegExp(`^\\d{15}:${ID}:${ID}$`)
 
+/** The JSON values stored under `keys` that exist, in the order of `keys`. */
+export async function readValues<T> (client: RedisClient, keys: string[]): Promise<T[]> {
+  const texts = await Promise.all(keys.map(async (key) => await client.hget(key, 'j')))
+  return texts.filter((text) => text !== null).map((text) => JSON.parse(text) as T)
+}
+
 /** Members fetched per step: enough for a page and its look-ahead, not so many that a small page reads hundreds of values. */
 function chunkFor (limit: number): number {
   return Math.min(Math.max(limit + 1, 16), 256)
@@ -78,9 +84,8 @@ export class Reads {
     return json === null ? null : JSON.parse(json) as T
   }
 
-  /** The values that exist, in the order of `keys`. */
   private async values<T> (keys: string[]): Promise<T[]> {
-    return (await Promise.all(keys.map(async (key) => await this.value<T>(key)))).filter((value) => value !== null)
+    return await readValues<T>(this.client, keys)
   }
 
   /**

@@ -84,7 +84,8 @@ for _, change in ipairs(plan.c) do
       redis.call('HSET', KEYS[write[1]], 'v', write[2], 'j', ARGV[write[3]])
     end
   end
-  for _, add in ipairs(change.z) do redis.call('ZADD', KEYS[add[1]], 0, add[2]) end
+  for _, add in ipairs(change.z) do redis.call('ZADD', KEYS[add[1]], add[3] or 0, add[2]) end
+  for _, remove in ipairs(change.x) do redis.call('ZREM', KEYS[remove[1]], remove[2]) end
   for _, add in ipairs(change.a) do redis.call('SADD', KEYS[add[1]], add[2]) end
   for _, remove in ipairs(change.r) do redis.call('SREM', KEYS[remove[1]], remove[2]) end
   for _, counter in ipairs(change.n) do
