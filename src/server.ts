@@ -36,7 +36,10 @@ async function main (): Promise<void> {
     '',
     `Lockbox Gateway listening on ${base}`,
     `  store: ${config.store}${config.store === 'embedded' ? ` (${config.dataDir})` : ` (${withoutCredentials(config.redisUrl)})`}`,
-    `  API docs: ${base}/docs`
+    `  admin center: ${base}/admin/`,
+    `  API docs: ${base}/docs`,
+    `  mail to approvers and engineers: ${app.mailDestination}${config.smtpUrl === null ? ' (LOCKBOX_SMTP_URL is not set)' : ''}`,
+    `  webhook: ${config.webhookUrl === null ? 'none (LOCKBOX_WEBHOOK_URL is not set)' : withoutCredentials(config.webhookUrl)}`
   ]
   if (app.devIssuer !== null) {
     lines.push(
