@@ -1,6 +1,7 @@
 import t from 'tap'
 import { startTestApp } from './helpers/app.js'
-import { tempDir } from './helpers/config.js'
+import { tempDir, testConfig } from './helpers/config.js'
+import { loggerOptions } from '../src/app.js'
 import { approvedRequest, openServiceRequest } from './helpers/workflow.js'
 
 t.test('answers health and readiness without identity', async (t) => {
@@ -102,4 +103,24 @@ t.test('fails closed with 503 when the store is gone', async (t) => {
   t.equal(res.statusCode, 503)
   t.equal(res.json().code, 'UNAVAILABLE')
   t.notMatch(res.json().detail, /Error|at /, 'no internals in the answer')
+})
+
+t.test('believes X-Forwarded-For only from a proxy LOCKBOX_TRUST_PROXY lists', async (t) => {
+  const trusting = await startTestApp({ config: { trustProxy: ['127.0.0.1'] } })
+  t.teardown(trusting.close)
+  await trusting.as('contoso-user', { method: 'POST', url: '/v1/tenants/contoso/service-requests', payload: { title: 'x' }, headers: { 'x-forwarded-for': '203.0.113.7' }, remoteAddress: '127.0.0.1' })
+  const [trusted] = (await trusting.as('sec-erin', { url: '/v1/audit?operation=ServiceRequestOpened' })).json().items
+  t.equal(trusted.clientIp, '203.0.113.7')
+
+  const plain = await startTestApp()
+  t.teardown(plain.close)
+  await plain.as('contoso-user', { method: 'POST', url: '/v1/tenants/contoso/service-requests', payload: { title: 'x' }, headers: { 'x-forwarded-for': '203.0.113.7' }, remoteAddress: '127.0.0.1' })
+  const [ignored] = (await plain.as('sec-erin', { url: '/v1/audit?operation=ServiceRequestOpened' })).json().items
+  t.equal(ignored.clientIp, '127.0.0.1', 'a client cannot choose the address it is recorded under')
+})
+
+t.test('logs pretty only when asked to', async (t) => {
+  const config = testConfig('unused')
+  t.notOk((loggerOptions(config) as { transport?: unknown }).transport)
+  t.match(loggerOptions(config, true), { transport: { target: 'pino-pretty' } })
 })

@@ -77,7 +77,7 @@ async function problemDetails (app: FastifyInstance): Promise<void> {
     return sendProblem(reply, p)
   })
   app.setNotFoundHandler(function renderNotFound (request, reply) {
-    return sendProblem(reply, problem(404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`))
+    return sendProblem(reply, problem(404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?', 1)[0] as string}`))
   })
 }
 

@@ -27,7 +27,8 @@ async function openApi (app: FastifyInstance): Promise<void> {
         { name: 'operations', description: 'Health, readiness, keys' }
       ]
     },
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => typeof json.$id === 'string' ? json.$id : `def-${i}` }
+    // Every shared schema has an $id: it names the component.
+    refResolver: { buildLocalReference: (json) => json.$id as string }
   })
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true })
 }

@@ -136,7 +136,7 @@ function message (channel: Channel, kind: NoticeKind, event: string, req: Lockbo
  * The notices a transition causes: approvers when a request reaches them, the requester when it is
  * decided (or expires, or is revoked); each on e-mail and, when configured, the webhook.
  */
-export function noticesFor (req: LockboxRequest, from: RequestStatus, requesterAddress: string | null, ctx: NoticeContext): OutboxMessage[] {
+export function noticesFor (req: LockboxRequest, from: RequestStatus, requesterAddress: string | null | undefined, ctx: NoticeContext): OutboxMessage[] {
   const out: OutboxMessage[] = []
   const event = EVENT_TYPES[req.status]
   if (event === undefined) return out
@@ -146,7 +146,7 @@ export function noticesFor (req: LockboxRequest, from: RequestStatus, requesterA
     if (ctx.webhook) out.push(message('webhook', 'ApprovalRequested', event, req, ctx, null, text))
   } else if (REQUESTER_NOTICES.has(req.status)) {
     const text = `Lockbox: ${req.requester.name}'s request for ${ctx.tenant.displayName} ${req.workload} ${req.scope} (SR ${req.serviceRequestNumber}) is ${req.status}. ${requestLink(ctx.publicUrl, req)}`
-    if (requesterAddress !== null) out.push(message('email', 'RequestDecided', event, req, ctx, requesterEmail(req, requesterAddress, ctx), text))
+    if (typeof requesterAddress === 'string') out.push(message('email', 'RequestDecided', event, req, ctx, requesterEmail(req, requesterAddress, ctx), text))
     if (ctx.webhook) out.push(message('webhook', 'RequestDecided', event, req, ctx, null, text))
   }
   return out

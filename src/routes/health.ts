@@ -6,8 +6,8 @@ import { problem, sendProblem } from '../../plugins/app/problem-details.js'
 const Status = Type.Object({ status: Type.String() })
 
 export default async function healthRoutes (app: FastifyInstance): Promise<void> {
-  let draining = false
-  app.addHook('preClose', async () => { draining = true })
+  // While the app closes, Fastify itself answers every new request (this one too) with 503: a load
+  // balancer stops sending traffic at once, while requests in flight drain.
 
   app.get('/healthz', {
     schema: { tags: ['operations'], summary: 'The process is alive', response: { 200: Status } }
@@ -16,7 +16,6 @@ export default async function healthRoutes (app: FastifyInstance): Promise<void>
   app.get('/readyz', {
     schema: { tags: ['operations'], summary: 'The stores answer and the process is not draining', response: { 200: Status } }
   }, async function checkReadiness (_request, reply) {
-    if (draining) return sendProblem(reply, problem(503, 'UNAVAILABLE', 'shutting down'))
     if (!await app.stores.ping()) return sendProblem(reply, problem(503, 'UNAVAILABLE', 'the store does not answer'))
     return { status: 'ready' }
   })

@@ -68,8 +68,9 @@ export async function retryOnConflict<T> (step: () => Promise<T>): Promise<T> {
       return await step()
     } catch (err) {
       if (!(err instanceof ConflictError)) throw err
-      /* c8 ignore next -- needs MAX_ATTEMPTS consecutive lost races on one entity */
+      /* c8 ignore start -- needs MAX_ATTEMPTS consecutive lost races on one entity */
       if (attempt >= MAX_ATTEMPTS) throw new InvalidState('the resource is changing too fast; retry')
+      /* c8 ignore stop */
     }
   }
 }

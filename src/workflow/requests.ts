@@ -129,7 +129,7 @@ export async function actOnRequest (ctx: WorkflowContext, acting: Acting, id: st
     })
     if (!result.ok) throw new InvalidState(`cannot ${VERBS[event]} a request that is ${result.status}`)
     const next = result.request
-    const notices = noticesFor(next, result.from, next.requesterEmail ?? null, { ...ctx.notices, tenant, now })
+    const notices = noticesFor(next, result.from, next.requesterEmail, { ...ctx.notices, tenant, now })
     await ctx.stores.lockbox.commit({
       tenantId: req.tenantId,
       requests: [{ value: next, expectedVersion: req.version }],

@@ -32,7 +32,7 @@ async function dueChange (ctx: WorkflowContext, req: LockboxRequest, now: number
   return {
     tenantId: req.tenantId,
     requests: [{ value: result.request, expectedVersion: req.version }],
-    notifications: noticesFor(result.request, result.from, req.requesterEmail ?? null, { ...ctx.notices, tenant, now }).map((value) => ({ value, expectedVersion: 0 })),
+    notifications: noticesFor(result.request, result.from, req.requesterEmail, { ...ctx.notices, tenant, now }).map((value) => ({ value, expectedVersion: 0 })),
     audit: [draft(result.operation, req.tenantId, null, 'System', {
       requestId: req.id,
       workload: req.workload,

@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
 import { WORKLOADS, type Workload } from '../../domain/lockbox.js'
 import type { AuditDraft } from '../../domain/audit.js'
+import { RecordBatcher } from '../../gateway/record-batcher.js'
 import { problem, sendProblem } from '../../../plugins/app/problem-details.js'
 import { countedBody, hasBody, upstreamPool, upstreamRequestHeaders, UpstreamExchange } from './forward.js'
 import { contentGuard, type ContentAccess, type GuardOutcome } from './guard.js'
@@ -25,9 +26,10 @@ export interface ContentRouteOptions {
   upstream: string
   timeoutMs: number
   unroutable: UnroutableRequests
+  records: RecordBatcher
 }
 
-async function workloadScope (app: FastifyInstance, { workload, upstream, timeoutMs, unroutable }: ContentRouteOptions): Promise<void> {
+async function workloadScope (app: FastifyInstance, { workload, upstream, timeoutMs, unroutable, records }: ContentRouteOptions): Promise<void> {
   const gw = app.gateway
   const metrics = app.metrics
   const tenantIds = new Set(app.tenants.ids())
@@ -37,7 +39,7 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
   /** Commits one content record and times it. */
   async function commitRecord (draft: AuditDraft): Promise<void> {
     const startedAt = performance.now()
-    await app.stores.lockbox.commit({ tenantId: draft.tenantId, audit: [draft] })
+    await records.append(draft)
     metrics.auditAppend.observe({ operation: draft.operation }, seconds(startedAt, performance.now()))
   }
 
@@ -153,7 +155,10 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
 }
 
 export default async function contentRoutes (app: FastifyInstance, options: { timeoutMs: number, unroutable: UnroutableRequests }): Promise<void> {
+  const records = new RecordBatcher(async (change) => await app.stores.lockbox.commit(change))
+  // The outcomes of the last responses are recorded before the store closes.
+  app.addHook('onClose', async () => { await records.drain() })
   for (const workload of WORKLOADS) {
-    await app.register(workloadScope, { workload, upstream: app.gateway.upstreams[workload], timeoutMs: options.timeoutMs, unroutable: options.unroutable })
+    await app.register(workloadScope, { workload, upstream: app.gateway.upstreams[workload], timeoutMs: options.timeoutMs, unroutable: options.unroutable, records })
   }
 }

@@ -74,7 +74,7 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
     }
   }, async (request) => {
     const { limit, cursor, format, ...filters } = request.query
-    const page = await app.stores.audit.query({ ...auditFilters(request.caller, filters), limit: limit ?? 100, cursor })
+    const page = await app.stores.audit.query({ ...auditFilters(request.caller, filters), limit: limit as number, cursor })
     return format === 'o365' ? { items: page.items.map(toO365), nextCursor: page.nextCursor } : page
   })
 

@@ -44,7 +44,8 @@ const requestRoutes: FastifyPluginAsyncTypebox = async (app) => {
       requesterId: visibility.requesterId,
       status,
       now,
-      limit: limit ?? 50,
+      // The querystring schema's default fills it.
+      limit: limit as number,
       cursor
     })
     return { items: page.items.map((r) => viewRequest(r, now)), nextCursor: page.nextCursor }

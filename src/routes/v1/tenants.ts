@@ -34,7 +34,7 @@ const tenantRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: { tags: ['service-requests'], security, summary: 'Service requests of a tenant, newest first', params: TenantParams, querystring: PageQuery, response: { 200: pageOf(ServiceRequestRef), ...problems(400, 401, 403, 404) } }
   }, async (request) => {
     await requireServiceRequestReader(ctx, request.caller, request.params.tenantId)
-    const page = await app.stores.lockbox.listServiceRequests(request.params.tenantId, { limit: request.query.limit ?? 50, cursor: request.query.cursor })
+    const page = await app.stores.lockbox.listServiceRequests(request.params.tenantId, { limit: request.query.limit as number, cursor: request.query.cursor })
     return { items: page.items.map(viewServiceRequest), nextCursor: page.nextCursor }
   })
 

@@ -39,6 +39,8 @@ t.test('lets a global administrator change the settings, persisted and audited',
 
   const back = await patch('contoso-admin', { lockboxEnabled: true })
   t.same(back.json().approverEmails, ['secops@contoso.com'], 'fields not sent keep their value')
+  const emailsOnly = await patch('contoso-admin', { approverEmails: ['a@contoso.com', 'b@contoso.com'] })
+  t.same([emailsOnly.json().lockboxEnabled, emailsOnly.json().approverEmails], [true, ['a@contoso.com', 'b@contoso.com']])
 
   t.equal((await patch('contoso-approver', { lockboxEnabled: false })).statusCode, 403)
   t.equal((await patch('fabrikam-admin', { lockboxEnabled: false })).statusCode, 403)
