@@ -24,7 +24,8 @@ async function workflow (app: FastifyInstance, options: { config: Config, now: (
     maxAccessMs: options.config.maxAccessMs,
     now: options.now,
     notices: { publicUrl: options.config.publicUrl, webhook: options.config.webhookUrl !== null },
-    // The notifications plugin puts its worker's kick here.
+    // The notifications plugin puts its worker's kick here before any request is served.
+    /* c8 ignore next */
     notificationsQueued: () => {}
   }
   app.decorate('now', options.now)

@@ -49,3 +49,16 @@ t.test('commits unless a compare-and-set lost, and passes other failures on', as
   await h.app.stores.close()
   await t.rejects(commitUnlessConflict(h.app.stores.lockbox, change), { name: 'StoreUnavailableError' })
 })
+
+t.test('runs the sweeper in the background when the app is built with it', async (t) => {
+  const h = await startTestApp({ config: { pendingTtlMs: HOUR, sweepIntervalMs: 20 }, overrides: { sweep: true } })
+  t.teardown(h.close)
+  const req = await createRequest(h)
+  h.advance(HOUR)
+  const deadline = Date.now() + 5000
+  while ((await auditOf(h, `requestId=${req.id}&operation=LockboxRequestExpired`)).length === 0) {
+    if (Date.now() > deadline) throw new Error('the background sweeper never wrote the expiry')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  t.pass('written without anyone calling sweepOnce')
+})
