@@ -246,18 +246,8 @@ export function transition (req: LockboxRequest, event: LockboxEvent, ctx: Trans
 
 export const SYSTEM_ACTOR: HistoryActor = Object.freeze({ id: 'system', role: 'System' })
 
-export interface NewRequestInput {
-  id: string
-  tenantId: string
-  serviceRequestNumber: string
-  workload: Workload
-  scope: string
-  accessLevel: AccessLevel
-  duration: string
-  durationMs: number
-  justification: string
-  requester: { id: string, name: string }
-}
+export type NewRequestInput = Pick<LockboxRequest,
+  'id' | 'tenantId' | 'serviceRequestNumber' | 'workload' | 'scope' | 'accessLevel' | 'duration' | 'durationMs' | 'justification' | 'requester'>
 
 /** A new request awaits the support manager; the manager stage has the same decision window as the customer's. */
 export function createRequest (input: NewRequestInput, ctx: { now: number, pendingTtlMs: number }): LockboxRequest {

@@ -14,6 +14,7 @@ import { createLocalEvents } from './local-events.js'
 import { Journal, type JournalStats } from './journal.js'
 import { replayJournal } from './replay.js'
 import { EntityState, type CheckedChange, type JournalEntry } from './state.js'
+import { assertOneTenant } from '../change.js'
 
 export const JOURNAL_FILE = 'journal.jsonl'
 
@@ -30,19 +31,6 @@ export interface EmbeddedStores extends Stores {
 
 function nonEmpty<T> (list: T[]): T[] | undefined {
   return list.length > 0 ? list : undefined
-}
-
-/** Every entity and draft of a change must belong to the change's tenant: its chain, its keys. */
-function assertOneTenant (change: Change): void {
-  const tenants = [
-    ...(change.requests ?? []).map((put) => put.value.tenantId),
-    ...(change.serviceRequests ?? []).map((put) => put.value.tenantId),
-    ...[change.tenantSettings?.value.tenantId].filter((tenantId) => tenantId !== undefined),
-    ...(change.notifications ?? []).map((put) => put.value.tenantId),
-    ...change.audit.map((draft) => draft.tenantId)
-  ]
-  const stranger = tenants.find((tenantId) => tenantId !== change.tenantId)
-  if (stranger !== undefined) throw new Error(`a change of tenant ${change.tenantId} touches tenant ${stranger}`)
 }
 
 export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promise<EmbeddedStores> {

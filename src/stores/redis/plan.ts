@@ -6,6 +6,7 @@ import { ConflictError } from '../../errors.js'
 import type { OutboxMessage } from '../../notify/types.js'
 import type { Change, VersionedPut } from '../types.js'
 import { encodeId, sortableMs, type RedisKeys } from './keys.js'
+import { assertOneTenant } from '../change.js'
 
 export const FIRST_SERVICE_REQUEST_NUMBER = 100001
 
@@ -30,19 +31,6 @@ export interface PlannedChange {
   transits: Array<{ key: string, requestId: string, statuses: RequestStatus[] }>
   /** Requests created by the change: registered across tenants before the commit. */
   created: LockboxRequest[]
-}
-
-/** Every entity and draft of a change must belong to the change's tenant: its chain, its slot. */
-function assertOneTenant (change: Change): void {
-  const tenants = [
-    ...(change.requests ?? []).map((put) => put.value.tenantId),
-    ...(change.serviceRequests ?? []).map((put) => put.value.tenantId),
-    ...[change.tenantSettings?.value.tenantId].filter((tenantId) => tenantId !== undefined),
-    ...(change.notifications ?? []).map((put) => put.value.tenantId),
-    ...change.audit.map((draft) => draft.tenantId)
-  ]
-  const stranger = tenants.find((tenantId) => tenantId !== change.tenantId)
-  if (stranger !== undefined) throw new Error(`a change of tenant ${change.tenantId} touches tenant ${stranger}`)
 }
 
 /** The member of a lexicographic creation-order set: creation time, then the encoded parts. */
