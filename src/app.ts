@@ -37,10 +37,13 @@ export interface AppOverrides {
   notify?: boolean
 }
 
+const REDACTED_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-lockbox-assertion']
+
 export function loggerOptions (config: Config, pretty = false): FastifyServerOptions['logger'] {
   return {
     level: config.logLevel,
-    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-lockbox-assertion"]'], censor: '[redacted]' },
+    // Credentials never reach a log line, wherever a headers object is logged from.
+    redact: { paths: [...REDACTED_HEADERS.map((name) => `req.headers["${name}"]`), ...REDACTED_HEADERS.map((name) => `headers["${name}"]`), 'res.headers["set-cookie"]'], censor: '[redacted]' },
     ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } } : {})
   }
 }

@@ -90,7 +90,8 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   private resumeUpstream: (() => void) | null = null
   private readonly resume = (): void => { this.resumeUpstream?.() }
 
-  constructor (private readonly reply: FastifyReply, private readonly workload: string, private readonly events: ExchangeEvents) {}
+  /** `accessId` names the access to the client (x-lockbox-access-id), as its audit records do. */
+  constructor (private readonly reply: FastifyReply, private readonly workload: string, private readonly accessId: string, private readonly events: ExchangeEvents) {}
 
   abort (reason: Error): void {
     if (this.done || this.aborted !== null) return
@@ -121,6 +122,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
       if (lower === 'location' && value.startsWith('/tenants/')) value = `/${this.workload}/${value.slice(9)}`
       res.appendHeader(name, value)
     }
+    res.setHeader('x-lockbox-access-id', this.accessId)
     this.reply.hijack()
     res.writeHead(status)
     return true

@@ -27,10 +27,6 @@ export interface ContentAccess {
   /** performance.now() when the request arrived, and when it went upstream (0 until then). */
   startedAt: number
   forwardedAt: number
-  /** Set once ContentAccessed is durable: only then is there an outcome to record. */
-  recorded: boolean
-  /** Set once ContentAccessCompleted is on its way: an exchange has one outcome. */
-  settled: boolean
   bytesIn: number
   bytesOut: number
   cut: string | null
@@ -207,8 +203,6 @@ export function contentGuard (deps: GuardDeps) {
       assertion: '',
       startedAt: performance.now(),
       forwardedAt: 0,
-      recorded: false,
-      settled: false,
       bytesIn: 0,
       bytesOut: 0,
       cut: null,
@@ -242,7 +236,6 @@ export function contentGuard (deps: GuardDeps) {
       request.log.error({ err, accessId: access.accessId }, 'could not record a content access')
       return answerFromGuard(deps, request, reply, 'unavailable', problem(503, 'UNAVAILABLE', 'the audit log is unavailable; nothing was forwarded'))
     }
-    access.recorded = true
     deps.track(access, request, reply)
     return undefined
   }

@@ -52,8 +52,6 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
     assertionFor: (claims) => gw.assertions.assertionFor({ ...claims, workload }),
     audit: commitRecord,
     track: (access, request, reply) => {
-      // 'close' comes for every response, whole or cut short (revoke, window end, client gone).
-      reply.raw.once('close', () => { settleAccess(request, reply) })
       access.untrack = gw.inFlight.add(access.claims?.requestId as string, {
         windowEndsAt: Date.parse(access.grant?.accessEndsAt as string),
         cut: (reason) => {
@@ -63,6 +61,10 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
           reply.raw.destroy()
         }
       })
+      // 'close' comes for every response, whole or cut short (revoke, window end, client gone); a
+      // client that left while its access was being recorded is gone already.
+      if (reply.raw.closed) settleAccess(request, reply)
+      else reply.raw.once('close', () => { settleAccess(request, reply) })
     },
     answered: (request: FastifyRequest, outcome: GuardOutcome, code: string, status: number) => {
       const access = request.contentAccess
@@ -79,8 +81,10 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
 
   function forwardContentRequest (request: FastifyRequest, reply: FastifyReply): void {
     const access = request.contentAccess
+    // Nobody to answer: forwarding now would leave the upstream's answer unread on a pooled socket.
+    if (reply.raw.closed) return
     const claims = access.claims as NonNullable<ContentAccess['claims']>
-    const exchange = new UpstreamExchange(reply, workload, {
+    const exchange = new UpstreamExchange(reply, workload, access.accessId, {
       responded: () => { metrics.upstreamResponse.observe({ workload }, seconds(access.forwardedAt, performance.now())) },
       bytes: (count) => { access.bytesOut += count },
       failed: (error) => { answerUpstreamFailure(request, reply, error) }
@@ -116,11 +120,9 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
 
   for (const url of [`/${workload}`, `/${workload}/*`]) app.route({ method: METHODS, url, handler: forwardContentRequest })
 
-  // An exchange has one outcome, recorded once its response is over, without holding it up.
+  // An exchange has one outcome, recorded once its response is over (its one 'close'), without holding it up.
   function settleAccess (request: FastifyRequest, reply: FastifyReply): void {
     const access = request.contentAccess
-    if (access.settled) return
-    access.settled = true
     access.untrack?.()
     // The client went away mid-exchange: let go of the upstream at once, not at its body timeout.
     if (access.upstream !== null && !access.upstream.done) access.upstream.abort(new Error('client gone'))
