@@ -1,7 +1,7 @@
 import t from 'tap'
 import { startTestApp } from './helpers/app.js'
 import { tempDir, testConfig } from './helpers/config.js'
-import { loggerOptions } from '../src/app.js'
+import { buildApp, loggerOptions } from '../src/app.js'
 import { approvedRequest, openServiceRequest } from './helpers/workflow.js'
 
 t.test('answers health and readiness without identity', async (t) => {
@@ -123,4 +123,12 @@ t.test('logs pretty only when asked to', async (t) => {
   const config = testConfig('unused')
   t.notOk((loggerOptions(config) as { transport?: unknown }).transport)
   t.match(loggerOptions(config, true), { transport: { target: 'pino-pretty' } })
+})
+
+t.test('logs at the configured level by default', async (t) => {
+  const dir = tempDir()
+  t.teardown(dir.remove)
+  const app = await buildApp(testConfig(dir.path, { logLevel: 'silent' }), { sweep: false, notify: false })
+  t.teardown(async () => { await app.close() })
+  t.equal(app.log.level, 'silent')
 })

@@ -17,8 +17,9 @@ export async function createFileOnce (file: string, content: string): Promise<bo
     return true
   } catch (err) {
     // EEXIST: another process won the race, and its file is the one everybody uses.
-    /* c8 ignore next -- a hard link beside a file we just wrote fails for no other reason in practice */
+    /* c8 ignore start -- a hard link beside a file we just wrote fails for no other reason in practice */
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    /* c8 ignore stop */
     return false
   } finally {
     await unlink(scratch)

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startSweeper, sweepOnce } from '../../src/workflow/sweeper.js'
-import { commitUnlessConflict } from '../../src/workflow/context.js'
+import { commitUnlessConflict, retryOnConflict } from '../../src/workflow/context.js'
 import { startTestApp } from '../helpers/app.js'
 import { auditOf, createRequest } from '../helpers/workflow.js'
 
@@ -61,4 +61,10 @@ t.test('runs the sweeper in the background when the app is built with it', async
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
   t.pass('written without anyone calling sweepOnce')
+})
+
+t.test('retries a step only when it lost a compare-and-set', async (t) => {
+  let calls = 0
+  await t.rejects(retryOnConflict(async () => { calls++; throw new Error('disk full') }), /disk full/)
+  t.equal(calls, 1, 'any other failure is passed on at once')
 })
