@@ -72,8 +72,8 @@ export async function retryOnConflict<T> (step: () => Promise<T>): Promise<T> {
   }
   /* c8 ignore start -- needs MAX_ATTEMPTS consecutive lost races on one entity; a last conflict is a 409 */
   return await step()
-  /* c8 ignore stop */
 }
+/* c8 ignore stop */
 
 /** Commits, or resolves false when a compare-and-set lost to someone else's change. */
 export async function commitUnlessConflict (store: LockboxStore, change: Change): Promise<boolean> {
