@@ -40,8 +40,12 @@ async function main (): Promise<void> {
       app.log.warn({ inFlight: app.gateway.inFlight.size }, 'shutting down: cutting transfers still under way')
       app.gateway.inFlight.cutAll('Shutdown')
     }, DRAIN_MS)
+    // The server closes the connections idle when the close begins; one whose answer ends later
+    // would stay open until its keep-alive timeout (a client or load balancer need not close it).
+    const closeIdle = setInterval(() => { app.server.closeIdleConnections() }, 100)
     await app.close()
     clearTimeout(cutLate)
+    clearInterval(closeIdle)
   })
   const base = await app.listen({ host: config.host, port: config.port })
   /* c8 ignore start -- the banner's variants follow the configuration; the server test reads the default one */

@@ -4,6 +4,7 @@
 import t from 'tap'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { Agent, request } from 'node:http'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -54,17 +55,19 @@ async function call (base: string, method: string, path: string, bearer: string 
 }
 
 /** The workflow over HTTP with dev identities, up to an engineer's access token. */
-async function accessToken (base: string): Promise<string> {
+async function accessToken (base: string, workload = 'exchange', scope = '/mailboxes/alice@contoso.com'): Promise<string> {
   const who = async (user: string): Promise<string> => (await call(base, 'POST', '/dev/token', null, { user })).token
   const sr = await call(base, 'POST', '/v1/tenants/contoso/service-requests', await who('contoso-user'), { title: 'Mail flow broken', description: 'Messages bounce' })
   const engineer = await who('eng-ada')
   const request = await call(base, 'POST', '/v1/requests', engineer, {
-    tenantId: 'contoso', serviceRequestNumber: sr.number, workload: 'exchange', duration: 'PT2H', justification: 'Shutdown test', scope: '/mailboxes/alice@contoso.com'
+    tenantId: 'contoso', serviceRequestNumber: sr.number, workload, duration: 'PT2H', justification: 'Shutdown test', scope
   })
   await call(base, 'POST', `/v1/requests/${request.id as string}/review`, await who('mgr-carol'), { decision: 'Approve' })
   await call(base, 'POST', `/v1/requests/${request.id as string}/decision`, await who('contoso-approver'), { decision: 'Approve' })
   return (await call(base, 'POST', `/v1/requests/${request.id as string}/token`, engineer)).accessToken
 }
+
+const ARCHIVE = '/sharepoint/contoso/sites/finance/files/Shared%20Documents/Archive/Project%20Phoenix%20assets.zip'
 
 t.test('SIGTERM during load loses no acknowledged audit record and exits 0', async (t) => {
   const dir = tempDir()
@@ -126,16 +129,8 @@ t.test('cuts a transfer still streaming when the drain time is up, records it, a
   const server = await startServer(dir.path)
   t.teardown(() => { server.child.kill('SIGKILL') })
   const base = server.base
-  const who = async (user: string): Promise<string> => (await call(base, 'POST', '/dev/token', null, { user })).token
-  const sr = await call(base, 'POST', '/v1/tenants/contoso/service-requests', await who('contoso-user'), { title: 'Files', description: 'Archive' })
-  const engineer = await who('eng-ada')
-  const request = await call(base, 'POST', '/v1/requests', engineer, {
-    tenantId: 'contoso', serviceRequestNumber: sr.number, workload: 'sharepoint', duration: 'PT2H', justification: 'Shutdown test', scope: '/sites/finance'
-  })
-  await call(base, 'POST', `/v1/requests/${request.id as string}/review`, await who('mgr-carol'), { decision: 'Approve' })
-  await call(base, 'POST', `/v1/requests/${request.id as string}/decision`, await who('contoso-approver'), { decision: 'Approve' })
-  const token = (await call(base, 'POST', `/v1/requests/${request.id as string}/token`, engineer)).accessToken as string
-  const res = await fetch(`${base}/sharepoint/contoso/sites/finance/files/Shared%20Documents/Archive/Project%20Phoenix%20assets.zip`, { headers: { authorization: `Bearer ${token}` } })
+  const token = await accessToken(base, 'sharepoint', '/sites/finance')
+  const res = await fetch(base + ARCHIVE, { headers: { authorization: `Bearer ${token}` } })
   t.equal(res.status, 200)
   const accessId = res.headers.get('x-lockbox-access-id')
   // The client reads one chunk and then nothing: the transfer stays in flight.
@@ -149,6 +144,34 @@ t.test('cuts a transfer still streaming when the drain time is up, records it, a
   const records = []
   for await (const record of stores.audit.export({ tenantId: 'contoso', operations: ['ContentAccessCompleted'] })) records.push(record)
   t.match(records, [{ result: 'Failure', details: { accessId, completed: false, cutBy: 'Shutdown' } }])
+})
+
+t.test('closes a keep-alive connection that goes idle while it drains', async (t) => {
+  const dir = tempDir()
+  t.teardown(dir.remove)
+  const server = await startServer(dir.path)
+  t.teardown(() => { server.child.kill('SIGKILL') })
+  const token = await accessToken(server.base, 'sharepoint', '/sites/finance')
+  // A client that keeps its connection open after the answer, and never sends again.
+  const agent = new Agent({ keepAlive: true, keepAliveMsecs: 60_000 })
+  t.teardown(() => { agent.destroy() })
+  let connectionClosed = false
+  const finished = new Promise<number>((resolve, reject) => {
+    const req = request(`${server.base}${ARCHIVE}`, { agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
+      res.socket.once('close', () => { connectionClosed = true })
+      // The download is under way when the signal comes; it then finishes whole.
+      server.child.kill('SIGTERM')
+      let bytes = 0
+      res.on('data', (chunk: Buffer) => { bytes += chunk.length })
+      res.on('end', () => { resolve(bytes) })
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end()
+  })
+  t.equal(await finished, 50 * 1024 * 1024, 'the transfer in flight completes')
+  t.equal(await server.exited, 0, `exit code 0 (not killed at the grace period); output:\n${server.output()}`)
+  t.ok(connectionClosed, 'the server closed the idle connection')
 })
 
 /** Runs the server with `env` until it exits; resolves with its exit code and what it wrote to stderr. */

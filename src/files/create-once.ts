@@ -12,16 +12,19 @@ export async function createFileOnce (file: string, content: string): Promise<bo
   await mkdir(dirname(file), { recursive: true })
   const scratch = `${file}.${process.pid}.${randomUUID()}.tmp`
   await writeFile(scratch, content, { mode: 0o600, flag: 'wx' })
+  let created = true
   try {
     await link(scratch, file)
-    return true
   } catch (err) {
     // EEXIST: another process won the race, and its file is the one everybody uses.
     /* c8 ignore start -- a hard link beside a file we just wrote fails for no other reason in practice */
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+      await unlink(scratch)
+      throw err
+    }
     /* c8 ignore stop */
-    return false
-  } finally {
-    await unlink(scratch)
+    created = false
   }
+  await unlink(scratch)
+  return created
 }

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { startSweeper, sweepOnce } from '../../src/workflow/sweeper.js'
-import { commitUnlessConflict, retryOnConflict } from '../../src/workflow/context.js'
+import { commitUnlessConflict, draft, retryOnConflict } from '../../src/workflow/context.js'
 import { startTestApp } from '../helpers/app.js'
 import { auditOf, createRequest } from '../helpers/workflow.js'
 
@@ -67,4 +67,18 @@ t.test('retries a step only when it lost a compare-and-set', async (t) => {
   let calls = 0
   await t.rejects(retryOnConflict(async () => { calls++; throw new Error('disk full') }), /disk full/)
   t.equal(calls, 1, 'any other failure is passed on at once')
+})
+
+t.test('fills a draft\'s optional fields with nulls', async (t) => {
+  t.same(draft('ServiceRequestOpened', 'contoso', null, undefined), {
+    tenantId: 'contoso',
+    operation: 'ServiceRequestOpened',
+    result: 'Success',
+    actor: { id: 'system', type: 'System' },
+    clientIp: null,
+    requestId: null,
+    workload: null,
+    object: null,
+    details: {}
+  })
 })
