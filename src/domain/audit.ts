@@ -106,20 +106,21 @@ function quoted (text: string): string {
   return PLAIN.test(text) ? '"' + text + '"' : JSON.stringify(text)
 }
 
-/** The keys of a record sealRecord builds, in RFC 8785 order, each with its `"key":` prefix. */
-const SEALED_KEYS = ['actor', 'clientIp', 'details', 'id', 'object', 'operation', 'prevHash', 'requestId', 'result', 'seq', 'tenantId', 'time', 'workload']
-  .map((key) => [key, quoted(key) + ':'] as const)
+/** The keys of a sealed record in RFC 8785 order, each with its `"key":` prefix: those before `hash`, and after it. */
+const prefixed = (keys: string[]): Array<readonly [string, string]> => keys.map((key) => [key, quoted(key) + ':'] as const)
+const KEYS_BEFORE_HASH = prefixed(['actor', 'clientIp', 'details'])
+const KEYS_AFTER_HASH = prefixed(['id', 'object', 'operation', 'prevHash', 'requestId', 'result', 'seq', 'tenantId', 'time', 'workload'])
 
-/** canonicalJson of a record built by sealRecord (exactly those keys), without sorting them again. */
-function canonicalSealable (record: Omit<AuditRecord, 'hash'>): string {
-  let out = '{'
-  for (const [key, prefix] of SEALED_KEYS) {
+/** The canonical members of `record` named in `keys`, comma-separated (a missing one is left out, as canonicalJson does). */
+function members (record: Omit<AuditRecord, 'hash'>, keys: Array<readonly [string, string]>): string {
+  let out = ''
+  for (const [key, prefix] of keys) {
     const value = record[key as keyof typeof record]
     if (value === undefined) continue
-    if (out.length > 1) out += ','
+    if (out.length > 0) out += ','
     out += prefix + canonicalJson(value)
   }
-  return out + '}'
+  return out
 }
 
 export function sha256Hex (text: string): string {
@@ -132,24 +133,107 @@ export function hashRecord (record: Omit<AuditRecord, 'hash'>): string {
   return sha256Hex(canonicalJson(record))
 }
 
-/** Seals a draft onto the chain after `head`. */
-export function sealRecord (draft: AuditDraft, head: ChainHead, fields: { id: string, time: string }): AuditRecord {
+/** A sealed record and its text: the record's own canonical JSON, `hash` included. */
+export interface SealedRecord {
+  record: AuditRecord
+  text: string
+}
+
+/** What `inCanonicalOrder` answers for a value whose JSON.stringify is not its canonical JSON. */
+const NOT_PLAIN = Symbol('not plain JSON')
+
+/**
+ * The value with every object's keys in sorted order, when that makes JSON.stringify write exactly
+ * what canonicalJson writes (plain objects and arrays of strings, finite numbers, booleans and null);
+ * NOT_PLAIN otherwise (a toJSON, a non-finite number, a function, a class instance...). An object
+ * whose keys are sorted already is returned as it is, so the usual record costs no copy.
+ */
+function inCanonicalOrder (value: unknown): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+    case 'undefined':
+      return value
+    case 'number':
+      return Number.isFinite(value) ? value : NOT_PLAIN
+    case 'object':
+      break
+    default:
+      return NOT_PLAIN
+  }
+  if (value === null) return null
+  if (Array.isArray(value)) {
+    const items: unknown[] = []
+    for (const item of value) {
+      const ordered = inCanonicalOrder(item)
+      if (ordered === NOT_PLAIN || ordered === undefined) return NOT_PLAIN
+      items.push(ordered)
+    }
+    return items
+  }
+  const proto: unknown = Object.getPrototypeOf(value)
+  if ((proto !== Object.prototype && proto !== null) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return NOT_PLAIN
+  const object = value as Record<string, unknown>
+  const keys = Object.keys(object)
+  let same = true
+  for (let i = 0; i < keys.length; i++) {
+    if (i > 0 && (keys[i - 1] as string) >= (keys[i] as string)) same = false
+    const item = object[keys[i] as string]
+    const ordered = inCanonicalOrder(item)
+    if (ordered === NOT_PLAIN) return NOT_PLAIN
+    if (ordered !== item) same = false
+  }
+  if (same) return object
+  const sorted: Record<string, unknown> = {}
+  for (const key of keys.sort()) sorted[key] = inCanonicalOrder(object[key])
+  return sorted
+}
+
+/**
+ * Seals a draft onto the chain after `head`. The record is written out once: its canonical JSON
+ * without `hash` is what is hashed, and the same text with `hash` in its sorted place is what a store
+ * keeps, so the stored text is itself canonical and needs no second serialisation. For the usual
+ * record (plain values) JSON.stringify of it in canonical key order writes that text natively.
+ */
+export function sealRecordText (draft: AuditDraft, head: ChainHead, fields: { id: string, time: string }): SealedRecord {
+  // Built in RFC 8785 key order.
   const unsealed: Omit<AuditRecord, 'hash'> = {
-    id: fields.id,
-    tenantId: draft.tenantId,
-    seq: head.seq + 1,
-    time: fields.time,
-    operation: draft.operation,
-    result: draft.result,
     actor: { id: draft.actor.id, type: draft.actor.type },
     clientIp: draft.clientIp,
-    requestId: draft.requestId,
-    workload: draft.workload,
-    object: draft.object,
     details: draft.details,
-    prevHash: head.hash
+    id: fields.id,
+    object: draft.object,
+    operation: draft.operation,
+    prevHash: head.hash,
+    requestId: draft.requestId,
+    result: draft.result,
+    seq: head.seq + 1,
+    tenantId: draft.tenantId,
+    time: fields.time,
+    workload: draft.workload
   }
-  return { ...unsealed, hash: sha256Hex(canonicalSealable(unsealed)) }
+  const ordered = inCanonicalOrder(unsealed)
+  if (ordered === NOT_PLAIN) return sealedByParts(unsealed)
+  const body = JSON.stringify(ordered)
+  const hash = sha256Hex(body)
+  // `hash` sorts just before `id`. Everything after the top-level `"id":` is a string or number
+  // whose quotes JSON escapes, so the last `,"id":` in the text is that one.
+  const at = body.lastIndexOf(',"id":')
+  return { record: { ...unsealed, hash }, text: `${body.slice(0, at)},"hash":"${hash}"${body.slice(at)}` }
+}
+
+/** The same record and text, member by member through canonicalJson (which throws what has no canonical form). */
+function sealedByParts (unsealed: Omit<AuditRecord, 'hash'>): SealedRecord {
+  const before = members(unsealed, KEYS_BEFORE_HASH)
+  const after = members(unsealed, KEYS_AFTER_HASH)
+  // Neither part is ever empty: `actor` is always there, and so are id, seq, time and the rest.
+  const hash = sha256Hex(`{${before},${after}}`)
+  return { record: { ...unsealed, hash }, text: `{${before},"hash":"${hash}",${after}}` }
+}
+
+/** Seals a draft onto the chain after `head`. */
+export function sealRecord (draft: AuditDraft, head: ChainHead, fields: { id: string, time: string }): AuditRecord {
+  return sealRecordText(draft, head, fields).record
 }
 
 export interface ChainVerification {

@@ -164,7 +164,7 @@ async function refuse (deps: GuardDeps, request: FastifyRequest, reply: FastifyR
         requestId: claims?.requestId ?? null,
         workload: access.workload,
         object: access.path.slice(0, MAX_RECORDED_PATH),
-        details: { accessId: access.accessId, method: access.method, path: access.path.slice(0, MAX_RECORDED_PATH), status: refusal.status, reason: refusal.reason }
+        details: { accessId: access.accessId, method: access.method, path: access.path.slice(0, MAX_RECORDED_PATH), reason: refusal.reason, status: refusal.status }
       })
     } catch (err) {
       request.log.error({ err }, 'could not record a content refusal')

@@ -142,15 +142,16 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
       requestId: claims.requestId,
       workload,
       object: access.path,
+      // Keys in sorted order: the record's canonical form then needs no reordered copy.
       details: {
         accessId: access.accessId,
-        method: access.method,
-        status,
         bytes: access.bytesOut,
         bytesIn: access.bytesIn,
-        durationMs,
         completed,
-        cutBy: access.cut
+        cutBy: access.cut,
+        durationMs,
+        method: access.method,
+        status
       }
     }).catch((err: unknown) => { request.log.error({ err, accessId: access.accessId }, 'could not record a content access outcome') })
   }

@@ -1,5 +1,5 @@
 // The audit records in memory, with the indexes that answer queries without scanning the whole log.
-// Each record is kept as its JSON text (a compact one-byte string) and parsed only when read; the
+// Each record is kept as its JSON text (UTF-8 bytes in a text arena) and parsed only when read; the
 // fields filters look at live in typed columns. Positions number records in append order for good:
 // retention drops a prefix and moves `base` (the first kept position) on, so cursors stay valid.
 import { setImmediate as breathe } from 'node:timers/promises'
@@ -7,6 +7,7 @@ import { AUDIT_OPERATIONS, ChainVerifier, EMPTY_HEAD, type AuditRecord, type Cha
 import type { AuditQuery, AuditVerification, Page } from '../types.js'
 import { Column, Interner, lowerBound, type Sorted } from './column.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
+import { TextArena } from './text-arena.js'
 import type { Anchor, Snapshot } from './lines.js'
 
 export type AuditFilter = Omit<AuditQuery, 'limit' | 'cursor'>
@@ -27,15 +28,6 @@ interface Plan {
   tenants: Set<number> | null
   operations: Set<number> | null
   actor: number | null
-}
-
-/**
- * JSON.stringify may hand back a rope of string pieces that costs about a third more memory than
- * the text itself; reading one character makes V8 flatten it into a single one-byte string.
- */
-function flat (text: string): string {
-  text.charCodeAt(0)
-  return text
 }
 
 /** Positions from `start` (inclusive) to `end` (exclusive) found in any of `lists`, ascending. */
@@ -67,7 +59,7 @@ const positions = (capacity?: number): Column => new Column((size) => new Uint32
 export class AuditIndex {
   /** The texts and columns hold the records from `base` on: entry i is position base + i. */
   private base = 0
-  private texts: string[] = []
+  private texts = new TextArena()
   private times = new Column((size) => new Float64Array(size))
   private tenantOf = positions()
   private operationOf = new Column((size) => new Uint8Array(size))
@@ -107,7 +99,7 @@ export class AuditIndex {
   /** `text` is the record's JSON when the caller has it already. */
   append (record: AuditRecord, text = JSON.stringify(record)): void {
     const position = this.end
-    this.texts.push(flat(text))
+    this.texts.push(text)
     const time = Date.parse(record.time)
     this.times.push(time)
     this.lastTime = Math.max(this.lastTime, time)
@@ -193,7 +185,7 @@ export class AuditIndex {
 
   /** The records from `start` to `end` (positions) as their JSON texts, for a compacted journal. */
   textsBetween (start: number, end: number): string[] {
-    return this.texts.slice(start - this.base, end - this.base)
+    return this.texts.between(start - this.base, end - this.base)
   }
 
   /**
@@ -204,7 +196,7 @@ export class AuditIndex {
     const skip = cut - this.base
     const next = new AuditIndex()
     next.base = cut
-    next.texts = this.texts.slice(skip)
+    next.texts = this.texts.from(skip)
     next.times = this.times.from(skip)
     next.tenantOf = this.tenantOf.from(skip)
     next.operationOf = this.operationOf.from(skip)
@@ -223,7 +215,7 @@ export class AuditIndex {
   }
 
   private record (position: number): AuditRecord {
-    return JSON.parse(this.texts[position - this.base] as string) as AuditRecord
+    return JSON.parse(this.texts.at(position - this.base)) as AuditRecord
   }
 
   private plan (filter: AuditFilter): Plan {

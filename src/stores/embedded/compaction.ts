@@ -3,7 +3,7 @@
 // and only then renamed over the journal: a crash at any point leaves the old file or the new one
 // whole, never a mix.
 import { open, rename, rm, type FileHandle } from 'node:fs/promises'
-import { Journal, JOURNAL_MODE, syncDirectory, type JournalStats } from './journal.js'
+import { Journal, JOURNAL_MODE, type JournalStats } from './journal.js'
 import type { Kept, Snapshot } from './lines.js'
 
 /** Appended to the journal's name while a compaction writes; a file left there by a crash is removed at start. */
@@ -69,8 +69,10 @@ export class CompactedJournal {
     await this.handle.datasync()
     await rename(this.path, journalPath)
     this.renamed = true
-    await syncDirectory(journalPath)
-    return Journal.adopt(this.handle, journalPath, stats)
+    // Appended to from now on as the journal, with the journal's own flags (its directory entry is synced there).
+    const journal = await Journal.open(journalPath, stats)
+    await this.handle.close()
+    return journal
   }
 
   /** Gives up: the file is closed and removed (a no-op for the name once it was renamed). */

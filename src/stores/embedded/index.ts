@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto'
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { sealRecord, type AuditRecord } from '../../domain/audit.js'
+import { sealRecordText, type AuditRecord, type SealedRecord } from '../../domain/audit.js'
 import { iso } from '../../domain/lockbox.js'
 import { StoreUnavailableError } from '../../errors.js'
 import type { Change, GrantEvent, Stores } from '../types.js'
@@ -104,9 +104,9 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
     const time = stamp(Math.max(now(), audit.lastTime))
     let head = audit.head(change.tenantId)
     const records = change.audit.map((draft) => {
-      const record = sealRecord(draft, head, { id: randomUUID(), time })
-      head = record
-      return record
+      const sealed = sealRecordText(draft, head, { id: randomUUID(), time })
+      head = sealed.record
+      return sealed
     })
     const { line, sealed } = records.length > 0 && checked.requests.length === 0 && checked.serviceRequests.length === 0 &&
       checked.tenantSettings === undefined && checked.notifications.length === 0
@@ -120,29 +120,35 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
   }
 
   /** Memory takes the values back from the line itself, so it holds exactly what a replay would. */
-  function entities (tenantId: string, checked: CheckedChange, records: AuditRecord[]): { line: string, sealed: AuditRecord[] | undefined } {
-    const line = JSON.stringify({
+  function entities (tenantId: string, checked: CheckedChange, records: SealedRecord[]): { line: string, sealed: AuditRecord[] | undefined } {
+    const values = JSON.stringify({
       tenantId,
       requests: nonEmpty(checked.requests),
       serviceRequests: nonEmpty(checked.serviceRequests),
       tenantSettings: checked.tenantSettings,
-      notifications: nonEmpty(checked.notifications),
-      audit: nonEmpty(records)
+      notifications: nonEmpty(checked.notifications)
     } satisfies JournalEntry)
+    // The records go in as the texts they were sealed as (JSON.stringify would reorder their keys).
+    const line = records.length === 0 ? values : `${values.slice(0, -1)},"audit":[${records.map(({ text }) => text).join(',')}]}`
     const entry = JSON.parse(line) as JournalEntry
     applyEntry(entry)
     return { line, sealed: entry.audit }
   }
 
   /**
-   * A change of audit records only (the content routes' every access and outcome): each record is
-   * written to text once, for the line and for the index, which keeps exactly the text a replay of
-   * the line would give it. The line is the one JSON.stringify would write for the entry.
+   * A change of audit records only (the content routes' every access and outcome): each record's
+   * sealed text goes into the line and the index as it is, the text a replay of the line gives back.
    */
-  function recordsOnly (tenantId: string, records: AuditRecord[]): { line: string, sealed: AuditRecord[] } {
-    const texts = records.map((record) => JSON.stringify(record))
-    records.forEach((record, i) => { audit.append(record, texts[i]) })
-    return { line: `{"tenantId":${JSON.stringify(tenantId)},"audit":[${texts.join(',')}]}`, sealed: records }
+  function recordsOnly (tenantId: string, records: SealedRecord[]): { line: string, sealed: AuditRecord[] } {
+    let line = `{"tenantId":${JSON.stringify(tenantId)},"audit":[`
+    const sealed: AuditRecord[] = []
+    for (let i = 0; i < records.length; i++) {
+      const { record, text } = records[i] as SealedRecord
+      audit.append(record, text)
+      sealed.push(record)
+      line += i === 0 ? text : ',' + text
+    }
+    return { line: line + ']}', sealed }
   }
 
   /**

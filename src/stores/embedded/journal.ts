@@ -1,11 +1,18 @@
 // The durable append-only journal: one JSON line per commit, written with group commit so that
-// commits arriving during a write + datasync share the next one.
+// commits arriving during a write share the next one.
+import { constants } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { StoreUnavailableError } from '../../errors.js'
 
 /** The audit trail says who read which tenant's content: only the service's own user may read it. */
 export const JOURNAL_MODE = 0o600
+
+/**
+ * Appends with O_DSYNC: a write returns once its bytes are on disk, so a batch costs one system call
+ * (and one trip through the thread pool) instead of a write and an fdatasync.
+ */
+const JOURNAL_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_DSYNC
 
 /** A new or renamed file's name only survives a crash once its directory entry is on disk too. */
 export async function syncDirectory (file: string): Promise<void> {
@@ -18,7 +25,7 @@ export async function syncDirectory (file: string): Promise<void> {
 }
 
 export interface JournalStats {
-  /** datasync calls made: with group commit, far fewer than commits under load. */
+  /** Synchronised writes made (O_DSYNC): with group commit, far fewer than commits under load. */
   readonly syncs: number
   /** Writes made, each holding every line queued while the previous one was in flight. */
   readonly batches: number
@@ -42,17 +49,10 @@ export class Journal {
     if (stats !== undefined) this.counters = { ...stats }
   }
 
-  static async open (path: string): Promise<Journal> {
-    const handle = await open(path, 'a', JOURNAL_MODE)
+  /** Opens (or creates) the journal at `path`; the counters go on from `stats` (a compacted journal taking over). */
+  static async open (path: string, stats?: JournalStats): Promise<Journal> {
+    const handle = await open(path, JOURNAL_FLAGS, JOURNAL_MODE)
     await syncDirectory(path)
-    return new Journal(handle, path)
-  }
-
-  /**
-   * Carries on in a file written elsewhere (a compacted journal, opened in append mode) that has just
-   * been renamed to `path`; the counters go on from `stats`.
-   */
-  static adopt (handle: FileHandle, path: string, stats: JournalStats): Journal {
     return new Journal(handle, path, stats)
   }
 
@@ -86,12 +86,13 @@ export class Journal {
   }
 
   private async drain (): Promise<void> {
+    // Lines appended in the same synchronous stretch (one flush of several changes) share the first write.
+    await Promise.resolve()
     while (this.queue.length > 0) {
       const batch = this.queue
       this.queue = []
       try {
-        await this.handle.writeFile(batch.map((waiter) => waiter.line + '\n').join(''))
-        await this.handle.datasync()
+        await this.write(Buffer.from(batch.map((waiter) => waiter.line + '\n').join('')))
       } catch (error) {
         this.fail(batch, error as Error)
         break
@@ -102,6 +103,14 @@ export class Journal {
       for (const waiter of batch) waiter.resolve()
     }
     this.draining = null
+  }
+
+  /** A write to a regular file takes the whole buffer; should one ever take less, the rest follows. */
+  private async write (bytes: Buffer): Promise<void> {
+    for (let offset = 0; offset < bytes.length;) {
+      const { bytesWritten } = await this.handle.write(bytes, offset)
+      offset += bytesWritten
+    }
   }
 
   /**

@@ -5,7 +5,7 @@
 // again, a bounded number of times. A call whose answer was lost is never sent again.
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { EMPTY_HEAD, sealRecord, type AuditRecord } from '../../domain/audit.js'
+import { EMPTY_HEAD, sealRecordText, type AuditRecord } from '../../domain/audit.js'
 import { iso, type RequestStatus } from '../../domain/lockbox.js'
 import { ConflictError, StoreUnavailableError } from '../../errors.js'
 import type { Change, GrantEvent } from '../types.js'
@@ -65,9 +65,11 @@ function seal (batch: Pending[], head: Head, tenantId: string, keys: RedisKeys, 
   let chain: { seq: number, hash: string } = head
   const records: AuditRecord[][] = []
   const changes = batch.map(({ change, plan }) => {
+    const texts: string[] = []
     const sealed = change.audit.map((draft) => {
-      const record = sealRecord(draft, chain, { id: randomUUID(), time })
+      const { record, text } = sealRecordText(draft, chain, { id: randomUUID(), time })
       chain = record
+      texts.push(text)
       return record
     })
     records.push(sealed)
@@ -80,11 +82,11 @@ function seal (batch: Pending[], head: Head, tenantId: string, keys: RedisKeys, 
       r: plan.srems.map(({ key, member }) => [at(key), member]),
       n: plan.counters.map(({ key, number }) => [at(key), number]),
       g: plan.transits.map(({ key, requestId, statuses }) => [at(key), requestId, ...statuses]),
-      e: sealed.map((record) => {
+      e: sealed.map((record, i) => {
         const id = entryId(ms, record.seq)
         const requestId = record.requestId ?? ''
         const member = requestId === '' ? '' : `${encodeId(requestId)}:${sortableSeq(record.seq)}:${ms}`
-        return [id, blob(JSON.stringify(record)), record.operation, record.actor.id, requestId, member]
+        return [id, blob(texts[i] as string), record.operation, record.actor.id, requestId, member]
       })
     }
   })
