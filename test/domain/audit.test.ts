@@ -1,6 +1,6 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import {
-  canonicalJson, ChainVerifier, EMPTY_HEAD, GENESIS_HASH, hashRecord, sealRecord, sha256Hex,
+  canonicalJson, ChainVerifier, EMPTY_HEAD, GENESIS_HASH, hashRecord, sealRecord, sealRecordText, sha256Hex,
   type AuditDraft, type AuditRecord, type ChainHead
 } from '../../src/domain/audit.js'
 
@@ -115,6 +115,58 @@ t.test('sealRecord', async (t) => {
     const record = sealRecord(draft, EMPTY_HEAD, { id: 'rec-1', time: '2025-06-02T08:00:00.000Z' })
     t.same(Object.keys(record).sort(), ['actor', 'clientIp', 'details', 'hash', 'id', 'object', 'operation', 'prevHash', 'requestId', 'result', 'seq', 'tenantId', 'time', 'workload'])
     t.not(record.actor, draft.actor)
+  })
+})
+
+t.test('sealRecordText', async (t) => {
+  const FIELDS = { id: 'rec-1', time: '2025-06-02T08:00:00.000Z' }
+
+  /** The text is the whole record's canonical JSON, and the hash is over the record without it. */
+  function checkSealed (t: Test, draft: AuditDraft): AuditRecord {
+    const { record, text } = sealRecordText(draft, EMPTY_HEAD, FIELDS)
+    t.equal(text, canonicalJson(record), 'the text is the canonical JSON of the record')
+    const { hash, ...rest } = record
+    t.equal(hash, hashRecord(rest), 'the hash is over the record without it')
+    t.same(JSON.parse(text), JSON.parse(JSON.stringify(record)), 'the text holds the record')
+    t.same(record, sealRecord(draft, EMPTY_HEAD, FIELDS), 'sealRecord seals the same record')
+    return record
+  }
+
+  t.test('writes plain records in canonical order, whatever order the details were built in', async (t) => {
+    checkSealed(t, DRAFT)
+    checkSealed(t, { ...DRAFT, details: { status: 200, method: 'GET', accessId: 'a', cutBy: null, completed: true, durationMs: 1.25 } })
+    checkSealed(t, { ...DRAFT, details: { z: [{ b: 1, a: [2, { d: null, c: 'x' }] }, []], a: {}, ' ': 's p', m: { y: 1, x: 2 } } })
+    checkSealed(t, { ...DRAFT, clientIp: null, requestId: null, workload: null, object: null, details: {} })
+    checkSealed(t, { ...DRAFT, details: { note: 'a "quoted"\\path\n', emoji: '\ud83d\ude00', lone: '\ud800', nested: { lone: '\udfff' } } })
+  })
+
+  t.test('places the hash before the record id even when the details hold an id of their own', async (t) => {
+    const record = checkSealed(t, { ...DRAFT, details: { id: 'rec-1', inner: { id: 'rec-1', ',"id":': ',"id":' } } })
+    t.equal(record.details.id, 'rec-1')
+  })
+
+  t.test('leaves out missing fields and undefined details, as canonicalJson does', async (t) => {
+    const draft = { ...DRAFT, object: undefined, details: { kept: 1, gone: undefined } } as unknown as AuditDraft
+    const { text } = sealRecordText(draft, EMPTY_HEAD, FIELDS)
+    t.notOk('object' in JSON.parse(text))
+    t.same(JSON.parse(text).details, { kept: 1 })
+    checkSealed(t, draft)
+  })
+
+  t.test('writes values without a plain JSON form through canonicalJson', async (t) => {
+    const at = new Date(Date.UTC(2025, 5, 2))
+    const record = checkSealed(t, { ...DRAFT, details: { at, list: [at, undefined, 1], map: new Map([['a', 1]]), empty: Object.create(null) as object } })
+    t.same(JSON.parse(canonicalJson(record)).details, { at: at.toISOString(), list: [at.toISOString(), null, 1], map: {}, empty: {} })
+    const withNullPrototype = Object.assign(Object.create(null) as Record<string, unknown>, { b: 2, a: 1 })
+    checkSealed(t, { ...DRAFT, details: { withNullPrototype } })
+    checkSealed(t, { ...DRAFT, object: undefined, details: { at } } as unknown as AuditDraft)
+  })
+
+  t.test('refuses values that have no canonical JSON', async (t) => {
+    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, () => 1, Symbol('s'), 10n]) {
+      t.throws(() => sealRecordText({ ...DRAFT, details: { bad } }, EMPTY_HEAD, FIELDS), TypeError, String(typeof bad))
+      t.throws(() => sealRecordText({ ...DRAFT, details: { list: [bad] } }, EMPTY_HEAD, FIELDS), TypeError, `${typeof bad} in a list`)
+    }
   })
 })
 
