@@ -186,7 +186,14 @@ function inCanonicalOrder (value: unknown): unknown {
   if (same) return object
   const sorted: Record<string, unknown> = {}
   for (const key of keys.sort()) sorted[key] = inCanonicalOrder(object[key])
-  return sorted
+  // Integer-like keys ("9", "10") are enumerated in numeric order whatever the insertion order, so
+  // such an object cannot be written in code-unit order by JSON.stringify.
+  return inSortedOrder(Object.keys(sorted)) ? sorted : NOT_PLAIN
+}
+
+function inSortedOrder (keys: string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if ((keys[i - 1] as string) >= (keys[i] as string)) return false
+  return true
 }
 
 /**

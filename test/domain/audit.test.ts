@@ -159,6 +159,9 @@ t.test('sealRecordText', async (t) => {
     t.same(JSON.parse(canonicalJson(record)).details, { at: at.toISOString(), list: [at.toISOString(), null, 1], map: {}, empty: {} })
     const withNullPrototype = Object.assign(Object.create(null) as Record<string, unknown>, { b: 2, a: 1 })
     checkSealed(t, { ...DRAFT, details: { withNullPrototype } })
+    // Integer-like keys are enumerated in numeric order: only canonicalJson puts "10" before "9".
+    const numbered = checkSealed(t, { ...DRAFT, details: { b: 1, 9: 'nine', 10: 'ten', a: 2 } })
+    t.match(canonicalJson(numbered), /"details":\{"10":"ten","9":"nine","a":2,"b":1\}/)
     checkSealed(t, { ...DRAFT, object: undefined, details: { at } } as unknown as AuditDraft)
   })
 
