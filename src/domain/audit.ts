@@ -203,11 +203,13 @@ function inSortedOrder (keys: string[]): boolean {
  * record (plain values) JSON.stringify of it in canonical key order writes that text natively.
  */
 export function sealRecordText (draft: AuditDraft, head: ChainHead, fields: { id: string, time: string }): SealedRecord {
-  // Built in RFC 8785 key order.
-  const unsealed: Omit<AuditRecord, 'hash'> = {
+  // Built in RFC 8785 key order, `hash` in its place but not yet set: JSON.stringify leaves an
+  // undefined member out, and setting it afterwards changes no key order (and copies nothing).
+  const record: Omit<AuditRecord, 'hash'> & { hash: string | undefined } = {
     actor: { id: draft.actor.id, type: draft.actor.type },
     clientIp: draft.clientIp,
     details: draft.details,
+    hash: undefined,
     id: fields.id,
     object: draft.object,
     operation: draft.operation,
@@ -219,23 +221,25 @@ export function sealRecordText (draft: AuditDraft, head: ChainHead, fields: { id
     time: fields.time,
     workload: draft.workload
   }
-  const ordered = inCanonicalOrder(unsealed)
-  if (ordered === NOT_PLAIN) return sealedByParts(unsealed)
+  const ordered = inCanonicalOrder(record)
+  if (ordered === NOT_PLAIN) return sealedByParts(record)
   const body = JSON.stringify(ordered)
   const hash = sha256Hex(body)
+  record.hash = hash
   // `hash` sorts just before `id`. Everything after the top-level `"id":` is a string or number
   // whose quotes JSON escapes, so the last `,"id":` in the text is that one.
   const at = body.lastIndexOf(',"id":')
-  return { record: { ...unsealed, hash }, text: `${body.slice(0, at)},"hash":"${hash}"${body.slice(at)}` }
+  return { record: record as AuditRecord, text: `${body.slice(0, at)},"hash":"${hash}"${body.slice(at)}` }
 }
 
 /** The same record and text, member by member through canonicalJson (which throws what has no canonical form). */
-function sealedByParts (unsealed: Omit<AuditRecord, 'hash'>): SealedRecord {
-  const before = members(unsealed, KEYS_BEFORE_HASH)
-  const after = members(unsealed, KEYS_AFTER_HASH)
+function sealedByParts (record: Omit<AuditRecord, 'hash'> & { hash: string | undefined }): SealedRecord {
+  const before = members(record, KEYS_BEFORE_HASH)
+  const after = members(record, KEYS_AFTER_HASH)
   // Neither part is ever empty: `actor` is always there, and so are id, seq, time and the rest.
   const hash = sha256Hex(`{${before},${after}}`)
-  return { record: { ...unsealed, hash }, text: `{${before},"hash":"${hash}",${after}}` }
+  record.hash = hash
+  return { record: record as AuditRecord, text: `{${before},"hash":"${hash}",${after}}` }
 }
 
 /** Seals a draft onto the chain after `head`. */

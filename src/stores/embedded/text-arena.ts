@@ -19,14 +19,17 @@ export class TextArena {
   }
 
   push (text: string): void {
-    const bytes = Buffer.byteLength(text)
     let chunk = this.chunks[this.chunks.length - 1]
-    if (chunk === undefined || this.used + bytes > chunk.length) {
-      chunk = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, bytes))
-      this.chunks.push(chunk)
-      this.used = 0
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: with that much room, the text is measured by writing it.
+    if (chunk === undefined || this.used + text.length * 3 > chunk.length) {
+      const bytes = Buffer.byteLength(text)
+      if (chunk === undefined || this.used + bytes > chunk.length) {
+        chunk = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, bytes))
+        this.chunks.push(chunk)
+        this.used = 0
+      }
     }
-    chunk.write(text, this.used)
+    const bytes = chunk.write(text, this.used)
     this.chunkOf.push(this.chunks.length - 1)
     this.startOf.push(this.used)
     this.lengthOf.push(bytes)
