@@ -47,7 +47,7 @@ export interface CommitterOptions {
 }
 
 /** The script's arguments for one batch sealed on `head`, and what it will have written. */
-function seal (batch: Pending[], head: Head, tenantId: string, keys: RedisKeys, now: number): { keys: string[], args: string[], records: AuditRecord[][], head: Head } {
+function seal (batch: Pending[], head: Head, tenantId: string, keys: RedisKeys, now: number): { keys: string[], args: string[], texts: string[][], head: Head } {
   const ms = Math.max(now, head.ms)
   const time = iso(ms)
   const scriptKeys = [keys.auditHead(tenantId), keys.auditStream(tenantId), keys.auditByRequest(tenantId)]
@@ -63,16 +63,16 @@ function seal (batch: Pending[], head: Head, tenantId: string, keys: RedisKeys, 
   const blobs: string[] = []
   const blob = (text: string): number => blobs.push(text) + 4
   let chain: { seq: number, hash: string } = head
-  const records: AuditRecord[][] = []
+  const texts: string[][] = []
   const changes = batch.map(({ change, plan }) => {
-    const texts: string[] = []
+    const ofChange: string[] = []
     const sealed = change.audit.map((draft) => {
       const { record, text } = sealRecordText(draft, chain, { id: randomUUID(), time })
       chain = record
-      texts.push(text)
+      ofChange.push(text)
       return record
     })
-    records.push(sealed)
+    texts.push(ofChange)
     return {
       k: plan.checks.map(({ key, expected }) => [at(key), expected]),
       w: plan.writes.map(({ key, version, json, status }) => status === undefined ? [at(key), version, blob(json)] : [at(key), version, blob(json), status]),
@@ -86,12 +86,12 @@ function seal (batch: Pending[], head: Head, tenantId: string, keys: RedisKeys, 
         const id = entryId(ms, record.seq)
         const requestId = record.requestId ?? ''
         const member = requestId === '' ? '' : `${encodeId(requestId)}:${sortableSeq(record.seq)}:${ms}`
-        return [id, blob(texts[i] as string), record.operation, record.actor.id, requestId, member]
+        return [id, blob(ofChange[i] as string), record.operation, record.actor.id, requestId, member]
       })
     }
   })
   const plan = { h: [String(head.seq), head.hash], t: [String(chain.seq), chain.hash, String(ms)], tn: tenantId, c: changes }
-  return { keys: scriptKeys, args: [JSON.stringify(plan), ...blobs], records, head: { ...chain, ms } }
+  return { keys: scriptKeys, args: [JSON.stringify(plan), ...blobs], texts, head: { ...chain, ms } }
 }
 
 /** How well group commit batches: changes committed, script calls made, calls sent again on a moved head. */
@@ -191,20 +191,22 @@ export class Committer {
       }
       queue.head = sealed.head
       this.stats.changes += batch.length
-      this.deliver(tenantId, batch, sealed.records, rest)
+      this.deliver(tenantId, batch, sealed.texts, rest)
       return
     }
   }
 
-  private deliver (tenantId: string, batch: Pending[], records: AuditRecord[][], events: Array<string | number>): void {
+  private deliver (tenantId: string, batch: Pending[], texts: string[][], events: Array<string | number>): void {
     for (let index = 0; index < events.length; index += 3) {
       this.options.grantEvent({ requestId: events[index + 1] as string, tenantId, status: events[index + 2] as RequestStatus })
     }
     for (const [index, pending] of batch.entries()) {
-      // Callers get copies made the way a read makes them, so a returned record equals a queried one.
-      const committed = JSON.parse(JSON.stringify(records[index])) as AuditRecord[]
+      // Parsed from the stored texts, as a read parses them, so a returned record equals a queried
+      // one; listeners and the caller share them, as they do on the embedded store.
+      const ofChange = texts[index] as string[]
+      const committed = ofChange.length === 0 ? [] : JSON.parse(`[${ofChange.join(',')}]`) as AuditRecord[]
       if (committed.length > 0) this.options.appended(committed)
-      pending.resolve(JSON.parse(JSON.stringify(records[index])) as AuditRecord[])
+      pending.resolve(committed)
     }
   }
 
