@@ -85,6 +85,19 @@ export function auditContract (t: Test, open: OpenStores): void {
     }
   })
 
+  t.test('refuses a change with a record the log cannot hold with TypeError, and only that change', async (t) => {
+    const stores = await openFor(t, open)
+    const bad = (tenantId: string, details: Record<string, unknown>): Change => ({ tenantId, audit: [draft('ContentAccessed', { tenantId }), draft('ContentAccessed', { tenantId, details })] })
+    const good = (tenantId: string): Change => ({ tenantId, audit: [draft('ContentAccessCompleted', { tenantId })] })
+    await t.rejects(stores.lockbox.commit(bad('fabrikam', { callback: () => 1 })), TypeError, 'a tenant\'s first change')
+    await stores.lockbox.commit(good('contoso'))
+    const outcomes = await Promise.allSettled([good('contoso'), bad('contoso', { ratio: Number.NaN }), good('contoso')].map(async (change) => await stores.lockbox.commit(change)))
+    t.same(outcomes.map((outcome) => outcome.status), ['fulfilled', 'rejected', 'fulfilled'], 'committed together, refused alone')
+    t.type((outcomes[1] as PromiseRejectedResult).reason, TypeError)
+    t.match(await stores.audit.verify('contoso'), { valid: true, records: 3, headSeq: 3 })
+    t.match(await stores.audit.verify('fabrikam'), { valid: true, records: 0 })
+  })
+
   t.test('reports an empty, valid chain for a tenant without records', async (t) => {
     const stores = await openFor(t, open)
     t.same(await stores.audit.verify('nobody'), { valid: true, records: 0, headSeq: 0, headHash: GENESIS_HASH, firstInvalidSeq: null })

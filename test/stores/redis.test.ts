@@ -233,6 +233,24 @@ t.test('orders records of one millisecond by tenant, then seq, page after page',
   t.equal((await stores.audit.query({ limit: 10, actorId: '' })).items.length, 0, 'an empty actor id is a filter, not no filter')
 })
 
+t.test('refuses only the stale changes of a batch and commits the rest of it, in order', async (t) => {
+  const stores = await openTestStores(t, connection) as Stores & { stats: { calls: number, retries: number } }
+  const request = await storeRequest(stores, newRequest())
+  const callsBefore = stores.stats.calls
+  // The first change goes alone; the 129 that arrive meanwhile wait, and go as 128 (one of them stale) and 1.
+  const changes = Array.from({ length: 130 }, (_, n) => ({ tenantId: 'contoso', audit: [draft('ContentAccessed', { details: { n } })] }))
+  const stale = 60
+  changes[stale] = { ...changes[stale] as typeof changes[number], requests: [{ value: request, expectedVersion: request.version + 5 }] } as typeof changes[number]
+  const outcomes = await Promise.allSettled(changes.map(async (change) => await stores.lockbox.commit(change)))
+  t.ok((outcomes[stale] as PromiseRejectedResult).reason instanceof ConflictError, 'the stale change is refused')
+  t.ok(outcomes.every((outcome, n) => n === stale || outcome.status === 'fulfilled'), 'every other change is committed')
+  t.equal(stores.stats.calls - callsBefore, 4, 'alone, the 128, the 127 left of them, the last one')
+  t.equal(stores.stats.retries, 0)
+  const { items } = await stores.audit.query({ tenantId: 'contoso', operations: ['ContentAccessed'], limit: 1000 })
+  t.same(items.map((record) => record.details.n), changes.map((_, n) => n).filter((n) => n !== stale), 'in the order committed')
+  t.match(await stores.audit.verify('contoso'), { valid: true, records: 1 + 129 })
+})
+
 t.test('gives up with StoreUnavailableError on a head it can never match', async (t) => {
   const namespace = freshNamespace()
   const stores = await openTestStores(t, connection, { namespace })
