@@ -62,7 +62,11 @@ function roleOptions (role: ClientRole, timing: ConnectTiming): RedisOptions {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
-    enableAutoPipelining: true
+    enableAutoPipelining: true,
+    // A commit goes out at once: auto-pipelining holds a command back to the loop's next check phase,
+    // and a commit is sent from one (the content routes' record batches), so on a busy loop it
+    // would wait a whole turn of other requests first.
+    autoPipeliningIgnoredCommands: ['evalsha', 'eval']
   }
 }
 
@@ -70,11 +74,12 @@ export function connectRedis (connection: RedisConnection, role: ClientRole, tim
   const { host, port, ...auth } = optionsFromUrl(connection.url)
   const options = roleOptions(role, timing)
   if (connection.clusterNodes !== undefined && connection.clusterNodes.length > 0) {
-    const { retryStrategy, enableOfflineQueue, enableAutoPipelining, ...perNode } = options
+    const { retryStrategy, enableOfflineQueue, enableAutoPipelining, autoPipeliningIgnoredCommands, ...perNode } = options
     const clusterOptions: ClusterOptions = {
       clusterRetryStrategy: retryStrategy as (attempt: number) => number,
       enableOfflineQueue,
       enableAutoPipelining,
+      autoPipeliningIgnoredCommands,
       slotsRefreshTimeout: timing.connectTimeoutMs,
       redisOptions: { ...perNode, ...auth, db: 0 }
     }
