@@ -52,8 +52,8 @@ export interface CommitterOptions {
   log: { warn: (obj: object, msg: string) => void }
 }
 
-/** A batch sealed: the script's arguments, the changes in it and their record texts, and the head it leaves. */
-interface Sealed { keys: string[], args: string[], batch: Pending[], texts: string[][], head: Head }
+/** A batch sealed: the script's arguments, the changes in it and their records, and the head it leaves. */
+interface Sealed { keys: string[], args: string[], batch: Pending[], records: AuditRecord[][], head: Head }
 
 /**
  * Seals a batch on `head`. A change with a record the audit log cannot hold (a function, a
@@ -75,7 +75,7 @@ function seal (batch: Pending[], head: Head, tenantId: string, keys: RedisKeys, 
   const blobs: string[] = []
   const blob = (text: string): number => blobs.push(text) + 4
   let chain: { seq: number, hash: string } = head
-  const texts: string[][] = []
+  const records: AuditRecord[][] = []
   const kept: Pending[] = []
   const changes: object[] = []
   for (const pending of batch) {
@@ -96,7 +96,7 @@ function seal (batch: Pending[], head: Head, tenantId: string, keys: RedisKeys, 
       continue
     }
     kept.push(pending)
-    texts.push(ofChange)
+    records.push(sealed)
     changes.push({
       k: plan.checks.map(({ key, expected }) => [at(key), expected]),
       w: plan.writes.map(({ key, version, json, status }) => status === undefined ? [at(key), version, blob(json)] : [at(key), version, blob(json), status]),
@@ -115,7 +115,7 @@ function seal (batch: Pending[], head: Head, tenantId: string, keys: RedisKeys, 
     })
   }
   const plan = { h: [String(head.seq), head.hash], t: [String(chain.seq), chain.hash, String(ms)], tn: tenantId, c: changes }
-  return { keys: scriptKeys, args: [JSON.stringify(plan), ...blobs], batch: kept, texts, head: { ...chain, ms } }
+  return { keys: scriptKeys, args: [JSON.stringify(plan), ...blobs], batch: kept, records, head: { ...chain, ms } }
 }
 
 /** How well group commit batches: changes committed, script calls made, calls sent again on a moved head. */
@@ -188,7 +188,7 @@ export class Committer {
    * What an answer means for its batch: the changes of it that are to go again (the head moved on; a
    * conflict refused only some), none when it is done with (committed, or refused).
    */
-  private settle (tenantId: string, queue: TenantQueue, { batch, texts, head }: Sealed, answer: Answer): Pending[] {
+  private settle (tenantId: string, queue: TenantQueue, { batch, records, head }: Sealed, answer: Answer): Pending[] {
     if ('error' in answer) {
       // An answer lost is never sent again: whether Redis ran it is not known.
       this.fail(queue, batch, answer.error)
@@ -218,7 +218,7 @@ export class Committer {
     }
     queue.head = head
     this.stats.changes += batch.length
-    this.deliver(tenantId, batch, texts, rest)
+    this.deliver(tenantId, batch, records, rest)
     return []
   }
 
@@ -250,15 +250,14 @@ export class Committer {
     }
   }
 
-  private deliver (tenantId: string, batch: Pending[], texts: string[][], events: Array<string | number>): void {
+  private deliver (tenantId: string, batch: Pending[], records: AuditRecord[][], events: Array<string | number>): void {
     for (let index = 0; index < events.length; index += 3) {
       this.options.grantEvent({ requestId: events[index + 1] as string, tenantId, status: events[index + 2] as RequestStatus })
     }
     for (const [index, pending] of batch.entries()) {
-      // Parsed from the stored texts, as a read parses them, so a returned record equals a queried
-      // one; listeners and the caller share them, as they do on the embedded store.
-      const ofChange = texts[index] as string[]
-      const committed = ofChange.length === 0 ? [] : JSON.parse(`[${ofChange.join(',')}]`) as AuditRecord[]
+      // The records as sealed (their stored texts are these, written out): listeners and the caller
+      // share them, as they do on the embedded store.
+      const committed = records[index] as AuditRecord[]
       if (committed.length > 0) this.options.appended(committed)
       pending.resolve(committed)
     }
