@@ -17,7 +17,11 @@ export interface TestApp {
   close: () => Promise<void>
 }
 
-export const START = Date.parse('2026-11-24T09:00:00.000Z')
+/**
+ * Where the app's clock starts: the current minute. The CLI (in process or as a child) judges the
+ * tokens it stored by the real clock, so the app that issued them must not run hours behind it.
+ */
+export const START = Math.floor(Date.now() / 60_000) * 60_000
 
 export async function startTestApp (options: { config?: Partial<Config>, overrides?: AppOverrides, dataDir?: string } = {}): Promise<TestApp> {
   const dir = options.dataDir === undefined ? tempDir() : null
