@@ -56,13 +56,26 @@ export async function stop (started: Started): Promise<void> {
   clearTimeout(late)
 }
 
-/** User + system CPU time the process has used so far, in microseconds (all its threads). */
-export function cpuMicros (pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+/** User + system CPU time of a /proc stat file's process or thread, in microseconds. */
+function statMicros (file: string): number {
+  const stat = readFileSync(file, 'utf8')
   // Fields after the command name, which is in parentheses and may contain spaces.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   const ticks = Number(fields[11]) + Number(fields[12])
   return ticks * 1e6 / TICKS_PER_SECOND
+}
+
+/** User + system CPU time the process has used so far, in microseconds (all its threads). */
+export function cpuMicros (pid: number): number {
+  return statMicros(`/proc/${pid}/stat`)
+}
+
+/**
+ * The same for its main thread alone (the thread whose id is the process's): a Node process serves
+ * every request on it, so when it is saturated it sets the req/s, whatever the other threads do.
+ */
+export function mainThreadCpuMicros (pid: number): number {
+  return statMicros(`/proc/${pid}/task/${pid}/stat`)
 }
 
 /** Resident set size, bytes. */

@@ -8,7 +8,7 @@
 // BENCH_VARIANTS='{"name":{"ENV":"value"}}' adds gateways (embedded store) started with more environment.
 import autocannon from 'autocannon'
 import { cpus } from 'node:os'
-import { cpuMicros } from './processes.js'
+import { cpuMicros, mainThreadCpuMicros } from './processes.js'
 import { has, PATH, redisAvailable, startBareProxy, startGateway, startNginx, startRedis, startUpstream, stopAll, type Target } from './targets.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
@@ -18,10 +18,11 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const PROFILE_DIR = process.env.BENCH_PROFILE
 const ONLY = process.env.BENCH_ONLY?.split(',')
 
-interface Sample { rps: number, p50: number, p99: number, cpuUs: number | null, storeUs: number | null, errors: number }
+interface Sample { rps: number, p50: number, p99: number, cpuUs: number | null, mainUs: number | null, storeUs: number | null, errors: number }
 
 async function drive (target: Target, seconds: number): Promise<Sample> {
   const before = target.proxy === null ? 0 : cpuMicros(target.proxy.pid)
+  const mainBefore = target.proxy === null ? 0 : mainThreadCpuMicros(target.proxy.pid)
   const storeBefore = target.store === null ? 0 : cpuMicros(target.store.pid)
   const result = await autocannon({ url: target.url + PATH, connections: CONNECTIONS, duration: seconds, headers: target.headers })
   const done = result.requests.total
@@ -30,6 +31,7 @@ async function drive (target: Target, seconds: number): Promise<Sample> {
     p50: result.latency.p50,
     p99: result.latency.p99,
     cpuUs: target.proxy === null ? null : (cpuMicros(target.proxy.pid) - before) / done,
+    mainUs: target.proxy === null ? null : (mainThreadCpuMicros(target.proxy.pid) - mainBefore) / done,
     storeUs: target.store === null ? null : (cpuMicros(target.store.pid) - storeBefore) / done,
     errors: done - result['2xx'] + result.errors + result.timeouts
   }
@@ -79,12 +81,12 @@ async function main (): Promise<void> {
     for (const target of order) {
       const sample = await drive(target, SECONDS)
       samples.get(target)?.push(sample)
-      process.stderr.write(`  round ${round + 1}/${ROUNDS} ${target.name}: ${fixed(sample.rps)} req/s, p50 ${sample.p50} ms, p99 ${sample.p99} ms, ${fixed(sample.cpuUs, 1)} µs CPU/req${sample.errors > 0 ? `, ${sample.errors} errors` : ''}\n`)
+      process.stderr.write(`  round ${round + 1}/${ROUNDS} ${target.name}: ${fixed(sample.rps)} req/s, p50 ${sample.p50} ms, p99 ${sample.p99} ms, ${fixed(sample.cpuUs, 1)} µs CPU/req (${fixed(sample.mainUs, 1)} main thread)${sample.errors > 0 ? `, ${sample.errors} errors` : ''}\n`)
     }
   }
 
   const bare = samples.get(targets.find((target) => target.name.startsWith('bare')) as Target) as Sample[]
-  const header = ['configuration', 'req/s', 'p50 ms', 'p99 ms', 'proxy CPU µs/req', 'store CPU µs/req', '× bare req/s', '× bare (per round)', 'errors']
+  const header = ['configuration', 'req/s', 'p50 ms', 'p99 ms', 'proxy CPU µs/req', 'of it main thread', 'store CPU µs/req', '× bare req/s', '× bare (per round)', 'errors']
   process.stdout.write(`\n${machine}; medians of ${ROUNDS} rounds of ${SECONDS} s, ${CONNECTIONS} connections, ~1 KB responses\n\n`)
   process.stdout.write(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|\n`)
   for (const target of targets) {
@@ -96,6 +98,7 @@ async function main (): Promise<void> {
       fixed(median(list.map((s) => s.p50))),
       fixed(median(list.map((s) => s.p99))),
       target.proxy === null ? '—' : fixed(median(list.map((s) => s.cpuUs as number)), 1),
+      target.proxy === null ? '—' : fixed(median(list.map((s) => s.mainUs as number)), 1),
       target.store === null ? '—' : fixed(median(list.map((s) => s.storeUs as number)), 1),
       fixed(rps / median(bare.map((s) => s.rps)), 2),
       // Each round's ratio is taken side by side, then the median of those.
