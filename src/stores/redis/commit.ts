@@ -31,12 +31,6 @@ interface Pending {
 
 interface TenantQueue { head: Head | null, waiting: Pending[], running: Promise<void> | null }
 
-/** A script call's answer, or why there was none. */
-type Answer = { reply: Array<string | number> } | { error: unknown }
-
-/** A batch on the wire: what it was sealed as and its answer to come. */
-interface Sent { sealed: Sealed, answer: Promise<Answer> }
-
 export interface CommitterOptions {
   client: RedisClient
   keys: RedisKeys
@@ -156,97 +150,70 @@ export class Committer {
   }
 
   private async drain (tenantId: string, queue: TenantQueue): Promise<void> {
-    while (queue.waiting.length > 0) await this.commitBatch(tenantId, queue, this.take(queue))
+    while (queue.waiting.length > 0) {
+      let records = 0
+      let size = 0
+      while (size < queue.waiting.length && size < MAX_BATCH_CHANGES && (size === 0 || records + (queue.waiting[size] as Pending).change.audit.length <= MAX_BATCH_RECORDS)) {
+        records += (queue.waiting[size] as Pending).change.audit.length
+        size++
+      }
+      await this.commitBatch(tenantId, queue, queue.waiting.splice(0, size))
+    }
     // The head stays: the next commit of this tenant starts from it, and if another replica moved
     // it meanwhile, the script says so and hands over the new one.
     queue.running = null
   }
 
-  /** The next batch from the queue: as many waiting changes as one script call may carry. */
-  private take (queue: TenantQueue): Pending[] {
-    let records = 0
-    let size = 0
-    while (size < queue.waiting.length && size < MAX_BATCH_CHANGES && (size === 0 || records + (queue.waiting[size] as Pending).change.audit.length <= MAX_BATCH_RECORDS)) {
-      records += (queue.waiting[size] as Pending).change.audit.length
-      size++
-    }
-    return queue.waiting.splice(0, size)
-  }
-
-  /** Seals the batch on `head` and sends it (null when none of it could be sealed); the answer never rejects. */
-  private send (tenantId: string, batch: Pending[], head: Head): Sent | null {
-    const { client, keys } = this.options
-    const sealed = seal(batch, head, tenantId, keys, this.options.now())
-    if (sealed.batch.length === 0) return null
-    this.stats.calls++
-    const answer = runScript(client, COMMIT, sealed.keys, [sealed.args[0] as string, keys.grantChannel(), keys.auditChannel(), this.options.origin, ...sealed.args.slice(1)])
-      .then((reply) => ({ reply: reply as Array<string | number> }), (error: unknown) => ({ error }))
-    return { sealed, answer }
-  }
-
-  /**
-   * What an answer means for its batch: the changes of it that are to go again (the head moved on; a
-   * conflict refused only some), none when it is done with (committed, or refused).
-   */
-  private settle (tenantId: string, queue: TenantQueue, { batch, records, head }: Sealed, answer: Answer): Pending[] {
-    if ('error' in answer) {
-      // An answer lost is never sent again: whether Redis ran it is not known.
-      this.fail(queue, batch, answer.error)
-      return []
-    }
-    const [outcome, ...rest] = answer.reply
-    if (outcome === 'head') {
-      const [seq, hash, ms] = rest as [string, string, string]
-      // A batch is only ever sent on a known head.
-      const acknowledged = queue.head as Head
-      if (Number(seq) < acknowledged.seq) {
-        // Chains only grow: Redis lost acknowledged records (a failover ahead of replication, a
-        // restart without persistence). Other replicas cannot know, so refusing here would guard
-        // nothing: the chain goes on from what Redis has, and a checkpoint held from before shows the loss.
-        this.options.log.warn({ tenantId, seq: Number(seq), acknowledgedSeq: acknowledged.seq }, 'the audit chain went back: Redis lost acknowledged records')
-      }
-      queue.head = { seq: Number(seq), hash, ms: Number(ms) }
-      this.stats.retries++
-      return batch
-    }
-    if (outcome === 'conflict') {
-      const stale = new Set((rest as number[]).map((position) => position - 1))
-      for (const index of stale) {
-        (batch[index] as Pending).reject(new ConflictError(`a change of ${tenantId} expected versions that are no longer stored`))
-      }
-      return batch.filter((_, index) => !stale.has(index))
-    }
-    queue.head = head
-    this.stats.changes += batch.length
-    this.deliver(tenantId, batch, records, rest)
-    return []
-  }
-
-  /** Refuses the batch as Redis failed; the head is not known any more. */
-  private fail (queue: TenantQueue, batch: Pending[], error: unknown): void {
-    queue.head = null
-    const failure = this.options.failure(error)
-    for (const pending of batch) pending.reject(failure)
-  }
-
-  /** Sends a batch until it is done with: committed, or refused (a change at a time or all of it). */
   private async commitBatch (tenantId: string, queue: TenantQueue, batch: Pending[]): Promise<void> {
-    for (let left = batch, attempt = 1; left.length > 0; attempt++) {
+    const { client, keys } = this.options
+    for (let attempt = 1; batch.length > 0; attempt++) {
       if (attempt > MAX_ATTEMPTS) {
-        for (const pending of left) pending.reject(new StoreUnavailableError(`the audit chain of ${tenantId} kept moving: gave up after ${MAX_ATTEMPTS} attempts`))
+        for (const pending of batch) pending.reject(new StoreUnavailableError(`the audit chain of ${tenantId} kept moving: gave up after ${MAX_ATTEMPTS} attempts`))
         return
       }
       // Other replicas are appending to this tenant too: let one of them through first.
       if (attempt > 2) await sleep(Math.random() * attempt)
+      let answer: Array<string | number>
+      let sealed: Sealed
       try {
         queue.head ??= await this.readHead(tenantId)
-      } catch (error) {
-        this.fail(queue, left, error)
+        sealed = seal(batch, queue.head, tenantId, keys, this.options.now())
+        // Changes sealing refused are settled; the rest go on.
+        batch = sealed.batch
+        if (batch.length === 0) return
+        this.stats.calls++
+        answer = await runScript(client, COMMIT, sealed.keys, [sealed.args[0] as string, keys.grantChannel(), keys.auditChannel(), this.options.origin, ...sealed.args.slice(1)]) as Array<string | number>
+      } catch (err) {
+        queue.head = null
+        const failure = this.options.failure(err)
+        for (const pending of batch) pending.reject(failure)
         return
       }
-      const sent = this.send(tenantId, left, queue.head)
-      if (sent === null) return
-      left = this.settle(tenantId, queue, sent.sealed, await sent.answer)
+      const [outcome, ...rest] = answer
+      if (outcome === 'head') {
+        const [seq, hash, ms] = rest as [string, string, string]
+        if (Number(seq) < queue.head.seq) {
+          // Chains only grow: Redis lost acknowledged records (a failover ahead of replication, a
+          // restart without persistence). Other replicas cannot know, so refusing here would guard
+          // nothing: the chain goes on from what Redis has, and a checkpoint held from before shows the loss.
+          this.options.log.warn({ tenantId, seq: Number(seq), acknowledgedSeq: queue.head.seq }, 'the audit chain went back: Redis lost acknowledged records')
+        }
+        queue.head = { seq: Number(seq), hash, ms: Number(ms) }
+        this.stats.retries++
+        continue
+      }
+      if (outcome === 'conflict') {
+        const stale = new Set((rest as number[]).map((position) => position - 1))
+        for (const index of stale) {
+          (batch[index] as Pending).reject(new ConflictError(`a change of ${tenantId} expected versions that are no longer stored`))
+        }
+        batch = batch.filter((_, index) => !stale.has(index))
+        continue
+      }
+      queue.head = sealed.head
+      this.stats.changes += batch.length
+      this.deliver(tenantId, batch, sealed.records, rest)
+      return
     }
   }
 
