@@ -37,3 +37,15 @@ export class ConflictError extends Error {
 export class StoreUnavailableError extends Error {
   override readonly name = 'StoreUnavailableError'
 }
+
+/**
+ * Raised by a store when a change's `requireApproved` grant is no longer Approved at commit time
+ * (revoked, canceled, completed, window over, or unknown): nothing was written.
+ */
+export class GrantEndedError extends Error {
+  override readonly name = 'GrantEndedError'
+  /** The stored status that refused the change (null: no such request in the tenant). */
+  constructor (readonly requestId: string, readonly status: string | null) {
+    super(`request ${requestId} is not Approved (${status ?? 'unknown'})`)
+  }
+}

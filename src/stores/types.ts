@@ -24,6 +24,15 @@ export interface Change {
   /** Notifications created or updated by this change, compare-and-set like the other entities. */
   notifications?: Array<VersionedPut<OutboxMessage>>
   audit: AuditDraft[]
+  /**
+   * The enforcement invariant (API.md §5): a grant that must still be Approved for this change to
+   * commit, checked in the same atomic step as the seal, on every backend and replica. Approved
+   * means: the request `requestId` of this change's tenant is stored with status Approved and `now`
+   * (epoch ms, the caller's clock) is before its `accessEndsAt`. Otherwise the whole change is
+   * refused with GrantEndedError and nothing is written, so no ContentAccessed ever follows, in a
+   * tenant's chain, the record that ended its approval.
+   */
+  requireApproved?: { requestId: string, now: number }
 }
 
 export interface RequestQuery {
