@@ -86,14 +86,15 @@ function text (value: unknown): string {
 
 /** One line saying what an audit record is about: the call an engineer made, or a decision's comment. */
 export function recordSummary (record: AuditRecord): string {
-  const d = record.details
+  const d = record.details ?? {}
   switch (record.operation) {
     case 'ContentAccessed': {
       const query = text(d.query)
       return `${text(d.method)} ${text(d.path)}${query === '' ? '' : `?${query}`}`
     }
     case 'ContentAccessCompleted': {
-      const parts = [`status ${text(d.status)}`, `${text(d.bytes)} bytes`, `${text(d.durationMs)} ms`]
+      // No status: the exchange ended before anything answered (client gone, grant ended, upstream silent).
+      const parts = [d.status === null ? 'no answer' : `status ${text(d.status)}`, `${text(d.bytes)} bytes`, `${text(d.durationMs)} ms`]
       if (text(d.cutBy) !== '') parts.push(`cut by ${text(d.cutBy)}`)
       return parts.join(' · ')
     }

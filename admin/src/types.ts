@@ -47,11 +47,12 @@ export interface AuditRecord {
   operation: string
   result: string
   actor: { id: string, type: string }
-  clientIp: string | null
-  requestId: string | null
-  workload: string | null
-  object: string | null
-  details: Record<string, unknown>
+  // A record is shown as stored: one written by an earlier version may lack any of these.
+  clientIp?: string | null
+  requestId?: string | null
+  workload?: string | null
+  object?: string | null
+  details?: Record<string, unknown>
 }
 
 export interface Tenant {

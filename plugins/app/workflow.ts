@@ -13,7 +13,7 @@ declare module 'fastify' {
 }
 
 export function actingOf (request: FastifyRequest): Acting {
-  return { caller: request.caller, clientIp: request.ip }
+  return { caller: request.caller, clientIp: request.ip ?? null }
 }
 
 async function workflow (app: FastifyInstance, options: { config: Config, now: () => number, sweep: boolean }): Promise<void> {

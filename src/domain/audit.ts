@@ -48,6 +48,14 @@ export interface AuditRecord extends AuditDraft {
   hash: string
 }
 
+/**
+ * A record as a store may hold it: one written by an earlier version may lack a field this one always
+ * writes (`clientIp` was left out when the client was already gone). Whatever reads stored records
+ * takes this type, so a missing field is handled where it is read.
+ */
+export type StoredAuditRecord = Omit<AuditRecord, 'clientIp' | 'requestId' | 'workload' | 'object' | 'details'> &
+  Partial<Pick<AuditRecord, 'clientIp' | 'requestId' | 'workload' | 'object' | 'details'>>
+
 export const GENESIS_HASH = '0'.repeat(64)
 
 /** The chain position a tenant's next record continues from. */

@@ -1,6 +1,6 @@
 // Maps our audit records onto the Office 365 Management Activity API common schema, for SIEMs that
 // already ingest Microsoft's feed. Our own fields ride along with a `Lockbox` prefix so nothing is lost.
-import type { AuditActorType, AuditRecord } from './audit.js'
+import type { AuditActorType, StoredAuditRecord } from './audit.js'
 
 /**
  * RecordType (AuditLogRecordType): content reads of mail are ExchangeItem (2), of files
@@ -44,9 +44,14 @@ export interface O365Record {
   LockboxHash: string
 }
 
-export function toO365 (record: AuditRecord): O365Record {
+/**
+ * Any record a store can hold maps, including one written without a field this version always
+ * writes (an older record without `clientIp`): a field that is not there maps like a null one.
+ */
+export function toO365 (record: StoredAuditRecord): O365Record {
+  const workload = record.workload ?? null
   const content = CONTENT_OPERATIONS.has(record.operation)
-  const recordType = !content ? RECORD_TYPE.workflow : record.workload === 'exchange' ? RECORD_TYPE.mail : RECORD_TYPE.files
+  const recordType = !content ? RECORD_TYPE.workflow : workload === 'exchange' ? RECORD_TYPE.mail : RECORD_TYPE.files
   return {
     // Microsoft writes UTC without a zone designator or fraction.
     CreationTime: record.time.slice(0, 19),
@@ -56,16 +61,17 @@ export function toO365 (record: AuditRecord): O365Record {
     RecordType: recordType,
     ResultStatus: record.result === 'Success' ? 'Succeeded' : 'Failed',
     UserKey: record.actor.id,
-    UserType: USER_TYPE[record.actor.type],
+    // An actor type this version does not know is nobody's role to claim: a system actor.
+    UserType: USER_TYPE[record.actor.type] ?? USER_TYPE.System,
     Version: 1,
-    Workload: record.workload === null ? 'CustomerLockbox' : (WORKLOAD_NAMES[record.workload] ?? record.workload),
+    Workload: workload === null ? 'CustomerLockbox' : (WORKLOAD_NAMES[workload] ?? workload),
     ClientIP: record.clientIp ?? '',
     ObjectId: record.object ?? '',
     UserId: record.actor.id,
-    LockboxRequestId: record.requestId,
+    LockboxRequestId: record.requestId ?? null,
     LockboxSeq: record.seq,
     LockboxResult: record.result,
-    LockboxDetails: record.details,
+    LockboxDetails: record.details ?? {},
     LockboxPrevHash: record.prevHash,
     LockboxHash: record.hash
   }

@@ -133,11 +133,13 @@ export const AuditRecord = Type.Object({
   operation: literals(AUDIT_OPERATIONS),
   result: Type.String(),
   actor: Type.Object({ id: Type.String(), type: Type.String() }),
-  clientIp: Type.Union([Type.String(), Type.Null()]),
-  requestId: Type.Union([Type.String(), Type.Null()]),
-  workload: Type.Union([Type.String(), Type.Null()]),
-  object: Type.Union([Type.String(), Type.Null()]),
-  details: Type.Record(Type.String(), Type.Unknown()),
+  // Rendered as stored, since `hash` covers the stored form: a record written while these could be
+  // left out (a client gone before its address was read) lacks them, and must still be readable.
+  clientIp: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'null when unknown (the client was gone); absent on records written by earlier versions' })),
+  requestId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  workload: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  object: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   prevHash: Type.String(),
   hash: Type.String()
 }, { $id: 'AuditRecord', additionalProperties: true })

@@ -40,3 +40,11 @@ t.test('records workflow steps as admin actions and file access as file operatio
   t.equal(toO365({ ...created!, actor: { id: 'alex', type: 'CustomerUser' } }).UserType, 0)
   t.equal(toO365({ ...created!, actor: { id: 'carol', type: 'SupportManager' } }).UserType, 3)
 })
+
+t.test('maps a record that lacks a field this version always writes', async (t) => {
+  const [, created] = chain('contoso', 2)
+  const { clientIp, requestId, workload, object, details, ...old } = created!
+  const mapped = toO365({ ...old, actor: { id: 'x', type: 'Robot' as never } })
+  t.match(mapped, { ClientIP: '', ObjectId: '', LockboxRequestId: null, Workload: 'CustomerLockbox', LockboxDetails: {}, UserType: 4 })
+  t.same(toO365({ ...old, operation: 'ContentAccessed' }).RecordType, 6, 'a content record without a workload is a file operation')
+})

@@ -119,13 +119,18 @@ function requireApprovedGrant (deps: GuardDeps, claims: AccessClaims, grant: Loc
   return grant
 }
 
+/** The client's address, or null once it is unknown (a client that reset its connection has none). */
+export function clientIpOf (request: FastifyRequest): string | null {
+  return request.ip ?? null
+}
+
 function accessDraft (access: ContentAccess, request: FastifyRequest, claims: AccessClaims): AuditDraft {
   return {
     tenantId: claims.tenantId,
     operation: 'ContentAccessed',
     result: 'Success',
     actor: { id: claims.actor, type: 'SupportEngineer' },
-    clientIp: request.ip,
+    clientIp: clientIpOf(request),
     requestId: claims.requestId,
     workload: access.workload,
     object: access.path,
@@ -160,7 +165,7 @@ async function refuse (deps: GuardDeps, request: FastifyRequest, reply: FastifyR
         operation: 'ContentAccessDenied',
         result: 'Denied',
         actor: { id: claims?.actor ?? 'unknown', type: 'SupportEngineer' },
-        clientIp: request.ip,
+        clientIp: clientIpOf(request),
         requestId: claims?.requestId ?? null,
         workload: access.workload,
         object: access.path.slice(0, MAX_RECORDED_PATH),

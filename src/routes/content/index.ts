@@ -9,7 +9,7 @@ import type { AuditDraft } from '../../domain/audit.js'
 import { RecordBatcher } from '../../gateway/record-batcher.js'
 import { problem, sendProblem } from '../../../plugins/app/problem-details.js'
 import { countedBody, hasBody, upstreamPool, upstreamRequestHeaders, UpstreamExchange } from './forward.js'
-import { contentGuard, type ContentAccess, type GuardOutcome } from './guard.js'
+import { clientIpOf, contentGuard, type ContentAccess, type GuardOutcome } from './guard.js'
 import type { UnroutableRequests } from './unroutable.js'
 
 /** The methods a content service can be asked for; anything else is not a content route (404). */
@@ -98,7 +98,7 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
       'x-lockbox-actor', claims.actor,
       'x-lockbox-assertion', access.assertion,
       'x-request-id', request.id,
-      'x-forwarded-for', request.ip
+      'x-forwarded-for', clientIpOf(request) ?? 'unknown'
     ])
     // undici takes an async iterable body (its types list streams only).
     const body = hasBody(raw) ? countedBody(raw, (count) => { access.bytesIn += count }) as unknown as Readable : null
@@ -138,7 +138,7 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
       operation: 'ContentAccessCompleted',
       result: completed && status < 400 ? 'Success' : 'Failure',
       actor: { id: claims.actor, type: 'SupportEngineer' },
-      clientIp: request.ip,
+      clientIp: clientIpOf(request),
       requestId: claims.requestId,
       workload,
       object: access.path,
