@@ -10,6 +10,7 @@ import notifications from '../plugins/app/notifications.js'
 import metrics from '../plugins/app/metrics.js'
 import problemDetails from '../plugins/app/problem-details.js'
 import retention from '../plugins/app/retention.js'
+import shutdown from '../plugins/app/shutdown.js'
 import stores from '../plugins/app/stores.js'
 import tenants from '../plugins/app/tenants.js'
 import { strictValidatorCompiler } from '../plugins/app/validation.js'
@@ -61,7 +62,9 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
     logController: new LogController({ disableRequestLogging: true }),
     // The router's own refusals (a path it cannot decode) answer as problem+json too, and on a
     // content route only after that route's guard has judged and recorded them.
-    frameworkErrors: unroutable.handle
+    frameworkErrors: unroutable.handle,
+    // Requests that arrive while closing are answered by us, as problem+json (plugins/app/shutdown.ts).
+    return503OnClosing: false
   })
   app.setValidatorCompiler(strictValidatorCompiler())
   for (const schema of sharedSchemas) app.addSchema(schema)
@@ -69,6 +72,7 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
   await app.register(swagger)
 
   await app.register(problemDetails)
+  await app.register(shutdown)
   await app.register(stores, { config, stores: overrides.stores, now })
   await app.register(tenants, { config })
   await app.register(callerIdentity, { config })

@@ -11,6 +11,7 @@ export type PathRejection =
   | 'semicolon'
   | 'control-byte'
   | 'bad-encoding'
+  | 'not-nfkc'
 
 export type PathCheck =
   | { ok: true, segments: string[] }
@@ -21,20 +22,39 @@ export type PathCheck =
 const SEGMENT_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,=:@%]*$/
 
 /**
- * Checks a raw, still percent-encoded path (without query) and returns its segments, still encoded.
+ * Checks a raw, still percent-encoded path (without query) and returns its segments, still encoded
+ * but in one canonical spelling (see canonicalEncoding), so two spellings of one path are one path.
  * Rejects dot segments and their encodings at any depth of `%25` nesting, encoded `/` `\` `.`-only
- * segments, `\`, `//`, `;`, NUL and other control bytes, and percent-escapes that are not valid UTF-8.
+ * segments, `\`, `//`, `;`, NUL and other control bytes, percent-escapes that are not valid UTF-8,
+ * and text that Unicode NFKC would change (`．．` is `..` to a server that normalises).
  */
 export function checkCanonicalPath (raw: string): PathCheck {
   if (!raw.startsWith('/')) return { ok: false, reason: 'not-absolute' }
   if (raw === '/') return { ok: true, segments: [] }
   const body = raw.endsWith('/') ? raw.slice(1, -1) : raw.slice(1)
   const segments = body.split('/')
-  for (const segment of segments) {
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i] as string
     const reason = checkSegment(segment)
     if (reason !== null) return { ok: false, reason }
+    segments[i] = canonicalEncoding(segment)
   }
   return { ok: true, segments }
+}
+
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/
+
+/**
+ * One spelling per segment (RFC 3986 §6.2.2): escapes of unreserved characters decoded (`%65` is `e`),
+ * every other escape in upper case (`%c3%a9` is `%C3%A9`). Only equivalent spellings meet: `%40` and
+ * `@` stay distinct, as the RFC keeps them, and `%2565` stays the literal `%65` it names.
+ */
+export function canonicalEncoding (segment: string): string {
+  if (!segment.includes('%')) return segment
+  return segment.replace(/%([0-9A-Fa-f]{2})/g, (_escape, hex: string) => {
+    const char = String.fromCharCode(parseInt(hex, 16))
+    return UNRESERVED.test(char) ? char : `%${hex.toUpperCase()}`
+  })
 }
 
 function checkSegment (segment: string): PathRejection | null {
@@ -57,6 +77,9 @@ function checkSegment (segment: string): PathRejection | null {
     if (decoded.includes(';')) return 'semicolon'
     // eslint-disable-next-line no-control-regex
     if (/[\x00-\x1f\x7f]/.test(decoded)) return 'control-byte'
+    // A server that normalises Unicode would read another name, perhaps `..` or `/` (`．．`, `／`):
+    // no layer may change under NFKC, so no order of decoding and normalising finds one.
+    if (/[^ -~]/.test(decoded) && decoded.normalize('NFKC') !== decoded) return 'not-nfkc'
     if (decoded === layer) return null
     layer = decoded
   }

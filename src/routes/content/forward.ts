@@ -18,9 +18,10 @@ export function upstreamPool (origin: string, timeoutMs: number): Pool {
   })
 }
 
-// Headers a client may not send upstream: its credentials, our own namespace, and forwarding
-// claims we did not make. Our versions are added after these are removed.
-const STRIPPED = /^(authorization|proxy-authorization|cookie|forwarded|x-forwarded-.*|x-real-ip|x-request-id|x-lockbox-.*)$/
+// Headers a client may not send upstream: its credentials, our own namespace, forwarding claims we
+// did not make, and method overrides (a framework that honours one turns a read grant's GET into a
+// DELETE). Our versions are added after these are removed.
+const STRIPPED = /^(authorization|proxy-authorization|cookie|forwarded|x-forwarded-.*|x-real-ip|x-request-id|x-lockbox-.*|x-http-method-override|x-http-method|x-method-override)$/
 
 // Hop-by-hop headers describe one connection, not the message (RFC 9110 §7.6.1); on the way up,
 // undici writes its own `host`, and `expect` is answered by this server, not passed on.
@@ -48,7 +49,9 @@ export function upstreamRequestHeaders (raw: string[], own: string[]): string[] 
   const out: string[] = []
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase()
-    if (REQUEST_DROPPED.has(name) || STRIPPED.test(name) || listed.includes(name)) continue
+    // A name with `_` is dropped, as nginx does: CGI and WSGI servers read `X_Lockbox_Actor` as
+    // `X-Lockbox-Actor`, past every check on the dashed name.
+    if (REQUEST_DROPPED.has(name) || STRIPPED.test(name) || name.includes('_') || listed.includes(name)) continue
     out.push(raw[i] as string, raw[i + 1] as string)
   }
   for (const header of own) out.push(header)
@@ -75,6 +78,8 @@ export interface ExchangeEvents {
   bytes: (count: number) => void
   /** The upstream failed before any of its answer reached the client: the caller answers instead. */
   failed: (error: Error & { code?: string }) => void
+  /** The upstream failed mid-body (broke off, or stalled past the body timeout): the response is cut. */
+  brokeOff: (error: Error & { code?: string }) => void
 }
 
 /**
@@ -147,7 +152,11 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     if (this.aborted !== null) return
     const res = this.reply.raw
     // Mid-body: the client must not mistake a cut body for a whole one.
-    if (res.headersSent) res.destroy()
-    else this.events.failed(error)
+    if (res.headersSent) {
+      this.events.brokeOff(error)
+      res.destroy()
+    } else {
+      this.events.failed(error)
+    }
   }
 }

@@ -1,27 +1,33 @@
 // The checks every content request passes before a byte goes upstream (API.md §5), in order:
-// token, canonical path, tenant/workload/scope/method, grant still Approved, access record committed.
+// (not shutting down), token, (no upgrade, no body on GET/HEAD), canonical path,
+// tenant/workload/scope/method, grant still Approved, access record committed.
 // Any refusal is itself audited (ContentAccessDenied) and nothing is forwarded.
 import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { checkCanonicalPath, decodeSegments, methodAllowed, parseScope, pathInScope } from '../../domain/grant.js'
+import { checkCanonicalPath, decodeSegments, methodAllowed, parseScope, pathInScope, type PathCheck } from '../../domain/grant.js'
 import { effectiveStatus, type LockboxRequest, type Workload } from '../../domain/lockbox.js'
 import type { AuditDraft } from '../../domain/audit.js'
 import { AccessTokenError, type AccessClaims } from '../../gateway/access-token.js'
 import { problem, sendProblem, type Problem } from '../../../plugins/app/problem-details.js'
+import { hasBody } from './forward.js'
 
 /** What the guard learned about one content request; the forwarder and the outcome record use it. */
 export interface ContentAccess {
   accessId: string
   workload: Workload
   method: string
-  /** The path inside the workload as sent (still percent-encoded), without the query. */
+  /**
+   * The path inside the workload, without the query: in its canonical spelling (checkCanonicalPath)
+   * when it is canonical, so the records name exactly what was forwarded (`/tenants` + path);
+   * otherwise as sent, since nothing is forwarded.
+   */
   path: string
   /** The raw query string, without `?`, forwarded byte for byte. */
   query: string
   claims: AccessClaims | null
   grant: LockboxRequest | null
-  /** Built from the checked parts: /tenants/{tenant}/{path}. */
+  /** Built from the checked parts: /tenants/{tenant}/{path}, the canonical `path` below /tenants. */
   upstreamPath: string
   assertion: string
   /** performance.now() when the request arrived, and when it went upstream (0 until then). */
@@ -47,6 +53,8 @@ declare module 'fastify' {
 
 export interface GuardDeps {
   workload: Workload
+  /** True once the gateway is shutting down: nothing more is forwarded. */
+  closing: () => boolean
   now: () => number
   knownTenant: (tenantId: string) => boolean
   verifyToken: (token: string) => AccessClaims | Promise<AccessClaims>
@@ -89,8 +97,7 @@ function verifiedClaims (deps: GuardDeps, request: FastifyRequest): AccessClaims
 }
 
 /** Steps 2 and 3: canonical path, then tenant, workload, scope and method against the token. */
-function requireTokenScope (deps: GuardDeps, access: ContentAccess, claims: AccessClaims): void {
-  const check = checkCanonicalPath(`/${deps.workload}${access.path}`)
+function requireTokenScope (deps: GuardDeps, access: ContentAccess, claims: AccessClaims, check: PathCheck): void {
   if (!check.ok) throw new Refusal(400, 'PATH_REJECTED', `path rejected: ${check.reason}`, `the path is not canonical (${check.reason}); it is rejected, never repaired`)
   const [tenantSegment, ...rest] = check.segments.slice(1)
   if (claims.workload !== deps.workload) throw new Refusal(403, 'OUT_OF_SCOPE', 'token is for another workload', `this token grants ${claims.workload}, not ${deps.workload}`)
@@ -104,8 +111,33 @@ function requireTokenScope (deps: GuardDeps, access: ContentAccess, claims: Acce
   if (!methodAllowed(access.method, claims.accessLevel)) {
     throw new Refusal(403, 'OUT_OF_SCOPE', 'method beyond the access level', `${access.method} needs readwrite access; this token grants ${claims.accessLevel}`)
   }
-  const trailing = access.path.endsWith('/') && rest.length > 0 ? '/' : ''
-  access.upstreamPath = `/tenants/${tenantSegment}${rest.length > 0 ? '/' + rest.join('/') : ''}${trailing}`
+  access.upstreamPath = `/tenants${access.path}`
+}
+
+/**
+ * Splits a request path into the workload segment as the client spelled it (`/%65xchange` routes as
+ * `/exchange`) and the path inside it. An absolute-form target (`GET http://host/exchange/…`) is
+ * routed by its path, but it is not a path we authorise: kept whole, its `//` fails the check.
+ */
+function splitWorkload (workload: string, rawPath: string): { check: PathCheck, inside: string } {
+  if (!rawPath.startsWith('/')) return { check: checkCanonicalPath(`/${workload}/${rawPath}`), inside: `/${rawPath}` }
+  const slash = rawPath.indexOf('/', 1)
+  const inside = slash === -1 ? '' : rawPath.slice(slash)
+  const check = checkCanonicalPath(rawPath)
+  // The router matched this segment to the workload after decoding it, so its canonical spelling
+  // is the workload's name; a path it is not has no place here.
+  /* c8 ignore next -- the router routes no other spelling here: an escaped separator fails the check first */
+  if (check.ok && check.segments[0] !== workload) return { check: { ok: false, reason: 'bad-encoding' }, inside }
+  return { check, inside }
+}
+
+/** The path inside the workload in its canonical spelling: what goes upstream below /tenants. */
+function canonicalInside (check: PathCheck & { ok: true }, inside: string): string {
+  const [tenant, ...rest] = check.segments.slice(1)
+  if (tenant === undefined) return inside
+  // A trailing slash is kept on a path below the tenant (a folder listing); `/{tenant}/` is `/{tenant}`.
+  const trailing = inside.endsWith('/') && rest.length > 0 ? '/' : ''
+  return `/${tenant}${rest.length > 0 ? '/' + rest.join('/') : ''}${trailing}`
 }
 
 /** Step 4: the request behind the token is still Approved, at this instant, and is the token's. */
@@ -188,19 +220,17 @@ function answerFromGuard (deps: GuardDeps, request: FastifyRequest, reply: Fasti
 }
 
 export function contentGuard (deps: GuardDeps) {
-  const prefixLength = deps.workload.length + 1
   return async function guardContentRequest (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     // Path and query are split once; only the path is authorised, the query is forwarded as sent.
     const url = request.raw.url as string
     const q = url.indexOf('?')
-    const rawPath = q === -1 ? url : url.slice(0, q)
+    // Checked now, so that every record names the canonical path; refused only in its turn (step 2).
+    const { check, inside } = splitWorkload(deps.workload, q === -1 ? url : url.slice(0, q))
     const access: ContentAccess = {
       accessId: randomUUID(),
       workload: deps.workload,
       method: request.method,
-      // An absolute-form target (`GET http://host/exchange/…`) is routed by its path, but it is not
-      // a path we authorise: kept whole, its `//` fails the canonical check.
-      path: rawPath.startsWith('/') ? rawPath.slice(prefixLength) : `/${rawPath}`,
+      path: check.ok ? canonicalInside(check, inside) : inside,
       query: q === -1 ? '' : url.slice(q + 1),
       claims: null,
       grant: null,
@@ -217,13 +247,20 @@ export function contentGuard (deps: GuardDeps) {
     }
     request.contentAccess = access
     try {
+      // A request on a kept-alive connection while the server drains: answered as any refusal.
+      if (deps.closing()) throw new Refusal(503, 'UNAVAILABLE', 'gateway shutting down', 'the gateway is shutting down; nothing was forwarded, retry shortly')
       const verified = verifiedClaims(deps, request)
       const claims = verified instanceof Promise ? await verified : verified
       access.claims = claims
       if (request.headers.upgrade !== undefined) {
         throw new Refusal(400, 'UPGRADE_REFUSED', 'protocol upgrade refused', 'the content services have no WebSocket or other upgraded protocols')
       }
-      requireTokenScope(deps, access, claims)
+      // A body on a read is meaningless to HTTP and a smuggling vehicle to some servers; a read grant
+      // must not carry bytes upstream either.
+      if ((access.method === 'GET' || access.method === 'HEAD') && hasBody(request.raw)) {
+        throw new Refusal(400, 'BODY_NOT_ALLOWED', `body on ${access.method} refused`, `a ${access.method} request carries no body; nothing was forwarded`)
+      }
+      requireTokenScope(deps, access, claims, check)
       const pending = deps.grant(claims.requestId)
       access.grant = requireApprovedGrant(deps, claims, pending instanceof Promise ? await pending : pending)
       const assertion = deps.assertionFor(claims)

@@ -45,6 +45,7 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
 
   const guard = contentGuard({
     workload,
+    closing: app.shuttingDown,
     now: app.now,
     knownTenant: (id) => tenantIds.has(id),
     verifyToken: (token) => gw.tokens.verify(token),
@@ -87,7 +88,9 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
     const exchange = new UpstreamExchange(reply, workload, access.accessId, {
       responded: () => { metrics.upstreamResponse.observe({ workload }, seconds(access.forwardedAt, performance.now())) },
       bytes: (count) => { access.bytesOut += count },
-      failed: (error) => { answerUpstreamFailure(request, reply, error) }
+      failed: (error) => { answerUpstreamFailure(request, reply, error) },
+      // A stalled body is cut by the body timeout, and its record says so.
+      brokeOff: (error) => { if (error.code === 'UND_ERR_BODY_TIMEOUT') access.cut = 'UpstreamTimeout' }
     })
     access.upstream = exchange
     const raw = request.raw
@@ -118,7 +121,7 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
     sendProblem(reply.header('x-lockbox-access-id', access.accessId), answer)
   }
 
-  for (const url of [`/${workload}`, `/${workload}/*`]) app.route({ method: METHODS, url, handler: forwardContentRequest })
+  for (const url of [`/${workload}`, `/${workload}/*`]) app.route({ method: METHODS, url, config: { contentRoute: true }, handler: forwardContentRequest })
 
   // An exchange has one outcome, recorded once its response is over (its one 'close'), without holding it up.
   function settleAccess (request: FastifyRequest, reply: FastifyReply): void {
@@ -128,15 +131,16 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
     if (access.upstream !== null && !access.upstream.done) access.upstream.abort(new Error('client gone'))
     const durationMs = Math.round((performance.now() - access.startedAt) * 1000) / 1000
     const claims = access.claims as NonNullable<ContentAccess['claims']>
-    const status = reply.statusCode
+    // No status when nothing answered: the client left, or the grant ended, before any answer.
+    const status = reply.raw.headersSent ? reply.statusCode : null
     const completed = access.cut === null && reply.raw.writableEnded
     const outcome = access.upstreamFailure === null ? 'forwarded' : 'upstream_error'
-    metrics.contentRequests.inc({ workload, method: methodLabel(access.method), outcome, reason: access.upstreamFailure ?? 'none', status_class: statusClass(status) })
+    metrics.contentRequests.inc({ workload, method: methodLabel(access.method), outcome, reason: access.upstreamFailure ?? 'none', status_class: status === null ? 'none' : statusClass(status) })
     request.log.info({ accessId: access.accessId, requestId: claims.requestId, outcome, status, bytes: access.bytesOut, bytesIn: access.bytesIn, durationMs, cut: access.cut }, 'content access')
     commitRecord({
       tenantId: claims.tenantId,
       operation: 'ContentAccessCompleted',
-      result: completed && status < 400 ? 'Success' : 'Failure',
+      result: completed && status !== null && status < 400 ? 'Success' : 'Failure',
       actor: { id: claims.actor, type: 'SupportEngineer' },
       clientIp: clientIpOf(request),
       requestId: claims.requestId,

@@ -37,6 +37,7 @@ t.test('never sends an exchange stopped while it waited for a connection', async
     const exchange = new UpstreamExchange(reply, 'exchange', 'access-1', {
       responded: () => {},
       bytes: () => {},
+      brokeOff: () => {},
       failed: (error) => {
         failures.push(error.message)
         reply.code(502).send()
