@@ -1,5 +1,5 @@
 import t from 'tap'
-import { checkCanonicalPath, decodeSegments, methodAllowed, parseScope, pathInScope } from '../../src/domain/grant.js'
+import { canonicalEncoding, checkCanonicalPath, decodeSegments, methodAllowed, parseScope, pathInScope } from '../../src/domain/grant.js'
 
 t.test('accepts canonical paths and keeps their segments encoded', async (t) => {
   t.same(checkCanonicalPath('/'), { ok: true, segments: [] })
@@ -48,9 +48,29 @@ t.test('rejects every non-canonical form, never repairing it', async (t) => {
     ['/a/b c', 'bad-encoding'],
     ['/a/é', 'bad-encoding'],
     ['/a/b?c', 'bad-encoding'],
-    ['/a/%' + '25'.repeat(9) + '41', 'bad-encoding']
+    ['/a/%' + '25'.repeat(9) + '41', 'bad-encoding'],
+    // Text an NFKC-normalising server reads as something else: full-width dots, solidus and reverse
+    // solidus, the two-dot leader, a ligature, a decomposed accent; also behind a %25 layer.
+    ['/a/%EF%BC%8E%EF%BC%8E', 'not-nfkc'],
+    ['/a/%EF%BC%8E', 'not-nfkc'],
+    ['/a/x%EF%BC%8Fy', 'not-nfkc'],
+    ['/a/x%EF%BC%BCy', 'not-nfkc'],
+    ['/a/%E2%80%A5', 'not-nfkc'],
+    ['/a/%EF%AC%80', 'not-nfkc'],
+    ['/a/e%CC%81', 'not-nfkc'],
+    ['/a/%25EF%25BC%258E%25EF%25BC%258E', 'not-nfkc']
   ]
   for (const [path, reason] of cases) t.same(checkCanonicalPath(path), { ok: false, reason }, JSON.stringify(path))
+})
+
+t.test('spells every accepted path one way: unreserved escapes decoded, the rest in upper case', async (t) => {
+  t.same(checkCanonicalPath('/%65xchange/%63ontoso/a%2db%5f%7e%2E/caf%c3%a9/x%40y/%2541'), {
+    ok: true,
+    segments: ['exchange', 'contoso', 'a-b_~.', 'caf%C3%A9', 'x%40y', '%2541']
+  })
+  t.equal(canonicalEncoding('plain'), 'plain')
+  t.equal(canonicalEncoding('%41%3a%3A'), 'A%3A%3A', 'a reserved character stays escaped: it may mean something else unescaped')
+  t.same(checkCanonicalPath('/a/caf%C3%A9'), { ok: true, segments: ['a', 'caf%C3%A9'] }, 'NFC text NFKC leaves alone is canonical')
 })
 
 t.test('matches scopes on whole segments only', async (t) => {

@@ -1,6 +1,6 @@
 // Sends exact request bytes over a socket. inject and fetch normalise URLs (dot segments, escapes),
 // so tests of path canonicalisation must bypass every client-side URL parser.
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
 
 export interface RawResponse {
   status: number
@@ -26,23 +26,72 @@ export async function rawExchange (port: number, bytes: Buffer): Promise<RawResp
     socket.setTimeout(10_000, () => { socket.destroy(new Error(`no response within 10 s: ${JSON.stringify(received.toString('latin1').slice(0, 200))}`)) })
     socket.on('data', (chunk: Buffer) => {
       received = Buffer.concat([received, chunk])
-      const response = parseResponse(received, false)
-      if (response !== null) {
+      const parsed = parseResponse(received, false)
+      if (parsed !== null) {
         socket.destroy()
-        resolve(response)
+        resolve(parsed.response)
       }
     })
     socket.on('error', reject)
     socket.on('close', () => {
-      const response = parseResponse(received, true)
-      if (response === null) reject(new Error(`no HTTP response: ${JSON.stringify(received.toString('latin1').slice(0, 200))}`))
-      else resolve(response)
+      const parsed = parseResponse(received, true)
+      if (parsed === null) reject(new Error(`no HTTP response: ${JSON.stringify(received.toString('latin1').slice(0, 200))}`))
+      else resolve(parsed.response)
     })
   })
 }
 
-/** The response in `raw` once it is complete (or, at the close, whatever arrived); null before that. */
-function parseResponse (raw: Buffer, closed: boolean): RawResponse | null {
+/** One connection kept open for several requests (keep-alive, pipelining), each written as it is. */
+export interface RawConnection {
+  socket: Socket
+  write: (bytes: string) => void
+  /** Settles once `count` responses have arrived in all (or the connection closed: then what came). */
+  responses: (count: number) => Promise<RawResponse[]>
+  /** Settles when the server closes the connection. */
+  closed: Promise<void>
+}
+
+export async function rawConnection (port: number): Promise<RawConnection> {
+  const socket = connect(port, '127.0.0.1')
+  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve).once('error', reject) })
+  let received = Buffer.alloc(0)
+  let ended = false
+  const waiters = new Set<() => void>()
+  const wake = (): void => { for (const waiter of [...waiters]) waiter() }
+  socket.on('data', (chunk: Buffer) => { received = Buffer.concat([received, chunk]); wake() })
+  socket.on('error', () => {})
+  const closed = new Promise<void>((resolve) => { socket.on('close', () => { ended = true; wake(); resolve() }) })
+  const parsedAll = (): RawResponse[] => {
+    const out: RawResponse[] = []
+    let rest = received
+    for (;;) {
+      const parsed = parseResponse(rest, ended)
+      if (parsed === null) return out
+      out.push(parsed.response)
+      rest = rest.subarray(parsed.length)
+      if (rest.length === 0) return out
+    }
+  }
+  return {
+    socket,
+    write: (bytes) => { socket.write(Buffer.from(bytes, 'latin1')) },
+    closed,
+    responses: async (count) => await new Promise<RawResponse[]>((resolve) => {
+      const check = (): void => {
+        const all = parsedAll()
+        if (all.length >= count || ended) {
+          waiters.delete(check)
+          resolve(all)
+        }
+      }
+      waiters.add(check)
+      check()
+    })
+  }
+}
+
+/** The response in `raw` once it is complete (or, at the close, whatever arrived), and its length; null before that. */
+function parseResponse (raw: Buffer, closed: boolean): { response: RawResponse, length: number } | null {
   const split = raw.indexOf('\r\n\r\n')
   if (split === -1) return null
   const [statusLine, ...lines] = raw.subarray(0, split).toString('latin1').split('\r\n')
@@ -52,28 +101,32 @@ function parseResponse (raw: Buffer, closed: boolean): RawResponse | null {
     headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim()
   }
   let body: Buffer | null = raw.subarray(split + 4)
+  let length = raw.length
   if (headers['transfer-encoding'] === 'chunked') {
-    body = dechunk(body)
+    const chunked = dechunk(body)
+    body = chunked?.body ?? null
+    if (chunked !== null) length = split + 4 + chunked.length
   } else if (headers['content-length'] !== undefined) {
-    const length = Number(headers['content-length'])
-    body = body.length >= length ? body.subarray(0, length) : null
+    const size = Number(headers['content-length'])
+    body = body.length >= size ? body.subarray(0, size) : null
+    length = split + 4 + size
   } else if (!closed) {
     body = null
   }
   if (body === null) return null
   const text = body.toString('utf8')
-  return { status: Number((statusLine as string).split(' ')[1]), headers, body: text, json: () => JSON.parse(text) }
+  return { response: { status: Number((statusLine as string).split(' ')[1]), headers, body: text, json: () => JSON.parse(text) }, length }
 }
 
-/** The body of a complete chunked encoding, or null while the last chunk has not arrived. */
-function dechunk (body: Buffer): Buffer | null {
+/** The body of a complete chunked encoding and the bytes it took, or null while the last chunk has not arrived. */
+function dechunk (body: Buffer): { body: Buffer, length: number } | null {
   const parts: Buffer[] = []
   let at = 0
   for (;;) {
     const eol = body.indexOf('\r\n', at)
     if (eol === -1) return null
     const size = parseInt(body.subarray(at, eol).toString('latin1'), 16)
-    if (size === 0) return Buffer.concat(parts)
+    if (size === 0) return body.length < eol + 4 ? null : { body: Buffer.concat(parts), length: eol + 4 }
     if (body.length < eol + 2 + size + 2) return null
     parts.push(body.subarray(eol + 2, eol + 2 + size))
     at = eol + 2 + size + 2

@@ -31,9 +31,10 @@ export interface RecordingUpstream {
   upgrades: number
   /**
    * What the next requests get: a JSON answer (default), no answer at all, `streamBytes` bytes, or
-   * the head and a first block of such a body and then a dropped connection.
+   * the head and a first block of such a body and then a dropped connection (`break`) or nothing
+   * more, the connection left open (`stall`).
    */
-  mode: 'answer' | 'hang' | 'stream' | 'break'
+  mode: 'answer' | 'hang' | 'stream' | 'break' | 'stall'
   streamBytes: number
   /** Streamed answers whose connection closed before the last byte went out. */
   cutResponses: number
@@ -59,9 +60,10 @@ export async function startRecordingUpstream (): Promise<RecordingUpstream> {
     const seen: RecordedRequest = { method: req.method as string, url: req.url as string, headers: req.headers, bytes: 0 }
     upstream.requests.push(seen)
     if (upstream.mode === 'hang') return
-    if (upstream.mode === 'break') {
+    if (upstream.mode === 'break' || upstream.mode === 'stall') {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': upstream.streamBytes })
-      res.write(BLOCK, () => { setTimeout(() => { res.socket?.destroy() }, 50) })
+      const stall = upstream.mode === 'stall'
+      res.write(BLOCK, () => { if (!stall) setTimeout(() => { res.socket?.destroy() }, 50) })
       return
     }
     if (upstream.mode === 'stream') {

@@ -44,13 +44,18 @@ t.test('forwards to /tenants/{tenant}/{path} with the query byte for byte', asyn
   ], 'a trailing slash is kept, an empty query dropped')
 })
 
-t.test('forwards escapes in the path as sent, authorised on their decoded value', async (t) => {
+t.test('forwards the path in its canonical spelling, authorised on its decoded value, and records exactly that', async (t) => {
   const { h, upstream } = await gatewayBefore(t)
-  const { authorization } = await granted(h, { scope: '/mailboxes/alice@contoso.com' })
+  const { request, authorization } = await granted(h, { scope: '/mailboxes/alice@contoso.com' })
   const port = await listen(h)
-  const res = await rawRequest(port, '/exchange/%63ontoso/mailboxes/alice%40contoso.com/messages/Q3%20report', { headers: { authorization } })
+  // Escapes of unreserved characters decoded (even in the workload), others kept in upper case.
+  const res = await rawRequest(port, '/%65xchange/%63ontoso/mailboxes/alice%40contoso.com/messages/Q3%20report%c3%a9', { headers: { authorization } })
   t.equal(res.status, 200)
-  t.equal(upstream.requests[0]?.url, '/tenants/%63ontoso/mailboxes/alice%40contoso.com/messages/Q3%20report')
+  t.equal(upstream.requests[0]?.url, '/tenants/contoso/mailboxes/alice%40contoso.com/messages/Q3%20report%C3%A9')
+  const [accessed] = await contentRecords(h, request.id, 'ContentAccessed')
+  t.match(accessed, { object: '/contoso/mailboxes/alice%40contoso.com/messages/Q3%20report%C3%A9', details: { path: '/contoso/mailboxes/alice%40contoso.com/messages/Q3%20report%C3%A9' } })
+  const [completed] = await eventually('ContentAccessCompleted', async () => await contentRecords(h, request.id, 'ContentAccessCompleted'), (r) => r.length > 0)
+  t.equal(completed?.object, accessed?.object)
 })
 
 t.test('sends the upstream none of the client\'s credentials, cookies or forwarding claims', async (t) => {

@@ -50,7 +50,11 @@ const REJECTED: Array<[string, string, string]> = [
   ['a fragment marker', `${ALICE}#/../bob@contoso.com`, 'bad-encoding'],
   ['a character that must be escaped', `${ALICE}/a"b`, 'bad-encoding'],
   ['a bad escape behind %25', `${ALICE}/a%25ZZ`, 'bad-encoding'],
-  ['an absolute-form target', `http://127.0.0.1${ALICE}/messages`, 'empty-segment']
+  ['an absolute-form target', `http://127.0.0.1${ALICE}/messages`, 'empty-segment'],
+  ['full-width dots, which NFKC reads as ..', `${ALICE}/%EF%BC%8E%EF%BC%8E/bob@contoso.com/messages`, 'not-nfkc'],
+  ['a full-width solidus', `${ALICE}%EF%BC%8F..%EF%BC%8Fbob@contoso.com/messages`, 'not-nfkc'],
+  ['a two-dot leader', `${ALICE}/%E2%80%A5/bob@contoso.com`, 'not-nfkc'],
+  ['double-encoded full-width dots', `${ALICE}/%25EF%25BC%258E%25EF%25BC%258E/bob@contoso.com`, 'not-nfkc']
 ]
 
 // Escapes that are not UTF-8: the router cannot decode them and refuses before any route runs.
@@ -140,5 +144,6 @@ t.test('forwards a canonical path that merely looks odd', async (t) => {
     const res = await rawRequest(s.port, target, { headers: { authorization: s.grant.authorization } })
     t.equal(res.status, 200, target)
   }
-  t.same(s.upstream.requests.map((r) => r.url), targets.map((target) => target.replace('/exchange/', '/tenants/')))
+  // In its canonical spelling: `%2e` is `.` (unreserved), every other escape stays as it is.
+  t.same(s.upstream.requests.map((r) => r.url), targets.map((target) => target.replace('/exchange/', '/tenants/').replace('%2e%2e', '..')))
 })

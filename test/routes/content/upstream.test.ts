@@ -83,6 +83,24 @@ t.test('ends the response when the upstream breaks off mid-body', async (t) => {
   t.match(completed, { result: 'Failure', details: { completed: false, cutBy: null } })
 })
 
+t.test('says so when the body timeout cuts a stalled body', async (t) => {
+  const upstream = await startRecordingUpstream()
+  upstream.mode = 'stall'
+  const h = await startTestApp({ config: { upstreams: { exchange: upstream.url, sharepoint: upstream.url, onedrive: upstream.url }, upstreamTimeoutMs: 300 } })
+  t.teardown(async () => {
+    await h.close()
+    await upstream.close()
+  })
+  const { request: req, authorization } = await granted(h)
+  const res = await download(await listen(h), MESSAGES, { authorization })
+  t.equal(res.status, 200)
+  const { bytes, complete } = await res.ended
+  t.notOk(complete, 'the client sees a cut body, never a whole one')
+  t.ok(bytes < upstream.streamBytes)
+  const [completed] = await eventually('ContentAccessCompleted', async () => await contentRecords(h, req.id, 'ContentAccessCompleted'), (r) => r.length > 0)
+  t.match(completed, { result: 'Failure', details: { status: 200, completed: false, cutBy: 'UpstreamTimeout' } })
+})
+
 t.test('records an upload the client abandons', async (t) => {
   const upstream = await startRecordingUpstream()
   const h = await startTestApp({ config: { upstreams: { exchange: upstream.url, sharepoint: upstream.url, onedrive: upstream.url } } })
@@ -99,7 +117,7 @@ t.test('records an upload the client abandons', async (t) => {
   await eventually('upload under way', async () => upstream.requests[0]?.bytes ?? 0, (n) => n > 0)
   client.destroy()
   const [completed] = await eventually('ContentAccessCompleted', async () => await contentRecords(h, req.id, 'ContentAccessCompleted'), (r) => r.length > 0)
-  t.match(completed, { result: 'Failure', details: { method: 'PUT', completed: false } })
+  t.match(completed, { result: 'Failure', details: { method: 'PUT', completed: false, status: null } }, 'no status: nothing answered before it ended')
   t.ok(completed?.details.bytesIn < size)
 })
 
