@@ -17,8 +17,11 @@ export async function rawRequest (port: number, target: string, options: { metho
   return await rawExchange(port, Buffer.from(head, 'latin1'))
 }
 
-/** Writes `bytes` as they are and parses the first response, complete or cut by a close. */
-export async function rawExchange (port: number, bytes: Buffer): Promise<RawResponse> {
+/**
+ * Writes `bytes` as they are and parses the first response, complete or cut by a close. `head`: the
+ * request was a HEAD, so the response has no body whatever its content-length says.
+ */
+export async function rawExchange (port: number, bytes: Buffer, options: { head?: boolean } = {}): Promise<RawResponse> {
   return await new Promise<RawResponse>((resolve, reject) => {
     let received = Buffer.alloc(0)
     const socket = connect(port, '127.0.0.1', () => { socket.write(bytes) })
@@ -26,7 +29,7 @@ export async function rawExchange (port: number, bytes: Buffer): Promise<RawResp
     socket.setTimeout(10_000, () => { socket.destroy(new Error(`no response within 10 s: ${JSON.stringify(received.toString('latin1').slice(0, 200))}`)) })
     socket.on('data', (chunk: Buffer) => {
       received = Buffer.concat([received, chunk])
-      const parsed = parseResponse(received, false)
+      const parsed = parseResponse(received, false, options.head)
       if (parsed !== null) {
         socket.destroy()
         resolve(parsed.response)
@@ -91,7 +94,7 @@ export async function rawConnection (port: number): Promise<RawConnection> {
 }
 
 /** The response in `raw` once it is complete (or, at the close, whatever arrived), and its length; null before that. */
-function parseResponse (raw: Buffer, closed: boolean): { response: RawResponse, length: number } | null {
+function parseResponse (raw: Buffer, closed: boolean, head = false): { response: RawResponse, length: number } | null {
   const split = raw.indexOf('\r\n\r\n')
   if (split === -1) return null
   const [statusLine, ...lines] = raw.subarray(0, split).toString('latin1').split('\r\n')
@@ -102,7 +105,10 @@ function parseResponse (raw: Buffer, closed: boolean): { response: RawResponse, 
   }
   let body: Buffer | null = raw.subarray(split + 4)
   let length = raw.length
-  if (headers['transfer-encoding'] === 'chunked') {
+  if (head) {
+    body = Buffer.alloc(0)
+    length = split + 4
+  } else if (headers['transfer-encoding'] === 'chunked') {
     const chunked = dechunk(body)
     body = chunked?.body ?? null
     if (chunked !== null) length = split + 4 + chunked.length
