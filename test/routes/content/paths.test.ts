@@ -1,6 +1,7 @@
 // Paths that are not canonical are rejected, never repaired (API.md §5). Sent over a raw socket:
 // inject and fetch would normalise them before the gateway ever saw them.
 import t, { type Test } from 'tap'
+import fc from 'fast-check'
 import { startTestApp, type TestApp } from '../../helpers/app.js'
 import { contentRecords, granted, listen, type Granted } from '../../helpers/content.js'
 import { rawExchange, rawRequest } from '../../helpers/raw-http.js'
@@ -146,4 +147,55 @@ t.test('forwards a canonical path that merely looks odd', async (t) => {
   }
   // In its canonical spelling: `%2e` is `.` (unreserved), every other escape stays as it is.
   t.same(s.upstream.requests.map((r) => r.url), targets.map((target) => target.replace('/exchange/', '/tenants/').replace('%2e%2e', '..')))
+})
+
+/** What an upstream might make of a path: percent-decoding, NFKC, `\` as `/`, merged slashes, dot segments removed; repeated. */
+function upstreamNormalised (path: string): string {
+  let current = path
+  for (let round = 0; round < 4; round++) {
+    const bytes = Buffer.from(current.replace(/%([0-9A-Fa-f]{2})/g, (_e, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1')
+    const decoded = bytes.toString('utf8').normalize('NFKC').replaceAll('\\', '/').replace(/\/{2,}/g, '/')
+    const out: string[] = []
+    for (const segment of decoded.split('/').slice(1)) {
+      if (segment === '..') out.pop()
+      else if (segment !== '.') out.push(segment)
+    }
+    current = '/' + out.join('/')
+  }
+  return current
+}
+
+// Pieces of paths: traversal in every spelling, NFKC look-alikes of `.` `/` `\`, escapes of the scope itself.
+const PIECES = ['..', '.', '%2e%2e', '%2E%2e', '.%2e', '%2e', '%252e%252e', '%EF%BC%8E%EF%BC%8E', '%ef%bc%8e', '%E2%80%A5', '%E2%80%A4',
+  '%EF%B9%92', '%EF%BC%8F', '%EF%BC%BC', '%5c', '%2f', '%252f', 'bob@contoso.com', 'x', 'a..b', 'a.', '%C3%A9', 'e%CC%81', '%25',
+  '%2541', 'mailboxes', 'alice@contoso.com', '%61lice@contoso.com', 'alice%40contoso.com', '', '%41%42', 'messages']
+const PREFIXES = ['/exchange/contoso/mailboxes/alice@contoso.com', '/%65xchange/%63ontoso/mailboxes/alice%40contoso.com',
+  '/exchange/contoso/mailboxes/%61lice@contoso.com', '/exchange/contoso/mailboxes', '/exchange/%63ontoso']
+
+t.test('every path the guard accepts stays inside the scope after any upstream normalisation, and is recorded as forwarded (property)', async (t) => {
+  const s = await setup(t)
+  const grant = await granted(s.h, { scope: '/mailboxes/alice@contoso.com' })
+  let accepted = 0
+  const target = fc.tuple(fc.constantFrom(...PREFIXES), fc.array(fc.oneof(fc.constantFrom(...PIECES), fc.stringMatching(/^[A-Za-z0-9._~%-]{1,6}$/)), { maxLength: 4 }))
+    .map(([prefix, tail]) => tail.length === 0 ? prefix : `${prefix}/${tail.join('/')}`)
+  await fc.assert(fc.asyncProperty(target, async (path) => {
+    const forwardedBefore = s.upstream.requests.length
+    const res = await rawRequest(s.port, path, { headers: { authorization: grant.authorization } })
+    if (s.upstream.requests.length === forwardedBefore) {
+      if (res.status === 200) throw new Error(`${path}: 200 without reaching the upstream`)
+      return
+    }
+    accepted++
+    const forwarded = (s.upstream.requests.at(-1) as { url: string }).url
+    const normalised = upstreamNormalised(forwarded)
+    if (normalised !== '/tenants/contoso/mailboxes/alice@contoso.com' && !normalised.startsWith('/tenants/contoso/mailboxes/alice@contoso.com/')) {
+      throw new Error(`${path} was forwarded as ${forwarded}, which an upstream may read as ${normalised}`)
+    }
+    const accessId = res.headers['x-lockbox-access-id']
+    const [accessed] = (await contentRecords(s.h, grant.request.id, 'ContentAccessed')).filter((r) => r.details.accessId === accessId)
+    if (accessed?.details.path !== forwarded.slice('/tenants'.length) || accessed.object !== accessed.details.path) {
+      throw new Error(`${path} was forwarded as ${forwarded} but recorded as ${String(accessed?.details.path)}`)
+    }
+  }), { numRuns: 200 })
+  t.ok(accepted > 20, `${accepted} of 200 paths accepted, each inside the scope and recorded as forwarded`)
 })
