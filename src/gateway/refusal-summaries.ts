@@ -145,7 +145,7 @@ export function summaryDraft (tally: Tally): AuditDraft {
       count: tally.count,
       firstAt: new Date(tally.firstAt).toISOString(),
       lastAt: new Date(tally.lastAt).toISOString(),
-      reasons: Object.fromEntries([...tally.reasons].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)),
+      reasons: Object.fromEntries([...tally.reasons].sort(([a], [b]) => a < b ? -1 : 1)),
       samplePaths: tally.samplePaths,
       source: tally.source,
       status: THROTTLED_STATUS,
