@@ -46,6 +46,14 @@ function secondsVar (env: Env, name: string, fallback: string): number {
   return ms
 }
 
+/** A short wait, PT0S allowed, at most PT10S. */
+function delayVar (env: Env, name: string, fallback: string): number {
+  const text = read(env, name) ?? fallback
+  const ms = parseDuration(text)
+  if (ms === null || ms > 10_000) throw new ConfigError(`${name}: "${text}" is not an ISO 8601 duration from PT0S to PT10S`)
+  return ms
+}
+
 const HTTP = ['http:', 'https:']
 
 /** `protocols` keeps a scheme-less `localhost:8080` (a valid URL with scheme `localhost:`) from passing. */
@@ -210,6 +218,7 @@ export function loadConfig (env: Env, cwd: string = process.cwd()): Config {
       perAddress: countVar(env, 'LOCKBOX_REFUSAL_BUDGET', 100),
       perTenant: countVar(env, 'LOCKBOX_REFUSAL_TENANT_BUDGET', 1000),
       windowMs: secondsVar(env, 'LOCKBOX_REFUSAL_WINDOW', 'PT1M'),
+      delayMs: delayVar(env, 'LOCKBOX_REFUSAL_DELAY', 'PT0.2S'),
       summaryIntervalMs: secondsVar(env, 'LOCKBOX_REFUSAL_SUMMARY_INTERVAL', 'PT10S'),
       maxSources: 1000
     }

@@ -29,6 +29,11 @@ export const RefusalBudgetSchema = Type.Object({
   /** The same for all addresses together, on one tenant's paths. */
   perTenant: Type.Integer({ minimum: 1 }),
   windowMs: Type.Integer({ minimum: 1000 }),
+  /**
+   * How long a refusal past the budget waits before its 429 goes out: a flooding client that waits
+   * for each answer (a fixed number of connections) is slowed to connections ÷ delay. 0: no wait.
+   */
+  delayMs: Type.Integer({ minimum: 0, maximum: 10_000 }),
   /** How often the refusals counted past the budget are written, one summary record per source. */
   summaryIntervalMs: Type.Integer({ minimum: 1000 }),
   /** Sources tracked between two summaries; the rest fold into one summary per tenant. */

@@ -3,10 +3,12 @@
 // chose): a flood grew a tenant's log, and the gateway's memory, without bound. Now each client
 // address has a budget of such refusals per window, and each tenant one for all addresses together;
 // within both, a refusal is answered and recorded one by one as before. Past either, it is answered
-// 429 with Retry-After and counted into its source's summary, written every `summaryIntervalMs`:
-// at most one record per source per interval, however fast the flood. The counters are
+// 429 with Retry-After (after `delayMs`, which slows a flood down) and counted into its source's
+// summary, written every `summaryIntervalMs`: at most one record per source per interval, however
+// fast the flood. The counters are
 // @fastify/rate-limit's (shared through Redis by every replica on the Redis store); a valid token
 // never reaches this budget.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { normalizeIP } from '@fastify/rate-limit'
 import type { RefusalBudgetConfig } from '../../config/schema.js'
 import type { AuditDraft } from '../domain/audit.js'
@@ -33,11 +35,15 @@ export interface RefusalBudgetDeps {
   log: { error: (obj: object, msg: string) => void }
 }
 
+/** Throttled answers held back (`delayMs`) at once; past this many, they go out at once: memory stays bounded. */
+export const MAX_HELD = 1000
+
 export class RefusalBudget {
   private readonly summaries: RefusalSummaries
   private readonly timer: NodeJS.Timeout
   private writing: Promise<void> = Promise.resolve()
   private closed = false
+  private held = 0
 
   constructor (private readonly config: RefusalBudgetConfig, private readonly deps: RefusalBudgetDeps) {
     this.summaries = new RefusalSummaries(config.maxSources)
@@ -75,6 +81,12 @@ export class RefusalBudget {
     // Closed while the counter answered: the last summaries may be written already.
     if (this.closed) return null
     if (refusal.tenantId !== null) this.summaries.count({ ...refusal, tenantId: refusal.tenantId, source, at: this.deps.now() })
+    // The answer waits; the flood's connections wait with it, and the event loop serves the others.
+    if (this.config.delayMs > 0 && this.held < MAX_HELD) {
+      this.held++
+      await sleep(this.config.delayMs, undefined, { ref: false })
+      this.held--
+    }
     return retryAfterSeconds
   }
 

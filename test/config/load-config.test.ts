@@ -83,7 +83,7 @@ t.test('uses the documented defaults for an empty environment', async (t) => {
     trustProxy: [],
     logLevel: 'info',
     sweepIntervalMs: 1000,
-    refusalBudget: { perAddress: 100, perTenant: 1000, windowMs: 60_000, summaryIntervalMs: 10_000, maxSources: 1000 }
+    refusalBudget: { perAddress: 100, perTenant: 1000, windowMs: 60_000, delayMs: 200, summaryIntervalMs: 10_000, maxSources: 1000 }
   })
 })
 
@@ -132,6 +132,7 @@ t.test('reads every variable', async (t) => {
     LOCKBOX_REFUSAL_BUDGET: '20',
     LOCKBOX_REFUSAL_TENANT_BUDGET: ' 500 ',
     LOCKBOX_REFUSAL_WINDOW: 'PT5M',
+    LOCKBOX_REFUSAL_DELAY: 'PT1.5S',
     LOCKBOX_REFUSAL_SUMMARY_INTERVAL: 'PT1S',
     LOCKBOX_SMTP_URL: 'smtp://mail.internal:2525',
     LOCKBOX_MAIL_FROM: 'Lockbox <lockbox@acme.example>',
@@ -175,7 +176,7 @@ t.test('reads every variable', async (t) => {
     trustProxy: ['10.0.0.1', '192.168.0.0/16', '::1', 'fd00::/8'],
     logLevel: 'debug',
     sweepIntervalMs: 1000,
-    refusalBudget: { perAddress: 20, perTenant: 500, windowMs: 300_000, summaryIntervalMs: 1000, maxSources: 1000 }
+    refusalBudget: { perAddress: 20, perTenant: 500, windowMs: 300_000, delayMs: 1500, summaryIntervalMs: 1000, maxSources: 1000 }
   })
 })
 
@@ -392,7 +393,7 @@ t.test('accepts addresses and CIDRs of either family as trusted proxies', async 
   t.strictSame(loadConfig({ LOCKBOX_TRUST_PROXY: entries.join(',') }, ROOT).trustProxy, entries)
 })
 
-t.test('rejects a refusal budget that is not a positive whole number, and its windows under a second', async (t) => {
+t.test('rejects a refusal budget that is not a positive whole number, its windows under a second and a delay above PT10S', async (t) => {
   for (const variable of ['LOCKBOX_REFUSAL_BUDGET', 'LOCKBOX_REFUSAL_TENANT_BUDGET']) {
     for (const text of ['0', '-1', '1.5', 'many', '1e3', '9999999999']) rejects(t, { [variable]: text }, variable, 'positive whole number')
   }
@@ -401,6 +402,9 @@ t.test('rejects a refusal budget that is not a positive whole number, and its wi
     rejects(t, { [variable]: '60' }, variable, 'ISO 8601 duration')
   }
   t.equal(loadConfig({ LOCKBOX_REFUSAL_BUDGET: '1', LOCKBOX_REFUSAL_WINDOW: 'PT1S' }, ROOT).refusalBudget.windowMs, 1000)
+  for (const text of ['PT10.001S', 'PT1M', 'soon']) rejects(t, { LOCKBOX_REFUSAL_DELAY: text }, 'LOCKBOX_REFUSAL_DELAY', 'from PT0S to PT10S')
+  t.equal(loadConfig({ LOCKBOX_REFUSAL_DELAY: 'PT0S' }, ROOT).refusalBudget.delayMs, 0, 'no wait at all')
+  t.equal(loadConfig({ LOCKBOX_REFUSAL_DELAY: 'PT10S' }, ROOT).refusalBudget.delayMs, 10_000)
 })
 
 t.test('rejects an unknown log level', async (t) => {

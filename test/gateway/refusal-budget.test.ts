@@ -1,8 +1,8 @@
 import t from 'tap'
 import type { AuditDraft } from '../../src/domain/audit.js'
-import { RefusalBudget, type BudgetCounter, type UnauthenticatedRefusal } from '../../src/gateway/refusal-budget.js'
+import { MAX_HELD, RefusalBudget, type BudgetCounter, type UnauthenticatedRefusal } from '../../src/gateway/refusal-budget.js'
 
-const CONFIG = { perAddress: 2, perTenant: 3, windowMs: 60_000, summaryIntervalMs: 3_600_000, maxSources: 10 }
+const CONFIG = { perAddress: 2, perTenant: 3, windowMs: 60_000, delayMs: 0, summaryIntervalMs: 3_600_000, maxSources: 10 }
 
 function refusal (overrides: Partial<UnauthenticatedRefusal> = {}): UnauthenticatedRefusal {
   return { tenantId: 'contoso', clientIp: '203.0.113.7', workload: 'exchange', method: 'GET', path: '/contoso/a', reason: 'missing access token', ...overrides }
@@ -116,4 +116,15 @@ t.test('writes the summaries every interval', async (t) => {
   await done
   clearTimeout(alive)
   t.match(written, [{ details: { count: 1 } }])
+})
+
+t.test('holds throttled answers back, a bounded number at once', async (t) => {
+  const b = new RefusalBudget({ ...CONFIG, delayMs: 10_000 }, { record: async () => {}, now: Date.now, log: { error: () => {} } })
+  t.teardown(async () => { await b.close() })
+  const over: BudgetCounter = async () => ({ exceeded: true, retryAfterSeconds: 7 })
+  const answered: number[] = []
+  for (let i = 0; i < MAX_HELD; i++) b.admit(refusal(), over).then(() => { answered.push(i) }, () => {})
+  t.equal(await b.admit(refusal(), over), 7, 'past the bound, the answer goes out without waiting')
+  t.same(answered, [], 'while the others are still held')
+  t.equal(b.pending, MAX_HELD + 1, 'every one of them counted')
 })
