@@ -82,9 +82,11 @@ export class RefusalBudget {
     if (this.closed) return null
     if (refusal.tenantId !== null) this.summaries.count({ ...refusal, tenantId: refusal.tenantId, source, at: this.deps.now() })
     // The answer waits; the flood's connections wait with it, and the event loop serves the others.
+    // Each wait is drawn from ½ to 1½ × delayMs: equal waits would answer a flood's connections in
+    // step, and they would come back as one burst that holds up everyone else behind it.
     if (this.config.delayMs > 0 && this.held < MAX_HELD) {
       this.held++
-      await sleep(this.config.delayMs, undefined, { ref: false })
+      await sleep(Math.round(this.config.delayMs * (0.5 + Math.random())), undefined, { ref: false })
       this.held--
     }
     return retryAfterSeconds
