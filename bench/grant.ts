@@ -11,12 +11,17 @@ async function call (base: string, method: string, path: string, token: string |
   return text === '' ? null : JSON.parse(text)
 }
 
-export async function accessToken (base: string, scope = '/mailboxes/alice@contoso.com'): Promise<string> {
-  const who = async (user: string): Promise<string> => (await call(base, 'POST', '/dev/token', null, { user })).token
-  const [engineer, manager, customer, approver] = await Promise.all(['eng-ada', 'mgr-carol', 'contoso-user', 'contoso-approver'].map(who)) as [string, string, string, string]
-  const sr = await call(base, 'POST', '/v1/tenants/contoso/service-requests', customer, { title: 'Mail flow broken', description: 'Messages bounce' })
+/** A dev identity token of `user`. */
+export async function identityToken (base: string, user: string): Promise<string> {
+  return (await call(base, 'POST', '/dev/token', null, { user })).token
+}
+
+export async function accessToken (base: string, scope = '/mailboxes/alice@contoso.com', tenant = 'contoso'): Promise<string> {
+  const who = async (user: string): Promise<string> => await identityToken(base, user)
+  const [engineer, manager, customer, approver] = await Promise.all(['eng-ada', 'mgr-carol', `${tenant}-user`, `${tenant}-approver`].map(who)) as [string, string, string, string]
+  const sr = await call(base, 'POST', `/v1/tenants/${tenant}/service-requests`, customer, { title: 'Mail flow broken', description: 'Messages bounce' })
   const request = await call(base, 'POST', '/v1/requests', engineer, {
-    tenantId: 'contoso', serviceRequestNumber: sr.number, workload: 'exchange', duration: 'PT4H', justification: 'Benchmark', scope
+    tenantId: tenant, serviceRequestNumber: sr.number, workload: 'exchange', duration: 'PT4H', justification: 'Benchmark', scope
   })
   await call(base, 'POST', `/v1/requests/${request.id as string}/review`, manager, { decision: 'Approve' })
   await call(base, 'POST', `/v1/requests/${request.id as string}/decision`, approver, { decision: 'Approve' })

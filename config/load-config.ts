@@ -32,6 +32,28 @@ function durationVar (env: Env, name: string, fallback: string): number {
   return ms
 }
 
+function countVar (env: Env, name: string, fallback: number): number {
+  const text = read(env, name)
+  if (text === undefined) return fallback
+  if (!/^\d{1,9}$/.test(text) || Number(text) < 1) throw new ConfigError(`${name}: "${text}" is not a positive whole number`)
+  return Number(text)
+}
+
+/** A duration of at least one second: the budget's windows are counted in whole seconds (Retry-After). */
+function secondsVar (env: Env, name: string, fallback: string): number {
+  const ms = durationVar(env, name, fallback)
+  if (ms < 1000) throw new ConfigError(`${name}: "${read(env, name) as string}" is shorter than PT1S`)
+  return ms
+}
+
+/** A short wait, PT0S allowed, at most PT10S. */
+function delayVar (env: Env, name: string, fallback: string): number {
+  const text = read(env, name) ?? fallback
+  const ms = parseDuration(text)
+  if (ms === null || ms > 10_000) throw new ConfigError(`${name}: "${text}" is not an ISO 8601 duration from PT0S to PT10S`)
+  return ms
+}
+
 const HTTP = ['http:', 'https:']
 
 /** `protocols` keeps a scheme-less `localhost:8080` (a valid URL with scheme `localhost:`) from passing. */
@@ -191,7 +213,15 @@ export function loadConfig (env: Env, cwd: string = process.cwd()): Config {
     auditRetentionMs,
     trustProxy,
     logLevel: logLevel as Config['logLevel'],
-    sweepIntervalMs: 1000
+    sweepIntervalMs: 1000,
+    refusalBudget: {
+      perAddress: countVar(env, 'LOCKBOX_REFUSAL_BUDGET', 100),
+      perTenant: countVar(env, 'LOCKBOX_REFUSAL_TENANT_BUDGET', 1000),
+      windowMs: secondsVar(env, 'LOCKBOX_REFUSAL_WINDOW', 'PT1M'),
+      delayMs: delayVar(env, 'LOCKBOX_REFUSAL_DELAY', 'PT0.2S'),
+      summaryIntervalMs: secondsVar(env, 'LOCKBOX_REFUSAL_SUMMARY_INTERVAL', 'PT10S'),
+      maxSources: 1000
+    }
   }
   /* c8 ignore next 3 -- every field was checked above; this guards the schema and the loader drifting apart */
   if (!Value.Check(ConfigSchema, config)) {

@@ -22,6 +22,24 @@ export const HostPortSchema = Type.Object({
   port: Type.Integer({ minimum: 1, maximum: 65535 })
 }, { additionalProperties: false })
 
+/** The budget of content refusals without a valid token (API.md §5; docs/security.md). */
+export const RefusalBudgetSchema = Type.Object({
+  /** Refusals one client address has answered and recorded one by one per window; past it, 429. */
+  perAddress: Type.Integer({ minimum: 1 }),
+  /** The same for all addresses together, on one tenant's paths. */
+  perTenant: Type.Integer({ minimum: 1 }),
+  windowMs: Type.Integer({ minimum: 1000 }),
+  /**
+   * How long a refusal past the budget waits before its 429 goes out: a flooding client that waits
+   * for each answer (a fixed number of connections) is slowed to connections ÷ delay. 0: no wait.
+   */
+  delayMs: Type.Integer({ minimum: 0, maximum: 10_000 }),
+  /** How often the refusals counted past the budget are written, one summary record per source. */
+  summaryIntervalMs: Type.Integer({ minimum: 1000 }),
+  /** Sources tracked between two summaries; the rest fold into one summary per tenant. */
+  maxSources: Type.Integer({ minimum: 1 })
+}, { additionalProperties: false })
+
 export const ConfigSchema = Type.Object({
   host: Type.String({ minLength: 1 }),
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
@@ -67,11 +85,13 @@ export const ConfigSchema = Type.Object({
     Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')
   ]),
   /** How often the sweeper writes down expiries and completions. */
-  sweepIntervalMs: Type.Integer({ minimum: 10 })
+  sweepIntervalMs: Type.Integer({ minimum: 10 }),
+  refusalBudget: RefusalBudgetSchema
 })
 
 export type Config = Static<typeof ConfigSchema>
 export type TenantConfig = Static<typeof TenantSchema>
 export type DevUser = Static<typeof DevUserSchema>
+export type RefusalBudgetConfig = Static<typeof RefusalBudgetSchema>
 
 export const MAX_ACCESS_CEILING_MS = 4 * 3600 * 1000

@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { Config } from '../config/schema.js'
+import rateLimit from '../plugins/external/rate-limit.js'
 import swagger from '../plugins/external/swagger.js'
 import callerIdentity from '../plugins/app/caller-identity.js'
 import gateway from '../plugins/app/gateway.js'
@@ -74,6 +75,7 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
   await app.register(problemDetails)
   await app.register(shutdown)
   await app.register(stores, { config, stores: overrides.stores, now })
+  await app.register(rateLimit, { config })
   await app.register(tenants, { config })
   await app.register(callerIdentity, { config })
   await app.register(workflow, { config, now, sweep: overrides.sweep ?? true })
@@ -88,6 +90,6 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
   await app.register(jwksRoutes)
   await app.register(v1Routes, { prefix: '/v1' })
   await app.register(adminRoutes)
-  await app.register(contentRoutes, { timeoutMs: config.upstreamTimeoutMs, unroutable })
+  await app.register(contentRoutes, { timeoutMs: config.upstreamTimeoutMs, unroutable, refusalBudget: config.refusalBudget })
   return app
 }

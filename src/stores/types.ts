@@ -5,6 +5,7 @@ import type { AuditDraft, AuditOperation, AuditRecord, ChainHead, ChainVerificat
 import type { LockboxRequest, RequestStatus } from '../domain/lockbox.js'
 import type { ServiceRequest, TenantSettings } from '../domain/tenant.js'
 import type { OutboxMessage } from '../notify/types.js'
+import type { RedisClient } from './redis/connect.js'
 
 export interface Page<T> { items: T[], nextCursor: string | null }
 
@@ -136,6 +137,11 @@ export interface Stores {
   lockbox: LockboxStore
   audit: AuditLog
   grantEvents: GrantEvents
+  /**
+   * A shared backend's command client, for counters every replica must agree on beside the store's
+   * own data (the refusal budget, under its own key prefix); absent on the embedded store.
+   */
+  redis?: { client: RedisClient, refusalBudgetPrefix: string }
   /** Resolves true when the backend answers. Never rejects. */
   ping: () => Promise<boolean>
   /** Flushes pending writes and releases resources. */

@@ -82,7 +82,8 @@ t.test('uses the documented defaults for an empty environment', async (t) => {
     auditRetentionMs: 365 * DAY,
     trustProxy: [],
     logLevel: 'info',
-    sweepIntervalMs: 1000
+    sweepIntervalMs: 1000,
+    refusalBudget: { perAddress: 100, perTenant: 1000, windowMs: 60_000, delayMs: 200, summaryIntervalMs: 10_000, maxSources: 1000 }
   })
 })
 
@@ -128,6 +129,11 @@ t.test('reads every variable', async (t) => {
     LOCKBOX_MAX_ACCESS: 'PT1H30M',
     LOCKBOX_SIGNING_KEY_FILE: join(dir, 'keys', 'signing.json'),
     LOCKBOX_METRICS_TOKEN: 'scrape-me',
+    LOCKBOX_REFUSAL_BUDGET: '20',
+    LOCKBOX_REFUSAL_TENANT_BUDGET: ' 500 ',
+    LOCKBOX_REFUSAL_WINDOW: 'PT5M',
+    LOCKBOX_REFUSAL_DELAY: 'PT1.5S',
+    LOCKBOX_REFUSAL_SUMMARY_INTERVAL: 'PT1S',
     LOCKBOX_SMTP_URL: 'smtp://mail.internal:2525',
     LOCKBOX_MAIL_FROM: 'Lockbox <lockbox@acme.example>',
     LOCKBOX_WEBHOOK_URL: 'https://hooks.example/lockbox',
@@ -169,7 +175,8 @@ t.test('reads every variable', async (t) => {
     auditRetentionMs: 30 * DAY,
     trustProxy: ['10.0.0.1', '192.168.0.0/16', '::1', 'fd00::/8'],
     logLevel: 'debug',
-    sweepIntervalMs: 1000
+    sweepIntervalMs: 1000,
+    refusalBudget: { perAddress: 20, perTenant: 500, windowMs: 300_000, delayMs: 1500, summaryIntervalMs: 1000, maxSources: 1000 }
   })
 })
 
@@ -384,6 +391,20 @@ t.test('rejects a trusted proxy that is not an address or CIDR', async (t) => {
 t.test('accepts addresses and CIDRs of either family as trusted proxies', async (t) => {
   const entries = ['127.0.0.1', '10.0.0.0/8', '0.0.0.0/0', '192.168.1.0/32', '::1', 'fd00::/8', '::/0', '2001:db8::/128', '::ffff:10.0.0.1']
   t.strictSame(loadConfig({ LOCKBOX_TRUST_PROXY: entries.join(',') }, ROOT).trustProxy, entries)
+})
+
+t.test('rejects a refusal budget that is not a positive whole number, its windows under a second and a delay above PT10S', async (t) => {
+  for (const variable of ['LOCKBOX_REFUSAL_BUDGET', 'LOCKBOX_REFUSAL_TENANT_BUDGET']) {
+    for (const text of ['0', '-1', '1.5', 'many', '1e3', '9999999999']) rejects(t, { [variable]: text }, variable, 'positive whole number')
+  }
+  for (const variable of ['LOCKBOX_REFUSAL_WINDOW', 'LOCKBOX_REFUSAL_SUMMARY_INTERVAL']) {
+    rejects(t, { [variable]: 'PT0.5S' }, variable, 'shorter than PT1S')
+    rejects(t, { [variable]: '60' }, variable, 'ISO 8601 duration')
+  }
+  t.equal(loadConfig({ LOCKBOX_REFUSAL_BUDGET: '1', LOCKBOX_REFUSAL_WINDOW: 'PT1S' }, ROOT).refusalBudget.windowMs, 1000)
+  for (const text of ['PT10.001S', 'PT1M', 'soon']) rejects(t, { LOCKBOX_REFUSAL_DELAY: text }, 'LOCKBOX_REFUSAL_DELAY', 'from PT0S to PT10S')
+  t.equal(loadConfig({ LOCKBOX_REFUSAL_DELAY: 'PT0S' }, ROOT).refusalBudget.delayMs, 0, 'no wait at all')
+  t.equal(loadConfig({ LOCKBOX_REFUSAL_DELAY: 'PT10S' }, ROOT).refusalBudget.delayMs, 10_000)
 })
 
 t.test('rejects an unknown log level', async (t) => {

@@ -37,6 +37,8 @@ export function testConfig (dataDir: string, overrides: Partial<Config> = {}): C
     trustProxy: [],
     logLevel: 'silent',
     sweepIntervalMs: 1000,
+    // Tests send many refused requests from one address (127.0.0.1); the budget's own tests set it small.
+    refusalBudget: { perAddress: 1_000_000, perTenant: 1_000_000, windowMs: 60_000, delayMs: 0, summaryIntervalMs: 10_000, maxSources: 1000 },
     ...overrides
   }
 }

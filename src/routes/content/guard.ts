@@ -62,6 +62,11 @@ export interface GuardDeps {
   assertionFor: (claims: AccessClaims) => string | Promise<string>
   audit: (draft: AuditDraft) => Promise<unknown>
   track: (access: ContentAccess, request: FastifyRequest, reply: FastifyReply) => void
+  /**
+   * A refusal without a valid token, judged by the refusal budget before it is recorded: null while
+   * within budget, else the seconds to put in Retry-After (the budget has counted it into a summary).
+   */
+  throttle: (request: FastifyRequest, tenantId: string | null, reason: string) => Promise<number | null>
   /** A request answered by the guard itself, for the access log and the metrics. */
   answered: (request: FastifyRequest, outcome: GuardOutcome, code: string, status: number) => void
 }
@@ -188,6 +193,13 @@ async function refuse (deps: GuardDeps, request: FastifyRequest, reply: FastifyR
   // Recorded in the log of the tenant whose content was asked for: a token used on another tenant's
   // path must not write that tenant's paths into its own tenant's log, where its admins read them.
   const tenantId = tenantOfPath(deps, access.path) ?? claims?.tenantId ?? null
+  if (claims === null) {
+    const retryAfter = await deps.throttle(request, tenantId, refusal.reason)
+    if (retryAfter !== null) {
+      reply.header('retry-after', String(retryAfter))
+      return answerFromGuard(deps, request, reply, 'denied', problem(429, 'RATE_LIMITED', `too many refused requests from this address; retry in ${retryAfter} s`))
+    }
+  }
   let answer: Problem = problem(refusal.status, refusal.code, refusal.detail)
   let outcome: GuardOutcome = 'denied'
   if (tenantId !== null) {

@@ -6,7 +6,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
 import { WORKLOADS, type Workload } from '../../domain/lockbox.js'
 import type { AuditDraft } from '../../domain/audit.js'
+import type { RefusalBudgetConfig } from '../../../config/schema.js'
 import { RecordBatcher } from '../../gateway/record-batcher.js'
+import { RefusalBudget } from '../../gateway/refusal-budget.js'
 import { problem, sendProblem } from '../../../plugins/app/problem-details.js'
 import { countedBody, hasBody, upstreamPool, upstreamRequestHeaders, UpstreamExchange } from './forward.js'
 import { clientIpOf, contentGuard, type ContentAccess, type GuardOutcome } from './guard.js'
@@ -27,9 +29,10 @@ export interface ContentRouteOptions {
   timeoutMs: number
   unroutable: UnroutableRequests
   records: RecordBatcher
+  budget: RefusalBudget
 }
 
-async function workloadScope (app: FastifyInstance, { workload, upstream, timeoutMs, unroutable, records }: ContentRouteOptions): Promise<void> {
+async function workloadScope (app: FastifyInstance, { workload, upstream, timeoutMs, unroutable, records, budget }: ContentRouteOptions): Promise<void> {
   const gw = app.gateway
   const metrics = app.metrics
   const tenantIds = new Set(app.tenants.ids())
@@ -52,6 +55,14 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
     grant: (requestId) => gw.grants.get(requestId),
     assertionFor: (claims) => gw.assertions.assertionFor({ ...claims, workload }),
     audit: commitRecord,
+    throttle: async (request, tenantId, reason) => await budget.admit({
+      tenantId,
+      clientIp: request.ip ?? null,
+      workload,
+      method: request.method,
+      path: request.contentAccess.path,
+      reason
+    }, app.refusalCounter(request)),
     track: (access, request, reply) => {
       access.untrack = gw.inFlight.add(access.claims?.requestId as string, {
         windowEndsAt: Date.parse(access.grant?.accessEndsAt as string),
@@ -161,11 +172,15 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
   }
 }
 
-export default async function contentRoutes (app: FastifyInstance, options: { timeoutMs: number, unroutable: UnroutableRequests }): Promise<void> {
+export default async function contentRoutes (app: FastifyInstance, options: { timeoutMs: number, unroutable: UnroutableRequests, refusalBudget: RefusalBudgetConfig }): Promise<void> {
   const records = new RecordBatcher(async (change) => await app.stores.lockbox.commit(change))
-  // The outcomes of the last responses are recorded before the store closes.
-  app.addHook('onClose', async () => { await records.drain() })
+  const budget = new RefusalBudget(options.refusalBudget, { record: async (draft) => await records.append(draft), now: app.now, log: app.log })
+  // The last refusal summaries and the outcomes of the last responses are recorded before the store closes.
+  app.addHook('onClose', async () => {
+    await budget.close()
+    await records.drain()
+  })
   for (const workload of WORKLOADS) {
-    await app.register(workloadScope, { workload, upstream: app.gateway.upstreams[workload], timeoutMs: options.timeoutMs, unroutable: options.unroutable, records })
+    await app.register(workloadScope, { workload, upstream: app.gateway.upstreams[workload], timeoutMs: options.timeoutMs, unroutable: options.unroutable, records, budget })
   }
 }

@@ -170,6 +170,7 @@ export async function openRedisStores (options: RedisStoreOptions): Promise<Redi
       publish: guarded((event) => events.publishGrant(event)),
       subscribe: events.grants.subscribe
     },
+    redis: { client, refusalBudgetPrefix: keys.refusalBudgetPrefix() },
     ping: async () => {
       if (closing !== null) return false
       try {

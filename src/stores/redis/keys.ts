@@ -140,4 +140,12 @@ export class RedisKeys {
   auditChannel (): string {
     return `${this.namespace}:audit-records`
   }
+
+  /**
+   * Where @fastify/rate-limit's counters of the refusal budget start (it appends `addr:…` or
+   * `tenant:…`). No hash tag: each counter is a key of its own, so a cluster spreads them.
+   */
+  refusalBudgetPrefix (): string {
+    return `${this.namespace}:refusal-budget:`
+  }
 }
