@@ -22,6 +22,9 @@ export const HostPortSchema = Type.Object({
   port: Type.Integer({ minimum: 1, maximum: 65535 })
 }, { additionalProperties: false })
 
+/** A bound on LOCKBOX_WORKERS: a typo (10000) must not fork a machine to death. */
+export const MAX_WORKERS = 256
+
 export const ConfigSchema = Type.Object({
   host: Type.String({ minLength: 1 }),
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
@@ -67,7 +70,9 @@ export const ConfigSchema = Type.Object({
     Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')
   ]),
   /** How often the sweeper writes down expiries and completions. */
-  sweepIntervalMs: Type.Integer({ minimum: 10 })
+  sweepIntervalMs: Type.Integer({ minimum: 10 }),
+  /** Gateway processes on this machine (LOCKBOX_WORKERS); absent: 1. */
+  workers: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_WORKERS }))
 })
 
 export type Config = Static<typeof ConfigSchema>
