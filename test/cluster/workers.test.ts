@@ -8,11 +8,15 @@ import { fileURLToPath } from 'node:url'
 import { tempDir } from '../helpers/config.js'
 import { pinWorkers, startCluster, type Pinned } from '../helpers/cluster.js'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { openSse } from '../helpers/sse.js'
 import { startRedisServer } from '../helpers/redis.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const MESSAGES = '/exchange/contoso/mailboxes/alice@contoso.com/messages'
 const ARCHIVE = '/sharepoint/contoso/sites/finance/files/Shared%20Documents/Archive/Project%20Phoenix%20assets.zip'
+
+// Three processes load the TypeScript sources at start, which takes a while on a busy machine.
+t.setTimeout(400_000)
 
 t.test('start-up refuses several processes on the embedded store, in one line naming LOCKBOX_WORKERS', async (t) => {
   const child = spawn(process.execPath, [...process.execArgv, 'src/server.ts'], {
@@ -128,5 +132,70 @@ t.test('two worker processes on one port and one Redis', async (t) => {
     let outcome
     while ((outcome = (await auditOf(`requestId=${id}&operation=ContentAccessCompleted`)).find((r) => r.details.accessId === accessId)) === undefined) await sleep(50)
     t.match(outcome, { result: 'Failure', details: { completed: false, cutBy: 'Revoked' } })
+  })
+
+  /** Sums a counter's samples in an exposition. */
+  const total = (exposition: string, name: string): number => exposition.split('\n')
+    .filter((line) => line.startsWith(name + '{') || line.startsWith(name + ' '))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0)
+
+  t.test('/metrics answers for every process, whichever serves the scrape', async (t) => {
+    const id = await awaitingCustomer(a)
+    await ok(a, 'POST', `/v1/requests/${id}/decision`, 'contoso-approver', { decision: 'Approve' })
+    const token = await tokenOf(a, id)
+    const before = total((await a.call('GET', '/metrics')).text, 'lockbox_content_requests_total')
+    for (let i = 0; i < 5; i++) t.equal((await a.call('GET', MESSAGES, { bearer: token })).status, 200)
+    for (let i = 0; i < 7; i++) t.equal((await b.call('GET', MESSAGES, { bearer: token })).status, 200)
+    const fromB = (await b.call('GET', '/metrics')).text
+    t.equal(total(fromB, 'lockbox_content_requests_total') - before, 12, 'the 5 calls served by A and the 7 by B')
+    t.equal(total((await a.call('GET', '/metrics')).text, 'lockbox_content_requests_total'), total(fromB, 'lockbox_content_requests_total'), 'the same count from A')
+    // A store-wide gauge is one store's count, not one per process added up.
+    const approved = (await ok(a, 'GET', '/v1/requests?tenantId=contoso&status=Approved&limit=100', 'sec-erin')).items.length
+    t.equal(total(fromB, 'lockbox_requests{status="Approved"}'), approved)
+  })
+
+  t.test('the live audit stream shows the records every process commits', async (t) => {
+    const tokens: string[] = []
+    for (const p of [a, b]) {
+      const id = await awaitingCustomer(p)
+      await ok(p, 'POST', `/v1/requests/${id}/decision`, 'contoso-approver', { decision: 'Approve' })
+      tokens.push(await tokenOf(p, id))
+    }
+    // The stream lands on one of the processes; the accesses go through both, so one of them is the other's.
+    const stream = await openSse(`${base}/v1/audit/stream?tenantId=contoso`, users['sec-erin'] as string)
+    t.teardown(stream.close)
+    const accessIds = { a: new Set<string>(), b: new Set<string>() }
+    const streamed = (): Set<string> => new Set(stream.events.map((event) => JSON.parse(event.data).details.accessId as string))
+    // A subscription takes effect a moment after the stream opens: access until both processes' records arrive.
+    for (let round = 0; ![...accessIds.a].some((x) => streamed().has(x)) || ![...accessIds.b].some((x) => streamed().has(x)); round++) {
+      if (round === 100) throw new Error('the stream did not show records of both processes')
+      accessIds.a.add((await a.call('GET', MESSAGES, { bearer: tokens[0] })).headers['x-lockbox-access-id'] as string)
+      accessIds.b.add((await b.call('GET', MESSAGES, { bearer: tokens[1] })).headers['x-lockbox-access-id'] as string)
+      await stream.waitFor(stream.events.length + 1, 1000).catch(() => {})
+    }
+    t.pass('records committed by A and by B both streamed')
+  })
+
+  let workers: number[] = []
+  t.test('a worker that dies is replaced', async (t) => {
+    process.kill(b.pid, 'SIGKILL')
+    await cluster.waitForOutput(/a worker died; starting another/)
+    await cluster.waitForOutput(/worker restarted and listening/, 90_000)
+    const now = await pinWorkers(base, 2)
+    t.teardown(async () => { for (const p of now) await p.close() })
+    t.ok(now.some((p) => p.pid === a.pid), 'A still serves')
+    t.notOk(now.some((p) => p.pid === b.pid), 'B is gone')
+    t.equal((await now[0]?.call('GET', '/readyz'))?.status, 200)
+    t.equal((await now[1]?.call('GET', '/readyz'))?.status, 200)
+    workers = now.map((p) => p.pid)
+  })
+
+  t.test('SIGTERM to the primary: every worker drains and exits, then the primary exits 0', async (t) => {
+    cluster.child.kill('SIGTERM')
+    const code = await cluster.exited
+    if (code !== 0) t.comment(cluster.output().slice(-4000))
+    t.equal(code, 0, 'the primary exits 0')
+    t.equal(cluster.output().match(/shutting down: draining requests and flushing the audit log/g)?.length, 2, 'both workers drained')
+    for (const pid of workers) t.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `worker ${pid} exited`)
   })
 })
