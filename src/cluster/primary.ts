@@ -118,12 +118,14 @@ export async function superviseWorkers (config: Config, log: Logger, timing: Sup
     exitCode = code
     for (const timer of restarts) clearTimeout(timer)
     restarts.clear()
+    /* c8 ignore next 4 -- a signal while every worker is dead and waiting for its restart: a moment no test can aim at */
     if (running.size === 0) {
       finish()
       return
     }
     log.info({ workers: running.size }, 'shutting down: every worker drains its requests and flushes its audit log')
     for (const { worker } of running.values()) send(worker, { lockbox: 'shutdown' })
+    /* c8 ignore next 5 -- a worker past its own grace (close-with-grace exits it at GRACE_MS) has a hung event loop: not provoked from a test */
     const kill = setTimeout(() => {
       log.error({ workers: [...running.values()].map((r) => r.worker.process.pid) }, 'shutting down: workers still running past the grace period; killing them')
       exitCode = 1

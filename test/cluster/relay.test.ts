@@ -12,7 +12,8 @@ import type { AuditRecord } from '../../src/domain/audit.js'
 import { openEmbeddedStores } from '../../src/stores/embedded/index.js'
 import type { GrantEvent, Stores } from '../../src/stores/types.js'
 import { draftFor } from '../helpers/audit-records.js'
-import { tempDir } from '../helpers/config.js'
+import { tempDir, testConfig } from '../helpers/config.js'
+import { buildApp } from '../../src/app.js'
 
 const copy = <T>(message: T): T => JSON.parse(JSON.stringify(message)) as T
 
@@ -141,11 +142,33 @@ t.test('a worker that goes away stops being streamed to', async (t) => {
 })
 
 t.test('the relayed stores are the backend in every other respect', async (t) => {
-  const { stores: [one], raw: [rawOne] } = await twoProcesses(t)
+  const { hub, stores: [one], raw: [rawOne] } = await twoProcesses(t)
+  // A message the relay has no part in (the hub asking for metrics) passes it by.
+  hub.receive(2, { lockbox: 'metrics', id: 1 })
+  await settle()
   t.equal(await one.ping(), true)
   t.same((one as unknown as { stats: unknown }).stats, (rawOne as unknown as { stats: unknown }).stats, 'a property read through')
   await one.lockbox.commit({ tenantId: 'contoso', audit: [draftFor('contoso', 1)] })
   t.match(await one.audit.verify('contoso'), { valid: true, records: 1 })
+})
+
+t.test('a worker app on a backend with in-process events relays through its link', async (t) => {
+  const dir = tempDir()
+  t.teardown(dir.remove)
+  const hub = new Hub(50)
+  const own = wire(hub, 1)
+  const other = wire(hub, 2)
+  const app = await buildApp(testConfig(dir.path), { logger: false, sweep: false, notify: false, link: own.link })
+  t.teardown(async () => { await app.close() })
+  const heard: GrantEvent[] = []
+  app.stores.grantEvents.subscribe((event) => heard.push(event))
+  other.link.send({ lockbox: 'grant', event: EVENT })
+  await settle()
+  t.same(heard, [EVENT], 'the other process\'s grant event reaches this app')
+  const scrape = await app.inject({ url: '/metrics' })
+  t.equal(scrape.statusCode, 200)
+  t.match(scrape.body, /^lockbox_requests\{status="Approved"\} 0$/m, 'the scrape went through the hub (worker 2 left out, it has no metrics)')
+  t.ok(own.sent.some((m) => m.lockbox === 'metrics'))
 })
 
 t.test('the hub ignores a worker it does not know and messages it does not relay', async (t) => {
@@ -177,8 +200,14 @@ t.test('a scrape leaves out a worker that does not answer, or that goes away', a
   const answering = clusterMetrics(wire(hub, 1).link, async () => await partOf(3))
   const stuck = clusterMetrics(wire(hub, 2).link, async () => await new Promise<MetricsPart>(() => {}))
   const failing = clusterMetrics(wire(hub, 3).link, async () => { throw new Error('no metrics') })
-  t.teardown(() => { answering.stop(); stuck.stop(); failing.stop() })
+  let late!: () => void
+  const lateAnswer = new Promise<void>((resolve) => { late = resolve })
+  const slow = clusterMetrics(wire(hub, 4).link, async () => { await lateAnswer; return await partOf(100) })
+  t.teardown(() => { answering.stop(); stuck.stop(); failing.stop(); slow.stop() })
   t.match(await answering.exposition(), /^lockbox_test_total 3$/m, 'after the hub\'s wait')
+  late()
+  await settle()
+  t.match(await answering.exposition(), /^lockbox_test_total 103$/m, 'the late answer was dropped: the next scrape counts that worker once')
 
   const slowHub = new Hub(60_000)
   const first = clusterMetrics(wire(slowHub, 1).link, async () => await partOf(3))

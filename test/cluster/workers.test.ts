@@ -4,6 +4,7 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { createServer, type AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { tempDir } from '../helpers/config.js'
 import { pinWorkers, startCluster, type Pinned } from '../helpers/cluster.js'
@@ -16,7 +17,7 @@ const MESSAGES = '/exchange/contoso/mailboxes/alice@contoso.com/messages'
 const ARCHIVE = '/sharepoint/contoso/sites/finance/files/Shared%20Documents/Archive/Project%20Phoenix%20assets.zip'
 
 // Three processes load the TypeScript sources at start, which takes a while on a busy machine.
-t.setTimeout(400_000)
+t.setTimeout(600_000)
 
 t.test('start-up refuses several processes on the embedded store, in one line naming LOCKBOX_WORKERS', async (t) => {
   const child = spawn(process.execPath, [...process.execArgv, 'src/server.ts'], {
@@ -29,6 +30,39 @@ t.test('start-up refuses several processes on the embedded store, in one line na
   const [code] = await once(child, 'exit')
   t.equal(code, 1)
   t.match(stderr, /^lockbox-gateway: LOCKBOX_WORKERS: the embedded store is opened by one process only, so 2 processes cannot share it; set LOCKBOX_WORKERS=1 or LOCKBOX_STORE=redis\n$/)
+})
+
+t.test('a worker that cannot start stops the cluster, which exits 1 rather than forking again and again', async (t) => {
+  const redis = await startRedisServer()
+  t.teardown(redis.stop)
+  const dir = tempDir()
+  t.teardown(dir.remove)
+  const taken = createServer()
+  await new Promise<void>((resolve) => { taken.listen(0, '127.0.0.1', resolve) })
+  t.teardown(() => { taken.close() })
+  const port = (taken.address() as AddressInfo).port
+  const child = spawn(process.execPath, [...process.execArgv, 'src/server.ts'], {
+    cwd: ROOT,
+    env: {
+      ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('LOCKBOX_'))),
+      LOCKBOX_WORKERS: '2',
+      LOCKBOX_STORE: 'redis',
+      LOCKBOX_REDIS_URL: redis.url,
+      LOCKBOX_DATA_DIR: dir.path,
+      LOCKBOX_PORT: String(port),
+      LOCKBOX_LOG_LEVEL: 'info'
+    },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  t.teardown(() => { child.kill('SIGKILL') })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
+  const [code] = await once(child, 'exit')
+  t.equal(code, 1)
+  t.match(output, /failed to start: .*EADDRINUSE/)
+  t.match(output, /a worker failed to start; stopping the others/)
+  t.notMatch(output, /starting another/)
 })
 
 t.test('two worker processes on one port and one Redis', async (t) => {
@@ -180,7 +214,7 @@ t.test('two worker processes on one port and one Redis', async (t) => {
   t.test('a worker that dies is replaced', async (t) => {
     process.kill(b.pid, 'SIGKILL')
     await cluster.waitForOutput(/a worker died; starting another/)
-    await cluster.waitForOutput(/worker restarted and listening/, 90_000)
+    await cluster.waitForOutput(/worker restarted and listening/, 240_000)
     const now = await pinWorkers(base, 2)
     t.teardown(async () => { for (const p of now) await p.close() })
     t.ok(now.some((p) => p.pid === a.pid), 'A still serves')

@@ -37,7 +37,7 @@ export interface Pinned {
   close: () => Promise<void>
 }
 
-export async function startCluster (env: Record<string, string>, readyTimeoutMs = 90_000): Promise<GatewayCluster> {
+export async function startCluster (env: Record<string, string>, readyTimeoutMs = 240_000): Promise<GatewayCluster> {
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('LOCKBOX_')))
