@@ -65,17 +65,35 @@ function statMicros (file: string): number {
   return ticks * 1e6 / TICKS_PER_SECOND
 }
 
-/** User + system CPU time the process has used so far, in microseconds (all its threads). */
+/** The process and its descendants (a cluster primary and its workers), from /proc's children lists. */
+export function processTree (pid: number): number[] {
+  const tree = [pid]
+  for (let i = 0; i < tree.length; i++) {
+    const parent = tree[i] as number
+    let children = ''
+    try {
+      children = readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8')
+    } catch {}
+    for (const child of children.trim().split(' ')) if (child !== '') tree.push(Number(child))
+  }
+  return tree
+}
+
+/**
+ * User + system CPU time the process has used so far, in microseconds (all its threads), with its
+ * descendants': a gateway with LOCKBOX_WORKERS is its primary and every worker.
+ */
 export function cpuMicros (pid: number): number {
-  return statMicros(`/proc/${pid}/stat`)
+  return processTree(pid).reduce((sum, each) => sum + statMicros(`/proc/${each}/stat`), 0)
 }
 
 /**
  * The same for its main thread alone (the thread whose id is the process's): a Node process serves
  * every request on it, so when it is saturated it sets the req/s, whatever the other threads do.
+ * Of a cluster, the sum of every process's main thread.
  */
 export function mainThreadCpuMicros (pid: number): number {
-  return statMicros(`/proc/${pid}/task/${pid}/stat`)
+  return processTree(pid).reduce((sum, each) => sum + statMicros(`/proc/${each}/task/${each}/stat`), 0)
 }
 
 /** Resident set size, bytes. */

@@ -2,7 +2,8 @@
 // bare @fastify/http-proxy, nginx proxy_pass (when installed) and the full gateway on the embedded
 // store and on Redis (durable audit on both). Each runs as its own processes on loopback ports;
 // autocannon drives each in turn, round after round in a rotating order, and the table gives the
-// medians. CPU per request is read from each proxy process's /proc entry (all its threads).
+// medians. CPU per request is read from each proxy process's /proc entry (all its threads, and with
+// LOCKBOX_WORKERS=2 the primary's and both workers'). The Redis store runs with 1 and 2 processes.
 // BENCH_ROUNDS, BENCH_SECONDS, BENCH_CONNECTIONS change the run; BENCH_PROFILE=dir writes
 // --cpu-prof profiles of the gateways there; BENCH_ONLY=name,name runs some configurations only;
 // BENCH_VARIANTS='{"name":{"ENV":"value"}}' adds gateways (embedded store) started with more environment.
@@ -65,6 +66,8 @@ async function main (): Promise<void> {
     if (redisAvailable()) {
       const redis = await startRedis()
       targets.push(await startGateway('gateway, Redis store', upstream, { env: { LOCKBOX_STORE: 'redis', LOCKBOX_REDIS_URL: redis.url }, store: redis.server, nodeArgs }))
+      // The same with two processes sharing the port (LOCKBOX_WORKERS): what a second core buys.
+      targets.push(await startGateway('gateway, Redis store, 2 processes', upstream, { env: { LOCKBOX_STORE: 'redis', LOCKBOX_REDIS_URL: redis.url, LOCKBOX_WORKERS: '2' }, store: redis.server, nodeArgs }))
     } else {
       process.stderr.write('  (the Redis backend is not built or redis-server is not installed: its row is left out)\n')
     }

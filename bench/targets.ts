@@ -125,6 +125,17 @@ export async function startRedis (): Promise<{ server: Started, url: string }> {
  * The gateway as `npm start` runs it (info logs, here to /dev/null), on a fresh data dir, with an
  * approved request walked through its API and the engineer's access token in `headers`.
  */
+/** With LOCKBOX_WORKERS: waits until `count` distinct processes answer, each on a fresh connection. */
+async function allWorkers (name: string, url: string, count: number): Promise<void> {
+  const seen = new Set<number>()
+  const giveUpAt = Date.now() + 60_000
+  while (seen.size < count) {
+    if (Date.now() > giveUpAt) throw new Error(`${name}: only ${seen.size} of ${count} processes answered within 60 s`)
+    const res = await fetch(url + '/healthz', { headers: { connection: 'close' } })
+    seen.add(((await res.json()) as { pid: number }).pid)
+  }
+}
+
 export async function startGateway (name: string, upstream: string, options: { env?: Record<string, string>, store?: Started | null, nodeArgs?: string[] } = {}): Promise<Target> {
   const port = await freePort()
   const dataDir = mkdtempSync(join(work, 'gateway-'))
@@ -141,6 +152,7 @@ export async function startGateway (name: string, upstream: string, options: { e
   })
   const url = `http://127.0.0.1:${port}`
   await ready(name, url + '/readyz')
+  await allWorkers(name, url, Number(options.env?.LOCKBOX_WORKERS ?? 1))
   const token = await accessToken(url)
   return { name, url, headers: { authorization: `Bearer ${token}` }, proxy, store: options.store ?? null }
 }

@@ -2,11 +2,13 @@
 // message is one line naming the variable; src/server.ts prints it and exits.
 import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
+import { availableParallelism } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import Value from 'typebox/value'
 import Type from 'typebox'
 import { parseDuration } from '../src/domain/duration.js'
-import { ConfigSchema, DevUserSchema, MAX_ACCESS_CEILING_MS, TenantSchema, type Config } from './schema.js'
+import { BACKEND_CAPABILITIES } from '../src/stores/capabilities.js'
+import { ConfigSchema, DevUserSchema, MAX_ACCESS_CEILING_MS, MAX_WORKERS, TenantSchema, type Config } from './schema.js'
 
 // Far beyond any sane decision window, and small enough that deadlines stay valid dates.
 const MAX_PENDING_TTL_MS = 30 * 24 * 3600_000
@@ -132,6 +134,15 @@ export function loadConfig (env: Env, cwd: string = process.cwd()): Config {
     throw new ConfigError(`LOCKBOX_REDIS_URL: a Redis Cluster has database 0 only, "${redisUrl}" names another`)
   }
 
+  const workersText = read(env, 'LOCKBOX_WORKERS') ?? '1'
+  const workers = workersText === 'auto' ? availableParallelism() : Number(workersText)
+  if (!/^(auto|\d{1,3})$/.test(workersText) || workers < 1 || workers > MAX_WORKERS) {
+    throw new ConfigError(`LOCKBOX_WORKERS: "${workersText}" is not a number of processes (1-${MAX_WORKERS}) or auto`)
+  }
+  if (workers > 1 && !BACKEND_CAPABILITIES[store].sharedAcrossProcesses) {
+    throw new ConfigError(`LOCKBOX_WORKERS: the ${store} store is opened by one process only, so ${workersText === 'auto' ? `auto (${workers})` : workers} processes cannot share it; set LOCKBOX_WORKERS=1 or LOCKBOX_STORE=redis`)
+  }
+
   const dataDir = at(read(env, 'LOCKBOX_DATA_DIR') ?? './data')
 
   const tenantsPath = at(read(env, 'LOCKBOX_TENANTS_FILE') ?? 'config/tenants.json')
@@ -221,7 +232,8 @@ export function loadConfig (env: Env, cwd: string = process.cwd()): Config {
       delayMs: delayVar(env, 'LOCKBOX_REFUSAL_DELAY', 'PT0.2S'),
       summaryIntervalMs: secondsVar(env, 'LOCKBOX_REFUSAL_SUMMARY_INTERVAL', 'PT10S'),
       maxSources: 1000
-    }
+    },
+    workers
   }
   /* c8 ignore next 3 -- every field was checked above; this guards the schema and the loader drifting apart */
   if (!Value.Check(ConfigSchema, config)) {

@@ -39,6 +39,8 @@ export const RefusalBudgetSchema = Type.Object({
   /** Sources tracked between two summaries; the rest fold into one summary per tenant. */
   maxSources: Type.Integer({ minimum: 1 })
 }, { additionalProperties: false })
+/** A bound on LOCKBOX_WORKERS: a typo (10000) must not fork a machine to death. */
+export const MAX_WORKERS = 256
 
 export const ConfigSchema = Type.Object({
   host: Type.String({ minLength: 1 }),
@@ -86,7 +88,9 @@ export const ConfigSchema = Type.Object({
   ]),
   /** How often the sweeper writes down expiries and completions. */
   sweepIntervalMs: Type.Integer({ minimum: 10 }),
-  refusalBudget: RefusalBudgetSchema
+  refusalBudget: RefusalBudgetSchema,
+  /** Gateway processes on this machine (LOCKBOX_WORKERS); absent: 1. */
+  workers: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_WORKERS }))
 })
 
 export type Config = Static<typeof ConfigSchema>

@@ -26,6 +26,7 @@ import metricsRoutes from './routes/metrics.js'
 import { sharedSchemas } from './routes/schemas.js'
 import v1Routes from './routes/v1/index.js'
 import type { Stores } from './stores/types.js'
+import type { WorkerLink } from './cluster/messages.js'
 
 export interface AppOverrides {
   /** A backend opened by the caller (tests); the caller closes it. */
@@ -37,6 +38,8 @@ export interface AppOverrides {
   sweep?: boolean
   /** Run the background notification delivery (default true). */
   notify?: boolean
+  /** In a cluster worker (LOCKBOX_WORKERS > 1): the IPC link to the primary. */
+  link?: WorkerLink
 }
 
 const REDACTED_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-lockbox-assertion']
@@ -74,13 +77,13 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
 
   await app.register(problemDetails)
   await app.register(shutdown)
-  await app.register(stores, { config, stores: overrides.stores, now })
+  await app.register(stores, { config, stores: overrides.stores, now, link: overrides.link })
   await app.register(rateLimit, { config })
   await app.register(tenants, { config })
   await app.register(callerIdentity, { config })
   await app.register(workflow, { config, now, sweep: overrides.sweep ?? true })
   await app.register(retention, { config })
-  await app.register(metrics)
+  await app.register(metrics, { link: overrides.link })
   await app.register(gateway, { config })
   await app.register(notifications, { config, start: overrides.notify ?? true })
 

@@ -1,7 +1,14 @@
 // The process edge: load config, build the app, listen, close with grace. Nothing else lives here.
+// With LOCKBOX_WORKERS > 1 this file runs as the cluster primary (src/cluster/primary.ts supervises)
+// and again in each worker, which serves as a single process would and talks to the primary over IPC.
+import cluster from 'node:cluster'
 import closeWithGrace from 'close-with-grace'
+import { pino } from 'pino'
 import { ConfigError, loadConfig } from '../config/load-config.js'
+import type { Config } from '../config/schema.js'
 import { buildApp, loggerOptions } from './app.js'
+import { processLink, type WorkerLink } from './cluster/messages.js'
+import { superviseWorkers } from './cluster/primary.js'
 
 /** How long requests in flight may drain before transfers still streaming are cut. */
 const DRAIN_MS = 5_000
@@ -28,11 +35,37 @@ async function main (): Promise<void> {
     process.stderr.write(`lockbox-gateway: ${err.message}\n`)
     process.exit(1)
   }
-  const app = await buildApp(config, { logger: loggerOptions(config, process.stdout.isTTY) })
-  // On SIGTERM or SIGINT: /readyz (and every new request) answers 503 at once, requests in flight
-  // drain, the last audit records are committed and the store closes; then exit 0. A transfer still
-  // streaming after DRAIN_MS is cut (its record says so), well inside the grace period.
-  closeWithGrace({ delay: GRACE_MS }, async ({ signal, err }) => {
+  if (cluster.isPrimary && (config.workers ?? 1) > 1) {
+    const log = pino(loggerOptions(config, process.stdout.isTTY) as object)
+    process.exit(await superviseWorkers(config, log.child({ role: 'primary' })))
+  }
+  await serve(config, cluster.isWorker ? processLink() : null)
+}
+
+/** One gateway process: alone, or one of the cluster's workers (`link` to its primary). */
+async function serve (config: Config, link: WorkerLink | null): Promise<void> {
+  // The primary's word to drain may come while the app is still being built: kept until it can be acted on.
+  let shutdown: (() => void) | null = null
+  let shutdownAsked = false
+  const askShutdown = (): void => {
+    shutdownAsked = true
+    shutdown?.()
+  }
+  link?.on((message) => { if (message.lockbox === 'shutdown') askShutdown() })
+  // The primary gone (killed): this worker no longer gets connections and nobody relays its events.
+  if (link !== null) process.once('disconnect', askShutdown)
+
+  const app = await buildApp(config, { logger: loggerOptions(config, process.stdout.isTTY), ...(link === null ? {} : { link }) })
+  // On SIGTERM or SIGINT (or the primary's word): /readyz (and every new request) answers 503 at
+  // once, requests in flight drain, the last audit records are committed and the store closes; then
+  // exit 0. A transfer still streaming after DRAIN_MS is cut (its record says so), well inside the grace period.
+  // In a worker, SIGTERM and SIGINT are taken below instead: one reaching the process group comes to
+  // the worker and (as the word to drain) through its primary, and a second signal would make
+  // close-with-grace exit 1 mid-drain.
+  const skip: Array<'SIGTERM' | 'SIGINT'> = link === null ? [] : ['SIGTERM', 'SIGINT']
+  let closing = false
+  const graceful = closeWithGrace({ delay: GRACE_MS, skip }, async ({ signal, err }) => {
+    closing = true
     /* c8 ignore next -- an uncaught error in a running gateway is not something a test provokes from outside */
     if (err !== undefined) app.log.error({ err }, 'shutting down after an error')
     else app.log.info({ signal }, 'shutting down: draining requests and flushing the audit log')
@@ -47,11 +80,19 @@ async function main (): Promise<void> {
     clearTimeout(cutLate)
     clearInterval(closeIdle)
   })
+  shutdown = () => { if (!closing) graceful.close() }
+  for (const signal of skip) process.on(signal, askShutdown)
+  /* c8 ignore next 4 -- the word to drain before this worker listens: a sibling failed its first start meanwhile, a race no test can order */
+  if (shutdownAsked) {
+    shutdown()
+    return
+  }
   const base = await app.listen({ host: config.host, port: config.port })
   /* c8 ignore start -- the banner's variants follow the configuration; the server test reads the default one */
   const lines = [
     '',
     `Lockbox Gateway listening on ${base}`,
+    ...(link === null ? [] : [`  processes: ${config.workers ?? 1} (LOCKBOX_WORKERS), sharing the port`]),
     `  store: ${config.store}${config.store === 'embedded' ? ` (${config.dataDir})` : ` (${withoutCredentials(config.redisUrl)})`}`,
     `  admin center: ${base}/admin/`,
     `  API docs: ${base}/docs`,
@@ -69,7 +110,9 @@ async function main (): Promise<void> {
     )
   }
   /* c8 ignore stop */
-  process.stdout.write(lines.join('\n') + '\n\n')
+  // In a cluster the primary prints it once, when every worker listens.
+  if (link === null) process.stdout.write(lines.join('\n') + '\n\n')
+  else link.send({ lockbox: 'ready', banner: lines.join('\n') + '\n\n' })
 }
 
 /* c8 ignore start -- start-up failures other than configuration ones (a port in use, say) */

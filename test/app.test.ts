@@ -7,7 +7,7 @@ import { approvedRequest, openServiceRequest } from './helpers/workflow.js'
 t.test('answers health and readiness without identity', async (t) => {
   const h = await startTestApp()
   t.teardown(h.close)
-  t.same((await h.app.inject({ url: '/healthz' })).json(), { status: 'ok' })
+  t.same((await h.app.inject({ url: '/healthz' })).json(), { status: 'ok', pid: process.pid })
   t.same((await h.app.inject({ url: '/readyz' })).json(), { status: 'ready' })
 })
 

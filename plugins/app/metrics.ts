@@ -4,6 +4,8 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { clusterMetrics } from '../../src/cluster/metrics.js'
+import type { WorkerLink } from '../../src/cluster/messages.js'
 import { effectiveStatus, FINAL_STATUSES, STATUSES, type RequestStatus } from '../../src/domain/lockbox.js'
 
 /** What the gateway plugin hands over for scrape-time reading. */
@@ -69,7 +71,12 @@ export function batchCounts (stores: object): { batches: number, commits: number
 
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
 
-async function metrics (app: FastifyInstance): Promise<void> {
+export interface MetricsOptions {
+  /** In a cluster worker: the link to the primary, through which a scrape answers for every process. */
+  link?: WorkerLink
+}
+
+async function metrics (app: FastifyInstance, options: MetricsOptions): Promise<void> {
   const registry = new Registry()
   const registers = [registry]
   let gateway: GatewayCounts | null = null
@@ -178,6 +185,8 @@ async function metrics (app: FastifyInstance): Promise<void> {
     help: 'Lockbox requests in each open status (awaiting a decision, or approved), as evaluated now',
     labelNames: ['status'] as const,
     registers: [],
+    // Every process counts the one shared store: across processes, one count, not their sum.
+    aggregator: 'max',
     async collect () {
       this.reset()
       let unsettled
@@ -210,6 +219,14 @@ async function metrics (app: FastifyInstance): Promise<void> {
   })
   app.addHook('onClose', async () => { unsubscribe() })
 
+  const local = async (): Promise<string> => await registry.metrics() + await processMetrics().metrics()
+  let exposition = local
+  if (options.link !== undefined) {
+    const cluster = clusterMetrics(options.link, async () => [...await registry.getMetricsAsJSON(), ...await processMetrics().getMetricsAsJSON()])
+    app.addHook('onClose', async () => { cluster.stop() })
+    exposition = cluster.exposition
+  }
+
   app.decorate('metrics', {
     registry,
     contentRequests,
@@ -219,7 +236,7 @@ async function metrics (app: FastifyInstance): Promise<void> {
     notifications,
     revocationLag,
     readGateway: (counts: GatewayCounts) => { gateway = counts },
-    exposition: async () => await registry.metrics() + await processMetrics().metrics(),
+    exposition,
     contentType: registry.contentType
   } satisfies Metrics)
 }

@@ -2,7 +2,7 @@
 // ConfigError naming the variable for every bad value.
 import t, { type Test } from 'tap'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ConfigError, loadConfig } from '../../config/load-config.js'
@@ -83,7 +83,8 @@ t.test('uses the documented defaults for an empty environment', async (t) => {
     trustProxy: [],
     logLevel: 'info',
     sweepIntervalMs: 1000,
-    refusalBudget: { perAddress: 100, perTenant: 1000, windowMs: 60_000, delayMs: 200, summaryIntervalMs: 10_000, maxSources: 1000 }
+    refusalBudget: { perAddress: 100, perTenant: 1000, windowMs: 60_000, delayMs: 200, summaryIntervalMs: 10_000, maxSources: 1000 },
+    workers: 1
   })
 })
 
@@ -142,6 +143,7 @@ t.test('reads every variable', async (t) => {
     LOCKBOX_AUDIT_RETENTION: 'P30D',
     LOCKBOX_TRUST_PROXY: '10.0.0.1, 192.168.0.0/16,,::1, fd00::/8',
     LOCKBOX_LOG_LEVEL: 'debug',
+    LOCKBOX_WORKERS: '3',
     UNRELATED: 'ignored'
   }, dir)
   t.strictSame(config, {
@@ -176,7 +178,8 @@ t.test('reads every variable', async (t) => {
     trustProxy: ['10.0.0.1', '192.168.0.0/16', '::1', 'fd00::/8'],
     logLevel: 'debug',
     sweepIntervalMs: 1000,
-    refusalBudget: { perAddress: 20, perTenant: 500, windowMs: 300_000, delayMs: 1500, summaryIntervalMs: 1000, maxSources: 1000 }
+    refusalBudget: { perAddress: 20, perTenant: 500, windowMs: 300_000, delayMs: 1500, summaryIntervalMs: 1000, maxSources: 1000 },
+    workers: 3
   })
 })
 
@@ -410,6 +413,20 @@ t.test('rejects a refusal budget that is not a positive whole number, its window
 t.test('rejects an unknown log level', async (t) => {
   rejects(t, { LOCKBOX_LOG_LEVEL: 'verbose' }, 'LOCKBOX_LOG_LEVEL', /"verbose"/)
   rejects(t, { LOCKBOX_LOG_LEVEL: 'INFO' }, 'LOCKBOX_LOG_LEVEL')
+})
+
+t.test('LOCKBOX_WORKERS: a number of processes, or auto for one per core', async (t) => {
+  const redis = { LOCKBOX_STORE: 'redis' }
+  t.equal(loadConfig({ ...redis, LOCKBOX_WORKERS: '2' }, ROOT).workers, 2)
+  t.equal(loadConfig({ ...redis, LOCKBOX_WORKERS: 'auto' }, ROOT).workers, availableParallelism())
+  t.equal(loadConfig({ LOCKBOX_WORKERS: '1' }, ROOT).workers, 1)
+  for (const bad of ['0', '-1', '1.5', 'two', 'AUTO', '257', '1000']) rejects(t, { ...redis, LOCKBOX_WORKERS: bad }, 'LOCKBOX_WORKERS', `"${bad}"`)
+})
+
+t.test('LOCKBOX_WORKERS above 1 is refused, in one line, on a store one process owns', async (t) => {
+  const err = configError({ LOCKBOX_WORKERS: '2' })
+  t.match(err.message, /^LOCKBOX_WORKERS: the embedded store is opened by one process only, so 2 processes cannot share it; set LOCKBOX_WORKERS=1 or LOCKBOX_STORE=redis$/)
+  if (availableParallelism() > 1) t.match(configError({ LOCKBOX_WORKERS: 'auto' }).message, /^LOCKBOX_WORKERS: .* auto \(\d+\) processes/)
 })
 
 t.test('reads dev users from LOCKBOX_DEV_USERS_FILE, relative to the working directory', async (t) => {
