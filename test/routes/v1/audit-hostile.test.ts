@@ -201,9 +201,12 @@ async function send (port: number, authorization: string, r: Hostile): Promise<v
   if (r.ending === 'reset-at-once') {
     socket.resetAndDestroy()
     busy(20)
+  } else if (r.ending === 'reset-mid-body') {
+    // At the first byte of an answer, or once the gateway has had a moment with the partial body.
+    socket.once('data', () => socket.resetAndDestroy()).setTimeout(200, () => socket.resetAndDestroy())
+  } else {
+    socket.resume()
   }
-  else if (r.ending === 'reset-mid-body') socket.once('data', () => socket.resetAndDestroy()).setTimeout(200, () => socket.resetAndDestroy())
-  else socket.resume()
   await new Promise((resolve) => socket.once('close', resolve))
 }
 
