@@ -4,6 +4,7 @@ import t, { type Test } from 'tap'
 import type { Page } from 'playwright-core'
 import { launchBrowser, openAdmin, screenshot, serveApp, signInAs, type AdminPage } from '../helpers/browser.js'
 import { createRequest, review } from '../helpers/workflow.js'
+import type { AuditDraft } from '../../src/domain/audit.js'
 
 const { h, base } = await serveApp(t)
 const browser = await launchBrowser(t)
@@ -171,6 +172,23 @@ t.test('lets a provider security reader watch a request of any tenant, with noth
   t.equal(await page.getByRole('heading', { name: 'Your decision' }).count(), 0)
   t.equal(await page.getByRole('link', { name: 'Settings' }).count(), 0, 'settings belong to customers')
   t.ok(page.url().endsWith(`#/requests/${id}`))
+})
+
+t.test('shows every record of a request, one without a client address or an answer included', async (t) => {
+  const id = await pendingRequest('Activity of a request whose engineer was cut off')
+  // What a reset connection leaves: no status, and (an earlier version) no clientIp at all.
+  const outcome = { tenantId: 'contoso', operation: 'ContentAccessCompleted', result: 'Failure', actor: { id: 'eng-ada', type: 'SupportEngineer' }, requestId: id, workload: 'exchange', object: '/contoso/mailboxes/alice@contoso.com', details: { accessId: 'a-1', bytes: 0, bytesIn: 10, completed: false, cutBy: null, durationMs: 3, method: 'PUT', status: null } }
+  await h.app.stores.lockbox.commit({ tenantId: 'contoso', audit: [outcome as unknown as AuditDraft] })
+  const page = await fresh(t)
+  await signInAs(page, 'Erin Security')
+  await page.getByLabel('Tenant').fill('contoso')
+  await page.getByRole('button', { name: 'Apply filter' }).click()
+  await page.getByRole('link', { name: 'Activity of a request whose engineer was cut off' }).click()
+  await page.locator('#live-state[data-state="live"]').waitFor()
+  const row = page.locator('table.activity tr[data-operation="ContentAccessCompleted"]')
+  await row.waitFor()
+  t.match(await row.textContent(), /no answer · 0 bytes · 3 ms/)
+  t.equal(await page.locator('table.activity tr[data-operation="LockboxRequestManagerApproved"]').count(), 1, 'the records around it are shown too')
 })
 
 t.test('pages through a long list with Load more, keeping the keyboard focus on the list', async (t) => {

@@ -93,8 +93,10 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
 
   function forwardContentRequest (request: FastifyRequest, reply: FastifyReply): void {
     const access = request.contentAccess
-    // Nobody to answer: forwarding now would leave the upstream's answer unread on a pooled socket.
-    if (reply.raw.closed) return
+    // Nobody to answer (gone, and its address with it): forwarding now would leave the upstream's
+    // answer unread on a pooled socket. Its 'close' settles the access.
+    const clientIp = clientIpOf(request)
+    if (reply.raw.closed || clientIp === null) return
     const claims = access.claims as NonNullable<ContentAccess['claims']>
     const exchange = new UpstreamExchange(reply, workload, access.accessId, {
       responded: () => { metrics.upstreamResponse.observe({ workload }, seconds(access.forwardedAt, performance.now())) },
@@ -112,7 +114,7 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
       'x-lockbox-actor', claims.actor,
       'x-lockbox-assertion', access.assertion,
       'x-request-id', request.id,
-      'x-forwarded-for', clientIpOf(request) ?? 'unknown'
+      'x-forwarded-for', clientIp
     ])
     // undici takes an async iterable body (its types list streams only).
     const body = hasBody(raw) ? countedBody(raw, (count) => { access.bytesIn += count }) as unknown as Readable : null

@@ -10,6 +10,7 @@ import { startTestApp, type TestApp } from '../../helpers/app.js'
 import { contentRecords, eventually, granted, listen } from '../../helpers/content.js'
 import { startRecordingUpstream } from '../../helpers/recording-upstream.js'
 import { openSse, type SseClient } from '../../helpers/sse.js'
+import { approvedRequest, auditOf } from '../../helpers/workflow.js'
 
 const ALICE = '/exchange/contoso/mailboxes/alice@contoso.com'
 
@@ -98,6 +99,20 @@ t.test('a client that resets its connection leaves records every audit read rend
 
   t.equal(await readEverything(h), before + 3, 'search, export, o365 and verify render them')
   await streamed(stream, 3)
+})
+
+t.test('an API call whose client reset its connection is recorded with clientIp null', async (t) => {
+  const { h, port } = await setup(t)
+  const req = await approvedRequest(h)
+  const socket = connect(port, '127.0.0.1')
+  socket.on('error', () => {})
+  await new Promise((resolve) => socket.once('connect', resolve))
+  socket.write(`POST /v1/requests/${req.id}/token HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${await h.token('eng-ada')}\r\n\r\n`)
+  socket.resetAndDestroy()
+  busy(50)
+  const [issued] = await eventually('the token issue recorded', async () => await auditOf(h, `tenantId=contoso&requestId=${req.id}&operation=LockboxAccessTokenIssued`), (r) => r.length === 1)
+  t.match(issued, { clientIp: null, actor: { id: 'eng-ada' } })
+  await readEverything(h)
 })
 
 t.test('a stored record without clientIp (an earlier version wrote none) is rendered as stored', async (t) => {
@@ -201,8 +216,12 @@ async function send (port: number, authorization: string, r: Hostile): Promise<v
   if (r.ending === 'reset-at-once') {
     socket.resetAndDestroy()
     busy(20)
-  } else if (r.ending === 'reset-mid-body') socket.once('data', () => socket.resetAndDestroy()).setTimeout(200, () => socket.resetAndDestroy())
-  else socket.resume()
+  } else if (r.ending === 'reset-mid-body') {
+    // At the first byte of an answer, or once the gateway has had a moment with the partial body.
+    socket.once('data', () => socket.resetAndDestroy()).setTimeout(200, () => socket.resetAndDestroy())
+  } else {
+    socket.resume()
+  }
   await new Promise((resolve) => socket.once('close', resolve))
 }
 
