@@ -32,7 +32,7 @@ export interface RefusalBudgetDeps {
   /** Appends a summary record; resolves once durable. */
   record: (draft: AuditDraft) => Promise<unknown>
   now: () => number
-  log: { error: (obj: object, msg: string) => void }
+  log: { warn: (obj: object, msg: string) => void, error: (obj: object, msg: string) => void }
 }
 
 /** Throttled answers held back (`delayMs`) at once; past this many, they go out at once: memory stays bounded. */
@@ -110,6 +110,7 @@ export class RefusalBudget {
     await Promise.all(tallies.map(async (tally) => {
       try {
         await this.deps.record(summaryDraft(tally))
+        this.deps.log.warn({ tenantId: tally.tenantId, source: tally.source, count: tally.count }, 'content refusals past the budget, recorded as one summary')
       } catch (err) {
         this.deps.log.error({ err, tenantId: tally.tenantId, count: tally.count }, 'could not record a refusal summary: counted again for the next one')
         this.summaries.restore(tally)

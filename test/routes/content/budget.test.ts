@@ -4,8 +4,9 @@
 // replicas on one Redis spend one budget.
 import t, { type Test } from 'tap'
 import type { Config } from '../../../config/schema.js'
+import { loggerOptions } from '../../../src/app.js'
 import { startTestApp, type TestApp } from '../../helpers/app.js'
-import { tempDir } from '../../helpers/config.js'
+import { tempDir, testConfig } from '../../helpers/config.js'
 import { contentRecords, eventually, granted } from '../../helpers/content.js'
 import { freshNamespace, openTestStores, redisForTests } from '../../helpers/redis.js'
 
@@ -161,4 +162,19 @@ t.test('replicas on one Redis spend one shared budget', async (t) => {
   t.equal(records.filter((record) => !isSummary(record)).length, 4, 'the refusals within budget, recorded one by one')
   const counted = records.filter(isSummary).map((record) => record.details.count as number)
   t.same(counted.sort(), [1, 2], 'each replica wrote its own summary of what it throttled')
+})
+
+t.test('logs one warning per summary, not one access line per throttled request', async (t) => {
+  const lines: Array<Record<string, any>> = []
+  const options = loggerOptions(testConfig('unused', { logLevel: 'info' })) as object
+  const h = await startTestApp({
+    config: budget({ perAddress: 1, summaryIntervalMs: 1000 }),
+    overrides: { logger: { ...options, stream: { write: (line: string) => { lines.push(JSON.parse(line)) } } } }
+  })
+  t.teardown(h.close)
+  for (let i = 0; i < 6; i++) await refused(h)
+  const [warning] = await eventually('a summary warning', async () => lines.filter((line) => line.msg === 'content refusals past the budget, recorded as one summary'), (found) => found.length === 1)
+  t.match(warning, { level: 40, tenantId: 'contoso', source: '127.0.0.1', count: 5 })
+  t.match(lines.filter((line) => line.msg === 'content access'), [{ outcome: 'denied', reason: 'TOKEN_INVALID', status: 401 }], 'the refusal within budget has its access line; the throttled ones only at debug level')
+  t.equal(lines.filter((line) => line.msg === 'content access').length, 1)
 })
