@@ -234,7 +234,9 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
     },
     grantEvents: {
       publish: guarded(grantEvents.emit),
-      subscribe: grantEvents.subscribe
+      subscribe: grantEvents.subscribe,
+      // One process: nothing published can be missed.
+      resubscribed: () => () => {}
     },
     ping: async () => closing === null && journal.usable,
     close: async () => {
