@@ -3,9 +3,11 @@
 // server. None may keep streaming (each is refused or cut), and no ContentAccessed may follow the
 // revoke's record in the tenant's chain. The counts of each round are printed as test comments.
 import t, { type Test } from 'tap'
+import { Redis } from 'ioredis'
+import type { GrantEvent } from '../../../src/stores/types.js'
 import { startTestApp, type TestApp } from '../../helpers/app.js'
 import { tempDir } from '../../helpers/config.js'
-import { accessTokenOf, listen } from '../../helpers/content.js'
+import { accessTokenOf, eventually, listen } from '../../helpers/content.js'
 import { freshNamespace, openTestStores, redisForTests } from '../../helpers/redis.js'
 import { download, type Download } from '../../helpers/transfer.js'
 import { approvedRequest } from '../../helpers/workflow.js'
@@ -96,18 +98,53 @@ t.test('embedded store: downloads racing a revoke are refused or cut, and never 
   await rounds(t, h, [await listen(h)])
 })
 
-t.test('two Redis replicas: downloads on both racing a revoke on one are refused or cut', async (t) => {
+/** Two gateways sharing one Redis namespace, and the id of each one's pub/sub connection. */
+async function twoReplicas (t: Test): Promise<{ replicas: [TestApp, TestApp], subscribers: string[], admin: Redis }> {
   const url = await redisForTests(t)
   const namespace = freshNamespace()
   const dir = tempDir()
   t.teardown(dir.remove)
+  const admin = new Redis(url)
+  t.teardown(() => { admin.disconnect() })
+  const pubsub = async (): Promise<string[]> => ((await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string)
+    .split('\n').map((line) => /\bid=(\d+)/.exec(line)?.[1]).filter((id): id is string => id !== undefined)
   const replicas: TestApp[] = []
+  const subscribers: string[] = []
   for (let i = 0; i < 2; i++) {
+    const before = new Set(await pubsub())
     const stores = await openTestStores(t, { url }, { namespace })
+    subscribers.push(...(await pubsub()).filter((id) => !before.has(id)))
     const h = await startTestApp({ dataDir: dir.path, config: { store: 'redis', redisUrl: url }, overrides: { stores } })
     t.teardown(h.close)
     replicas.push(h)
   }
-  const ports = [await listen(replicas[0] as TestApp), await listen(replicas[1] as TestApp)]
-  await rounds(t, replicas[0] as TestApp, ports)
+  return { replicas: replicas as [TestApp, TestApp], subscribers, admin }
+}
+
+t.test('two Redis replicas: downloads on both racing a revoke on one are refused or cut', async (t) => {
+  const { replicas: [a, b] } = await twoReplicas(t)
+  await rounds(t, a, [await listen(a), await listen(b)])
+})
+
+t.test('a replica whose grant event was lost still cuts the revoked download, by re-reading the store', async (t) => {
+  const { replicas: [a, b], subscribers, admin } = await twoReplicas(t)
+  const portB = await listen(b)
+  const request = await approvedRequest(a, { workload: 'sharepoint', scope: '/sites/finance' })
+  const authorization = `Bearer ${await accessTokenOf(a, request.id)}`
+  const events: GrantEvent[] = []
+  t.teardown(b.app.stores.grantEvents.subscribe((event) => events.push(event)))
+  const res = await download(portB, PHOENIX, { authorization }, { pauseMs: 200, pauseEvery: 1024 * 1024 })
+  t.equal(res.status, 200)
+  // B's pub/sub connection drops just before the revoke: the revoke's event never reaches B.
+  t.equal(await admin.call('CLIENT', 'KILL', 'ID', subscribers[1] as string), 1)
+  const revoke = await a.as('contoso-approver', { method: 'POST', url: `/v1/requests/${request.id}/revoke` })
+  t.equal(revoke.statusCode, 200)
+  const revokedAt = Date.now()
+  await eventually('B cuts its transfer', async () => b.app.gateway.inFlight.size, (size) => size === 0)
+  t.comment(`B cut its download ${Date.now() - revokedAt} ms after the revoke on A (re-checks: ${JSON.stringify(b.app.gateway.inFlight.stats)})`)
+  const { bytes, complete } = await res.ended
+  t.notOk(complete, 'cut, not streamed to the end')
+  t.same(events.filter((event) => event.requestId === request.id), [], 'B never heard the grant event')
+  const records = (await a.app.stores.audit.query({ tenantId: 'contoso', requestId: request.id, operations: ['ContentAccessCompleted'], limit: 10 })).items
+  t.match(records, [{ details: { completed: false, cutBy: 'Revoked' } }])
 })
