@@ -35,6 +35,7 @@ async function refuseUnbackedState (app: FastifyInstance, opened: Stores, now: n
   try {
     [mismatch] = await unbackedRequests(opened.lockbox, opened.audit, { approvedOnly: true, now, limit: 1 })
   } catch (err) {
+    /* c8 ignore next -- stores fail with StoreUnavailableError only; anything else is a bug, and stops the start */
     if (!(err instanceof StoreUnavailableError)) throw err
     // A shared backend not answering yet: the gateway starts answering 503 meanwhile (as without
     // this check); `audit verify` still reports a mismatch once it answers.

@@ -20,14 +20,12 @@ export function assertOneTenant (change: Change): void {
 }
 
 /**
- * Why a change's `requireApproved` grant refuses it, given the request as stored now (null: none in
- * the change's tenant); null when it is still Approved. For a backend that holds its state in memory
+ * Why a change of `tenantId` guarded by `guard` (its `requireApproved`) is refused, given the request
+ * as stored now (null: none); null when it is still Approved. For a backend that holds its state in memory
  * and checks it in the same synchronous section as the seal; Redis runs the same rule in its script.
  */
-export function grantEnded (change: Change, stored: LockboxRequest | null): GrantEndedError | null {
-  const guard = change.requireApproved
-  if (guard === undefined) return null
-  if (stored === null || stored.tenantId !== change.tenantId) return new GrantEndedError(guard.requestId, null)
+export function grantEnded (tenantId: string, guard: NonNullable<Change['requireApproved']>, stored: LockboxRequest | null): GrantEndedError | null {
+  if (stored === null || stored.tenantId !== tenantId) return new GrantEndedError(guard.requestId, null)
   const status: RequestStatus = effectiveStatus(stored, guard.now)
   return status === 'Approved' ? null : new GrantEndedError(guard.requestId, status)
 }

@@ -82,6 +82,7 @@ t.test('a stored request must be in the state its transition records leave it in
   t.match(extended, { field: 'accessEndsAt', chainStatus: 'Approved' })
   t.match(describeMismatch(extended as NonNullable<typeof extended>), /is stored with a accessEndsAt its chain does not back/)
   t.match(stateMismatch({ ...approved.request, history: approved.request.history.slice(1) }, approved.records), { field: 'history' })
+  t.match(stateMismatch(approved.request, [{ ...approved.records[2] as AuditRecord, details: { status: 'Approved' } }]), { field: 'accessEndsAt' }, 'an approval record without its window')
   t.equal(stateMismatch({ ...approved.request, history: approved.request.history.slice(1) }, approved.records.slice(1)), null, 'history is not judged once the creation record is pruned')
   t.equal(stateMismatch(approved.request, []), null, 'nothing to judge without records')
   const noStatus = stateMismatch(approved.request, [{ ...approved.records[2] as AuditRecord, details: {} }])

@@ -102,7 +102,8 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
     assertOneTenant(change)
     const checked = state.check(change)
     // The enforcement invariant: checked against the state this same section seals onto.
-    const ended = change.requireApproved === undefined ? null : grantEnded(change, state.getRequest(change.requireApproved.requestId))
+    const guarded = change.requireApproved
+    const ended = guarded === undefined ? null : grantEnded(change.tenantId, guarded, state.getRequest(guarded.requestId))
     if (ended !== null) throw ended
     const time = stamp(Math.max(now(), audit.lastTime))
     let head = audit.head(change.tenantId)

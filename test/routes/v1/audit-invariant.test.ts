@@ -7,6 +7,7 @@ import { openStores } from '../../../src/stores/open.js'
 import { StateNotBackedError } from '../../../src/errors.js'
 import { startTestApp, START, type TestApp } from '../../helpers/app.js'
 import { tempDir } from '../../helpers/config.js'
+import { freePort } from '../../helpers/redis.js'
 import { approvedRequest } from '../../helpers/workflow.js'
 
 async function verifyOf (h: TestApp): Promise<Record<string, any>> {
@@ -76,4 +77,11 @@ t.test('reports stored state the chain does not back, of any status', async (t) 
     invariantViolations: [],
     stateMismatches: [{ requestId, storedStatus: 'Denied', chainStatus: 'Revoked', field: 'status' }]
   })
+})
+
+t.test('starts while a shared store does not answer yet, leaving the check to audit verify', async (t) => {
+  const port = await freePort()
+  const h = await startTestApp({ config: { store: 'redis', redisUrl: `redis://127.0.0.1:${port}` } })
+  t.teardown(h.close)
+  t.equal((await h.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 503, 'up, answering 503 until the store answers')
 })
