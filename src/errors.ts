@@ -49,3 +49,11 @@ export class GrantEndedError extends Error {
     super(`request ${requestId} is not Approved (${status ?? 'unknown'})`)
   }
 }
+
+/**
+ * Raised at start when a stored request is not in the state its audit chain leaves it in (edited
+ * at rest): the gateway refuses to start rather than serve a state nobody recorded.
+ */
+export class StateNotBackedError extends Error {
+  override readonly name = 'StateNotBackedError'
+}

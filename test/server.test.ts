@@ -9,7 +9,10 @@ import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { openEmbeddedStores } from '../src/stores/embedded/index.js'
+import type { LockboxRequest } from '../src/domain/lockbox.js'
+import { startTestApp } from './helpers/app.js'
 import { tempDir } from './helpers/config.js'
+import { approvedRequest } from './helpers/workflow.js'
 import { freePort } from './helpers/redis.js'
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
@@ -202,4 +205,21 @@ t.test('exits 1 when it cannot listen', async (t) => {
   const { code, stderr } = await failedStart({ LOCKBOX_HOST: '127.0.0.1', LOCKBOX_PORT: String((taken.address() as { port: number }).port), LOCKBOX_DATA_DIR: dir.path, LOCKBOX_LOG_LEVEL: 'silent' })
   t.equal(code, 1)
   t.match(stderr, /failed to start: .*EADDRINUSE/)
+})
+
+t.test('refuses to start, in one line naming the request, on state its audit chain does not back', async (t) => {
+  const dir = tempDir()
+  t.teardown(dir.remove)
+  const h = await startTestApp({ dataDir: dir.path })
+  const request = await approvedRequest(h)
+  t.equal((await h.as('contoso-approver', { method: 'POST', url: `/v1/requests/${request.id}/revoke` })).statusCode, 200)
+  await h.close()
+  // Revoked → Approved behind the gateway's back, as an edit of the data dir while it is stopped.
+  const stores = await openEmbeddedStores({ dataDir: dir.path })
+  const stored = await stores.lockbox.getRequest(request.id) as LockboxRequest
+  await stores.lockbox.commit({ tenantId: 'contoso', requests: [{ value: { ...stored, status: 'Approved', accessEndsAt: new Date(Date.now() + 3_600_000).toISOString() }, expectedVersion: stored.version }], audit: [] })
+  await stores.close()
+  const { code, stderr } = await failedStart({ LOCKBOX_HOST: '127.0.0.1', LOCKBOX_PORT: '0', LOCKBOX_DATA_DIR: dir.path, LOCKBOX_LOG_LEVEL: 'silent' })
+  t.equal(code, 1)
+  t.equal(stderr, `lockbox-gateway: failed to start: request ${request.id} of tenant contoso is stored as Approved, but its audit chain says otherwise (record 5 left it Revoked): the stored state was changed outside the gateway\n`)
 })

@@ -29,10 +29,19 @@ declare module 'fastify' {
   }
 }
 
+/** How often each grant with transfers in flight is re-read from the store. */
+const RECHECK_MS = 500
+
 async function gateway (app: FastifyInstance, options: { config: Config }): Promise<void> {
   const { config } = options
   const keys = await openSigningKeys(config.signingKeyFile)
-  const inFlight = new InFlight(app.now)
+  // Grants in flight are re-read from the store (never the cache) twice a second: a lost grant
+  // event still cuts within a second.
+  const inFlight = new InFlight(app.now, 250, {
+    read: async (requestId) => await app.stores.lockbox.getRequest(requestId),
+    everyMs: RECHECK_MS,
+    failed: (requestId, err) => { app.log.warn({ err, requestId }, 'could not re-check a grant in flight: its transfers are cut') }
+  })
   const grants = new GrantCache(app.stores.lockbox)
   // The upstream judges an assertion's age by its own clock, so it is signed on the wall clock.
   const assertions = new AssertionSigner(keys, Date.now)
@@ -50,8 +59,14 @@ async function gateway (app: FastifyInstance, options: { config: Config }): Prom
     assertions.forget(event.requestId)
     inFlight.cut(event.requestId, event.status)
   })
+  // Events published while the subscription was down are lost: re-check every grant in flight now.
+  const unsubscribeRenewal = app.stores.grantEvents.resubscribed(function recheckAfterRenewal () {
+    app.log.info({ inFlight: inFlight.size }, 'grant events subscription renewed: re-checking every grant in flight')
+    inFlight.recheckNow()
+  })
   app.addHook('onClose', async () => {
     unsubscribe()
+    unsubscribeRenewal()
     inFlight.cutAll('Shutdown')
   })
 

@@ -1,8 +1,10 @@
 // Verifies an NDJSON audit export offline: every tenant's records must form an unbroken hash chain,
 // and, against a held checkpoint, the export must still reach the checkpointed record with the same
-// hash — which proves nothing was cut from its end.
+// hash — which proves nothing was cut from its end. The walk also checks the enforcement invariant:
+// no ContentAccessed for a request after the record that ended its approval.
 import { ChainVerifier, GENESIS_HASH, type AuditRecord } from '../domain/audit.js'
 import type { Checkpoint } from '../gateway/checkpoint.js'
+import type { InvariantViolation } from '../domain/invariant.js'
 
 export interface TenantReport {
   tenantId: string
@@ -12,6 +14,9 @@ export interface TenantReport {
   headHash: string
   valid: boolean
   firstInvalidSeq: number | null
+  /** ContentAccessed records after the record that ended their request (the first 100), and their count. */
+  invariantViolations: InvariantViolation[]
+  invariantViolationCount: number
   /** Whether the export starts at the genesis of the chain (seq 1) or later (retention, or a range). */
   fromGenesis: boolean
 }
@@ -61,7 +66,12 @@ export async function verifyExport (lines: AsyncIterable<string>, checkpoint: Ch
   for (const [tenantId, chain] of chains) {
     const result = chain.verifier.result()
     tenants.push({ tenantId, firstSeq: chain.firstSeq, fromGenesis: chain.fromGenesis, ...result })
-    if (!result.valid) problems.push(`tenant ${tenantId}: chain broken at seq ${result.firstInvalidSeq as number}`)
+    if (result.firstInvalidSeq !== null) problems.push(`tenant ${tenantId}: chain broken at seq ${result.firstInvalidSeq}`)
+    for (const { seq, requestId, endedBySeq } of result.invariantViolations) {
+      problems.push(`tenant ${tenantId}: ContentAccessed at seq ${seq} for request ${requestId} after seq ${endedBySeq} ended its approval`)
+    }
+    const unnamed = result.invariantViolationCount - result.invariantViolations.length
+    if (unnamed > 0) problems.push(`tenant ${tenantId}: ${unnamed} more ContentAccessed after their request ended`)
   }
   let reached: ExportReport['checkpoint'] = null
   if (checkpoint !== null) {

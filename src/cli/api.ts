@@ -76,4 +76,8 @@ export interface ChainVerification {
   headSeq: number
   headHash: string
   firstInvalidSeq: number | null
+  /** Absent from a gateway older than these checks. */
+  invariantViolations?: Array<{ seq: number, requestId: string, endedBySeq: number }>
+  invariantViolationCount?: number
+  stateMismatches?: Array<{ requestId: string, storedStatus: string, chainStatus: string | null, seq: number, field: string }>
 }

@@ -1,5 +1,6 @@
 // Audit record shape (API.md §6), RFC 8785 canonical JSON and the per-tenant SHA-256 hash chain.
 import { hash as oneShotHash } from 'node:crypto'
+import { InvariantChecker, type InvariantViolation } from './invariant.js'
 
 export const AUDIT_OPERATIONS = [
   'ServiceRequestOpened',
@@ -256,22 +257,31 @@ export function sealRecord (draft: AuditDraft, head: ChainHead, fields: { id: st
 }
 
 export interface ChainVerification {
+  /** The chain is unbroken and proves the enforcement invariant. */
   valid: boolean
   records: number
   headSeq: number
   headHash: string
+  /** Where the chain itself breaks (a wrong hash, prevHash or seq). */
   firstInvalidSeq: number | null
+  /** ContentAccessed records sealed after the record that ended their request (the first ones). */
+  invariantViolations: InvariantViolation[]
+  invariantViolationCount: number
 }
 
 /**
  * Walks records in order and reports the first one that breaks the chain: a wrong hash, a `prevHash`
  * that is not the previous hash, or a gap or repeat in `seq`. `start` is where the walk begins (the
  * genesis, or the last pruned record's position when retention has cut the head of the chain).
+ * The same walk checks the enforcement invariant (InvariantChecker): a chain that holds a
+ * ContentAccessed after its request ended is not valid either, and names it.
  */
 export class ChainVerifier {
   private head: ChainHead
   private count = 0
   private firstInvalid: number | null = null
+
+  private readonly invariant = new InvariantChecker()
 
   constructor (start: ChainHead = EMPTY_HEAD) {
     this.head = { ...start }
@@ -279,6 +289,7 @@ export class ChainVerifier {
 
   push (record: AuditRecord): void {
     this.count++
+    this.invariant.push(record)
     if (this.firstInvalid !== null) return
     const { hash, ...rest } = record
     const expectedSeq = this.head.seq + 1
@@ -290,12 +301,14 @@ export class ChainVerifier {
   }
 
   result (): ChainVerification {
+    const invariant = this.invariant.result()
     return {
-      valid: this.firstInvalid === null,
+      valid: this.firstInvalid === null && invariant.invariantViolationCount === 0,
       records: this.count,
       headSeq: this.head.seq,
       headHash: this.head.hash,
-      firstInvalidSeq: this.firstInvalid
+      firstInvalidSeq: this.firstInvalid,
+      ...invariant
     }
   }
 }

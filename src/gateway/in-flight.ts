@@ -1,5 +1,12 @@
 // Proxied exchanges still streaming, by grant: a revoke, cancel, close or window end cuts them too,
-// so a download started a second before a revoke does not run on for minutes.
+// so a download started a second before a revoke does not run on for minutes. A grant event cuts at
+// once; because an event can be lost (a replica's pub/sub connection dropped just before the
+// revoke), every grant with something in flight is also re-read from the store at least every
+// second (one read per grant, however many transfers it has), and all at once when asked (when the
+// event subscription was renewed). A grant the store no longer holds Approved, or cannot vouch for,
+// is cut: fail closed.
+import { performance } from 'node:perf_hooks'
+import { effectiveStatus, type LockboxRequest } from '../domain/lockbox.js'
 
 export interface Flight {
   /** When the grant's window ends, epoch ms (on the app clock). */
@@ -8,11 +15,28 @@ export interface Flight {
   cut: (reason: string) => void
 }
 
+export interface RecheckOptions {
+  /** The request as stored now, bypassing every cache; rejects when the store cannot answer. */
+  read: (requestId: string) => Promise<LockboxRequest | null>
+  /** How often every grant in flight is re-read (ms); at most 1000. */
+  everyMs?: number
+  /** A grant that could not be checked, before its transfers are cut. */
+  failed?: (requestId: string, err: unknown) => void
+}
+
+const NOTHING = (): void => {}
+
+/** The `cutBy` of a transfer whose grant the store could not vouch for. */
+export const UNCHECKABLE = 'GrantUncheckable'
+
 export class InFlight {
   private readonly byGrant = new Map<string, Set<Flight>>()
   private timer: NodeJS.Timeout | null = null
+  private lastRecheck = 0
+  private rechecking: Promise<void> | null = null
+  readonly stats = { rechecks: 0, reads: 0, recheckCuts: 0 }
 
-  constructor (private readonly now: () => number, private readonly checkEveryMs = 250) {}
+  constructor (private readonly now: () => number, private readonly checkEveryMs = 250, private readonly recheckOptions: RecheckOptions | null = null) {}
 
   get size (): number {
     let n = 0
@@ -68,8 +92,45 @@ export class InFlight {
     }
   }
 
+  /**
+   * Re-reads every grant with something in flight and cuts those no longer Approved; resolves once
+   * done. A recheck under way is joined, not doubled.
+   */
+  recheck (): Promise<void> {
+    if (this.recheckOptions === null) return Promise.resolve()
+    // recheckOnce never rejects: a grant that cannot be read is cut, not thrown.
+    this.rechecking ??= this.recheckOnce(this.recheckOptions).finally(() => { this.rechecking = null })
+    return this.rechecking
+  }
+
+  /** Starts a recheck without waiting for it. */
+  recheckNow (): void {
+    this.recheck().then(NOTHING, NOTHING)
+  }
+
+  private async recheckOnce ({ read, failed }: RecheckOptions): Promise<void> {
+    this.stats.rechecks++
+    await Promise.all([...this.byGrant.keys()].map(async (requestId) => {
+      this.stats.reads++
+      let reason: string | null
+      try {
+        const request = await read(requestId)
+        reason = request === null ? 'Unknown' : effectiveStatus(request, this.now())
+      } catch (err) {
+        failed?.(requestId, err)
+        reason = UNCHECKABLE
+      }
+      if (reason !== 'Approved') this.stats.recheckCuts += this.cut(requestId, reason)
+    }))
+  }
+
   private cutEnded (): void {
     const now = this.now()
+    const every = Math.min(this.recheckOptions?.everyMs ?? 1000, 1000)
+    if (this.recheckOptions !== null && this.rechecking === null && performance.now() - this.lastRecheck >= every - this.checkEveryMs / 2) {
+      this.lastRecheck = performance.now()
+      this.recheckNow()
+    }
     for (const [requestId, flights] of [...this.byGrant]) {
       for (const flight of [...flights]) {
         if (now >= flight.windowEndsAt) {

@@ -130,6 +130,14 @@ export interface GrantEvent { requestId: string, tenantId: string, status: Reque
 export interface GrantEvents {
   publish: (event: GrantEvent) => Promise<void>
   subscribe: (listener: (event: GrantEvent) => void) => () => void
+  /**
+   * Called each time the event subscription was renewed after a break (a shared backend's pub/sub
+   * connection dropped and came back): events published meanwhile may be lost, so a listener
+   * re-reads what they would have told it (the gateway re-checks every grant in flight). The
+   * subscription is active again when it is called. A backend whose events cannot be lost (one
+   * process) never calls it.
+   */
+  resubscribed: (listener: () => void) => () => void
 }
 
 /** Everything a backend provides, plus its lifecycle. */

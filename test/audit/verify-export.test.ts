@@ -1,6 +1,7 @@
 import t from 'tap'
 import { verifyExport } from '../../src/audit/verify-export.js'
-import { chain, linesOf } from '../helpers/audit-records.js'
+import { sealRecord } from '../../src/domain/audit.js'
+import { chain, draftFor, linesOf } from '../helpers/audit-records.js'
 
 const contoso = chain('contoso', 10)
 const fabrikam = chain('fabrikam', 5)
@@ -58,4 +59,29 @@ t.test('reports lines that are not audit records', async (t) => {
   const report = await verifyExport(linesOf(['{not json', JSON.stringify({ CreationTime: 'x' }), ...contoso.slice(0, 2)]))
   t.equal(report.valid, false)
   t.match(report.problems, [/line 1: not JSON/, /line 2: not an audit record/])
+})
+
+t.test('names a ContentAccessed after the record that ended its request', async (t) => {
+  let head = { seq: 0, hash: '0'.repeat(64) }
+  const records = (['LockboxAccessRevoked', 'ContentAccessed', 'ContentAccessed'] as const).map((operation, i) => {
+    const record = sealRecord({ ...draftFor('contoso', i), operation, requestId: 'req-1' }, head, { id: `x-${i}`, time: '2026-11-24T09:00:00.000Z' })
+    head = record
+    return record
+  })
+  const report = await verifyExport(linesOf(records))
+  t.equal(report.valid, false)
+  t.match(report.tenants[0], { firstInvalidSeq: null, invariantViolationCount: 2, invariantViolations: [{ seq: 2, requestId: 'req-1', endedBySeq: 1 }, { seq: 3 }] })
+  t.same(report.problems, [
+    'tenant contoso: ContentAccessed at seq 2 for request req-1 after seq 1 ended its approval',
+    'tenant contoso: ContentAccessed at seq 3 for request req-1 after seq 1 ended its approval'
+  ])
+  let many = { seq: 0, hash: '0'.repeat(64) }
+  const flood = Array.from({ length: 105 }, (_, i) => {
+    const record = sealRecord({ ...draftFor('contoso', i), operation: i === 0 ? 'LockboxAccessRevoked' : 'ContentAccessed', requestId: 'req-1' }, many, { id: `y-${i}`, time: '2026-11-24T09:00:00.000Z' })
+    many = record
+    return record
+  })
+  const big = await verifyExport(linesOf(flood))
+  t.equal(big.problems.length, 101)
+  t.equal(big.problems[100], 'tenant contoso: 4 more ContentAccessed after their request ended')
 })

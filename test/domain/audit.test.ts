@@ -177,8 +177,8 @@ t.test('ChainVerifier', async (t) => {
   t.test('accepts an intact chain and reports its head', async (t) => {
     const records = chain(5)
     const last = records[4] as AuditRecord
-    t.same(verify(records), { valid: true, records: 5, headSeq: 5, headHash: last.hash, firstInvalidSeq: null })
-    t.same(verify([]), { valid: true, records: 0, headSeq: 0, headHash: GENESIS_HASH, firstInvalidSeq: null })
+    t.same(verify(records), { valid: true, records: 5, headSeq: 5, headHash: last.hash, firstInvalidSeq: null, invariantViolations: [], invariantViolationCount: 0 })
+    t.same(verify([]), { valid: true, records: 0, headSeq: 0, headHash: GENESIS_HASH, firstInvalidSeq: null, invariantViolations: [], invariantViolationCount: 0 })
   })
 
   t.test('starts from a given head, as after retention', async (t) => {
@@ -193,7 +193,7 @@ t.test('ChainVerifier', async (t) => {
     const records = chain(5)
     records[2] = { ...records[2] as AuditRecord, result: 'Failure' }
     const last = records[1] as AuditRecord
-    t.same(verify(records), { valid: false, records: 5, headSeq: 2, headHash: last.hash, firstInvalidSeq: 3 })
+    t.same(verify(records), { valid: false, records: 5, headSeq: 2, headHash: last.hash, firstInvalidSeq: 3, invariantViolations: [], invariantViolationCount: 0 })
   })
 
   t.test('finds an edited record whose hash was recomputed, at the next link', async (t) => {

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { InFlight, type Flight } from '../../src/gateway/in-flight.js'
+import type { LockboxRequest } from '../../src/domain/lockbox.js'
+import { InFlight, UNCHECKABLE, type Flight } from '../../src/gateway/in-flight.js'
 import { eventually } from '../helpers/content.js'
 
 function flight (windowEndsAt: number, cuts: string[]): Flight {
@@ -65,4 +66,61 @@ t.test('cuts everything at shutdown', async (t) => {
   t.same(cuts, ['Shutdown', 'Shutdown'])
   t.equal(registry.size, 0)
   registry.cutAll('Shutdown')
+})
+
+t.test('re-reads each grant in flight once per recheck and cuts those no longer Approved', async (t) => {
+  const stored = new Map<string, LockboxRequest | null | Error>()
+  const reads: string[] = []
+  const failed: string[] = []
+  const request = (status: LockboxRequest['status'], accessEndsAt = '2025-06-02T09:00:00.000Z'): LockboxRequest =>
+    ({ status, accessEndsAt, decisionDeadline: null }) as unknown as LockboxRequest
+  const registry = new InFlight(() => Date.parse('2025-06-02T08:30:00.000Z'), 60_000, {
+    read: async (requestId) => {
+      reads.push(requestId)
+      const value = stored.get(requestId) as LockboxRequest | null | Error
+      if (value instanceof Error) throw value
+      return value
+    },
+    failed: (requestId) => { failed.push(requestId) }
+  })
+  const cuts: Record<string, string[]> = { live: [], revoked: [], over: [], gone: [], down: [] }
+  for (const id of Object.keys(cuts)) {
+    registry.add(id, flight(Number.POSITIVE_INFINITY, cuts[id] as string[]))
+    registry.add(id, flight(Number.POSITIVE_INFINITY, cuts[id] as string[]))
+  }
+  stored.set('live', request('Approved'))
+  stored.set('revoked', request('Revoked'))
+  stored.set('over', request('Approved', '2025-06-02T08:29:59.999Z'))
+  stored.set('gone', null)
+  stored.set('down', new Error('store down'))
+  await Promise.all([registry.recheck(), registry.recheck()])
+  t.same(reads.sort(), ['down', 'gone', 'live', 'over', 'revoked'], 'one read per grant, however many transfers, and one recheck at a time')
+  t.same(cuts, { live: [], revoked: ['Revoked', 'Revoked'], over: ['Completed', 'Completed'], gone: ['Unknown', 'Unknown'], down: [UNCHECKABLE, UNCHECKABLE] })
+  t.same(failed, ['down'])
+  t.equal(registry.size, 2)
+  t.match(registry.stats, { rechecks: 1, reads: 5, recheckCuts: 8 })
+  stored.set('live', request('Canceled'))
+  registry.recheckNow()
+  await eventually('the recheck started without waiting cuts', async () => cuts.live as string[], (live) => live.length === 2)
+  await new InFlight(() => 0).recheck()
+  t.pass('a registry without a store has nothing to recheck')
+})
+
+t.test('rechecks on its own while something is in flight', async (t) => {
+  let status: LockboxRequest['status'] = 'Approved'
+  let reads = 0
+  const registry = new InFlight(() => 0, 5, {
+    read: async () => {
+      reads++
+      return ({ status, accessEndsAt: null, decisionDeadline: null }) as unknown as LockboxRequest
+    },
+    everyMs: 20
+  })
+  const cuts: string[] = []
+  registry.add('r1', flight(Number.POSITIVE_INFINITY, cuts))
+  await eventually('a few rechecks ran', async () => reads, (count) => count >= 2)
+  t.same(cuts, [])
+  status = 'Revoked'
+  await eventually('the revoked grant is cut without any event', async () => cuts, (list) => list.length === 1)
+  t.same(cuts, ['Revoked'])
 })

@@ -5,6 +5,7 @@ import type { AuditDraft } from '../../src/domain/audit.js'
 import { MAX_BATCH, RecordBatcher } from '../../src/gateway/record-batcher.js'
 import { openEmbeddedStores, type EmbeddedStores } from '../../src/stores/embedded/index.js'
 import type { Change } from '../../src/stores/types.js'
+import { createRequest, type LockboxRequest } from '../../src/domain/lockbox.js'
 import { tempDir } from '../helpers/config.js'
 
 function draft (tenantId: string, index: number): AuditDraft {
@@ -70,4 +71,33 @@ t.test('drain sends what waits and settles once everything sent has', async (t) 
   await appended
   await batcher.drain()
   t.pass('draining with nothing waiting resolves')
+})
+
+t.test('batches guarded records per grant, so a grant that ended refuses only its own', async (t) => {
+  const { stores, changes, batcher } = await storeFor(t)
+  const T = Date.parse('2025-06-02T08:00:00.000Z')
+  const approved = (id: string, status: 'Approved' | 'Revoked'): LockboxRequest => ({
+    ...createRequest({ id, tenantId: 'contoso', serviceRequestNumber: '100001', workload: 'exchange', scope: '/mailboxes/alice', accessLevel: 'read', duration: 'PT1H', durationMs: 3_600_000, justification: 'x', requester: { id: 'eng-ada', name: 'Ada' } }, { now: T, pendingTtlMs: 60_000 }),
+    status,
+    accessStartsAt: new Date(T).toISOString(),
+    accessEndsAt: new Date(T + 3_600_000).toISOString()
+  })
+  await stores.lockbox.commit({ tenantId: 'contoso', requests: [{ value: approved('live', 'Approved'), expectedVersion: 0 }, { value: approved('ended', 'Revoked'), expectedVersion: 0 }], audit: [] })
+  const guarded = (requestId: string, index: number, now: number): Promise<void> =>
+    batcher.append({ ...draft('contoso', index), requestId }, { requestId, now })
+  const results = await Promise.allSettled([
+    guarded('live', 1, T + 1),
+    guarded('ended', 2, T + 1),
+    batcher.append(draft('contoso', 3)),
+    guarded('live', 4, T + 2)
+  ])
+  t.same(results.map((result) => result.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled'])
+  t.match((results[1] as PromiseRejectedResult).reason, { name: 'GrantEndedError', requestId: 'ended', status: 'Revoked' })
+  t.same(changes.map((change) => [change.audit.length, change.requireApproved ?? null]), [
+    [2, { requestId: 'live', now: T + 2 }],
+    [1, { requestId: 'ended', now: T + 1 }],
+    [1, null]
+  ], 'one change per grant, checked at the latest clock of its records; unguarded ones per tenant')
+  const refused = await batcher.append({ ...draft('contoso', 5), requestId: 'live' }, { requestId: 'live', now: T + 3_600_000 }).then(() => null, (err: unknown) => err)
+  t.match(refused, { name: 'GrantEndedError', status: 'Completed' }, 'the window is judged at the caller\'s clock')
 })

@@ -80,7 +80,7 @@ export function auditContract (t: Test, open: OpenStores): void {
       t.same(items.map((record) => record.seq), Array.from({ length: expected }, (_, index) => index + 1), `${tenantId} seq runs 1..n`)
       t.ok(items.every((record, index) => record.prevHash === (index === 0 ? GENESIS_HASH : items[index - 1]?.hash)), `${tenantId} links`)
       const last = items[items.length - 1] as AuditRecord
-      t.same(await stores.audit.verify(tenantId), { valid: true, records: expected, headSeq: expected, headHash: last.hash, firstInvalidSeq: null })
+      t.same(await stores.audit.verify(tenantId), { valid: true, records: expected, headSeq: expected, headHash: last.hash, firstInvalidSeq: null, invariantViolations: [], invariantViolationCount: 0 })
       t.same(await stores.audit.head(tenantId), { seq: expected, hash: last.hash })
     }
   })
@@ -100,7 +100,7 @@ export function auditContract (t: Test, open: OpenStores): void {
 
   t.test('reports an empty, valid chain for a tenant without records', async (t) => {
     const stores = await openFor(t, open)
-    t.same(await stores.audit.verify('nobody'), { valid: true, records: 0, headSeq: 0, headHash: GENESIS_HASH, firstInvalidSeq: null })
+    t.same(await stores.audit.verify('nobody'), { valid: true, records: 0, headSeq: 0, headHash: GENESIS_HASH, firstInvalidSeq: null, invariantViolations: [], invariantViolationCount: 0 })
     t.same(await stores.audit.head('nobody'), EMPTY_HEAD)
     t.same(await stores.audit.query({ limit: 5 }), { items: [], nextCursor: null })
   })

@@ -51,22 +51,22 @@ export function retentionContract (t: Test, open: OpenStores): void {
     t.same((await stores.audit.query({ requestId: a.id, limit: 100 })).items.map((record) => record.seq), [3, 4, 5])
     t.same((await stores.audit.query({ actorId: 'mgr-1', limit: 100 })).items, [])
 
-    t.same(await stores.audit.verify('contoso'), { valid: true, records: 3, headSeq: 5, headHash: last.hash, firstInvalidSeq: null, anchorSeq: 2 })
+    t.same(await stores.audit.verify('contoso'), { valid: true, records: 3, headSeq: 5, headHash: last.hash, firstInvalidSeq: null, invariantViolations: [], invariantViolationCount: 0, anchorSeq: 2 })
     t.same(await stores.audit.head('contoso'), { seq: 5, hash: last.hash })
-    t.same(await stores.audit.verify('fabrikam'), { valid: true, records: 0, headSeq: 2, headHash: fabrikam2.hash, firstInvalidSeq: null, anchorSeq: 2 },
+    t.same(await stores.audit.verify('fabrikam'), { valid: true, records: 0, headSeq: 2, headHash: fabrikam2.hash, firstInvalidSeq: null, invariantViolations: [], invariantViolationCount: 0, anchorSeq: 2 },
       'a tenant with nothing left is still anchored')
     t.same(await stores.audit.head('fabrikam'), { seq: 2, hash: fabrikam2.hash })
 
     const [next] = await stores.lockbox.commit({ tenantId: 'fabrikam', audit: [draft('TenantSettingsUpdated', { tenantId: 'fabrikam' })] }) as [AuditRecord]
     t.match(next, { seq: 3, prevHash: fabrikam2.hash }, 'its chain continues from the anchor, not from 1')
-    t.same(await stores.audit.verify('fabrikam'), { valid: true, records: 1, headSeq: 3, headHash: next.hash, firstInvalidSeq: null, anchorSeq: 2 })
+    t.same(await stores.audit.verify('fabrikam'), { valid: true, records: 1, headSeq: 3, headHash: next.hash, firstInvalidSeq: null, invariantViolations: [], invariantViolationCount: 0, anchorSeq: 2 })
     const [after] = await stores.lockbox.commit({ tenantId: 'contoso', audit: [draft('ContentAccessed', { requestId: a.id })] }) as [AuditRecord]
     t.match(after, { seq: 6, prevHash: last.hash })
 
     t.equal(await stores.audit.prune(timeOf(kept)), 0, 'pruning again at the same time deletes nothing')
     t.equal(await stores.audit.prune(timeOf(contoso2)), 0, 'nor does an earlier time')
     t.match(await stores.audit.verify('contoso'), { valid: true, records: 4, anchorSeq: 2 })
-    t.same(await stores.audit.verify('nobody'), { valid: true, records: 0, headSeq: 0, headHash: '0'.repeat(64), firstInvalidSeq: null }, 'no anchor where nothing was pruned')
+    t.same(await stores.audit.verify('nobody'), { valid: true, records: 0, headSeq: 0, headHash: '0'.repeat(64), firstInvalidSeq: null, invariantViolations: [], invariantViolationCount: 0 }, 'no anchor where nothing was pruned')
   })
 
   t.test('moves each anchor on with every prune, down to pruning everything', async (t) => {
@@ -83,7 +83,7 @@ export function retentionContract (t: Test, open: OpenStores): void {
     const lastRecord = third[3] as AuditRecord
     t.equal(await stores.audit.prune(timeOf(lastRecord) + 1), 4)
     t.same((await stores.audit.query({ limit: 100 })).items, [])
-    t.same(await stores.audit.verify('contoso'), { valid: true, records: 0, headSeq: 9, headHash: lastRecord.hash, firstInvalidSeq: null, anchorSeq: 9 })
+    t.same(await stores.audit.verify('contoso'), { valid: true, records: 0, headSeq: 9, headHash: lastRecord.hash, firstInvalidSeq: null, invariantViolations: [], invariantViolationCount: 0, anchorSeq: 9 })
     const [next] = await stores.lockbox.commit(batch(1)) as [AuditRecord]
     t.match(next, { seq: 10, prevHash: lastRecord.hash })
     t.same((await stores.audit.query({ limit: 100 })).items, [next])

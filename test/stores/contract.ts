@@ -6,6 +6,7 @@ import type { TenantSettings } from '../../src/domain/tenant.js'
 import { ConflictError, StoreUnavailableError } from '../../src/errors.js'
 import type { AuditQuery, GrantEvent } from '../../src/stores/types.js'
 import { auditContract } from './contract-audit.js'
+import { enforcementContract } from './contract-enforcement.js'
 import { listingContract } from './contract-listing.js'
 import { notificationsContract } from './contract-notifications.js'
 import { retentionContract } from './contract-retention.js'
@@ -195,6 +196,7 @@ export function storeContract (t: Test, open: OpenStores): void {
 
   listingContract(t, open)
   auditContract(t, open)
+  enforcementContract(t, open)
   retentionContract(t, open)
   notificationsContract(t, open)
 

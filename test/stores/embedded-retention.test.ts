@@ -166,7 +166,7 @@ t.test('continues a chain pruned to nothing from its anchor after a restart', as
   stores = await openAt(t, dataDir, clock)
   const last = sealed[3] as AuditRecord
   t.same(await stores.audit.head('contoso'), { seq: 4, hash: last.hash })
-  t.same(await stores.audit.verify('contoso'), { valid: true, records: 0, headSeq: 4, headHash: last.hash, firstInvalidSeq: null, anchorSeq: 4 })
+  t.same(await stores.audit.verify('contoso'), { valid: true, records: 0, headSeq: 4, headHash: last.hash, firstInvalidSeq: null, invariantViolations: [], invariantViolationCount: 0, anchorSeq: 4 })
   t.match(await stores.lockbox.commit(contentAccess(1)), [{ seq: 5, prevHash: last.hash }])
 })
 

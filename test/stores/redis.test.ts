@@ -272,3 +272,33 @@ t.test('remembers which tenant a request belongs to, within a bound', async (t) 
   t.equal(await registry.tenantOf('nobody'), null)
   t.same((await registry.tenants()).sort(), ['contoso', 'fabrikam'])
 })
+
+/** The ids of the pub/sub connections the server holds now. */
+async function pubsubClients (admin: Redis): Promise<Set<string>> {
+  const list = await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub') as string
+  return new Set(list.split('\n').map((line) => /\bid=(\d+)/.exec(line)?.[1]).filter((id): id is string => id !== undefined))
+}
+
+t.test('tells grant listeners when the subscription was renewed after its connection dropped', async (t) => {
+  const admin = new Redis(url)
+  t.teardown(() => { admin.disconnect() })
+  const namespace = freshNamespace()
+  const before = await pubsubClients(admin)
+  const b = await openTestStores(t, connection, { namespace })
+  const [subscriber] = [...await pubsubClients(admin)].filter((id) => !before.has(id))
+  const a = await openTestStores(t, connection, { namespace })
+  let renewals = 0
+  t.teardown(b.grantEvents.resubscribed(() => { renewals++ }))
+  const events: GrantEvent[] = []
+  t.teardown(b.grantEvents.subscribe((event) => events.push(event)))
+  t.equal(renewals, 0, 'not at the first connection')
+  t.equal(await admin.call('CLIENT', 'KILL', 'ID', subscriber as string), 1)
+  const lost: GrantEvent = { requestId: 'lost', tenantId: 'contoso', status: 'Revoked' }
+  await a.grantEvents.publish(lost)
+  await waitFor(() => renewals === 1)
+  t.same(events, [], 'what was published while the connection was down is lost')
+  const heard: GrantEvent = { requestId: 'heard', tenantId: 'contoso', status: 'Revoked' }
+  await a.grantEvents.publish(heard)
+  await waitFor(() => events.length === 1)
+  t.same(events, [heard], 'the subscription is live again when the listeners are told')
+})

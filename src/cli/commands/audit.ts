@@ -145,19 +145,40 @@ export function registerAudit (program: Command): void {
         token: ctx.identity(),
         query: { tenantId: ctx.tenant(options.tenant) }
       })
+      const violations = result.invariantViolations ?? []
+      const mismatches = result.stateMismatches ?? []
       ctx.out.result(result, () => {
-        const verdict = result.valid ? ctx.out.paint('green', 'valid') : ctx.out.paint('red', `BROKEN at seq ${String(result.firstInvalidSeq)}`)
-        ctx.out.lines(fields([
+        const verdict = result.firstInvalidSeq === null ? ctx.out.paint('green', 'valid') : ctx.out.paint('red', `BROKEN at seq ${String(result.firstInvalidSeq)}`)
+        const rows: Array<[string, string]> = [
           ['tenant', result.tenantId],
           ['chain', verdict],
           ['records', String(result.records)],
           ['head', `seq ${result.headSeq}, hash ${result.headHash}`]
-        ]))
+        ]
+        if (result.invariantViolationCount !== undefined) {
+          rows.push(['invariant', violations.length === 0 ? ctx.out.paint('green', 'no access after its grant ended') : ctx.out.paint('red', `${String(result.invariantViolationCount)} access(es) after the grant ended`)])
+        }
+        if (result.stateMismatches !== undefined) {
+          rows.push(['stored state', mismatches.length === 0 ? ctx.out.paint('green', 'backed by the chain') : ctx.out.paint('red', `${mismatches.length} request(s) not backed by the chain`)])
+        }
+        ctx.out.lines(fields(rows))
+        for (const v of violations) ctx.out.line(`  seq ${v.seq}: ContentAccessed for request ${v.requestId} after seq ${v.endedBySeq} ended it`)
+        for (const m of mismatches) ctx.out.line(`  request ${m.requestId}: stored ${m.field === 'status' ? `as ${m.storedStatus}` : `with a ${m.field}`} the chain does not back (last transition seq ${m.seq}: ${m.chainStatus ?? 'no status'})`)
       })
-      if (!result.valid) {
+      if (result.firstInvalidSeq !== null) {
         throw new CliError(`the audit chain of ${result.tenantId} is broken at seq ${String(result.firstInvalidSeq)}`, EXIT.refused,
           'keep the export and the last checkpoint you hold, and tell the gateway\'s operators: records were changed or removed')
       }
+      if (violations.length > 0) {
+        throw new CliError(`the audit chain of ${result.tenantId} holds content access after the grant ended (first at seq ${violations[0]?.seq ?? 0})`, EXIT.refused,
+          'the enforcement invariant does not hold: tell the gateway\'s operators')
+      }
+      if (mismatches.length > 0) {
+        throw new CliError(`request ${mismatches[0]?.requestId ?? ''} of ${result.tenantId} is stored in a state its audit chain does not back`, EXIT.refused,
+          'the stored state was changed outside the gateway: tell the gateway\'s operators')
+      }
+      /* c8 ignore next -- an older gateway's `valid: false` with none of the reasons above */
+      if (!result.valid) throw new CliError(`the audit log of ${result.tenantId} did not verify`, EXIT.refused)
     })
 
   audit.command('checkpoint')

@@ -1,7 +1,11 @@
 // The checks every content request passes before a byte goes upstream (API.md §5), in order:
 // (not shutting down), token, (no upgrade, no body on GET/HEAD), canonical path,
 // tenant/workload/scope/method, grant still Approved, access record committed.
-// Any refusal is itself audited (ContentAccessDenied) and nothing is forwarded.
+// Any refusal is itself audited (ContentAccessDenied) and nothing is forwarded. The exchange is
+// registered for cutting before its grant is looked at, and the access record commits only if the
+// store still holds the grant Approved in the same atomic step (Change.requireApproved): no revoke,
+// cancel, close or expiry can fall between the check and the registration, and no ContentAccessed
+// ever follows, in the chain, the record that ended its grant.
 import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -9,6 +13,7 @@ import { checkCanonicalPath, decodeSegments, methodAllowed, parseScope, pathInSc
 import { effectiveStatus, type LockboxRequest, type Workload } from '../../domain/lockbox.js'
 import type { AuditDraft } from '../../domain/audit.js'
 import { AccessTokenError, type AccessClaims } from '../../gateway/access-token.js'
+import { GrantEndedError } from '../../errors.js'
 import { problem, sendProblem, type Problem } from '../../../plugins/app/problem-details.js'
 import { hasBody } from './forward.js'
 
@@ -39,7 +44,10 @@ export interface ContentAccess {
   /** The problem code the gateway answered with when the upstream failed before answering. */
   upstreamFailure: string | null
   upstream: { abort: (reason: Error) => void, done: boolean } | null
+  /** Takes the exchange off the in-flight registry; set from registration until it is over. */
   untrack: (() => void) | null
+  /** When the grant's window ends (epoch ms): unknown (Infinity) until the grant is checked. */
+  windowEndsAt: number
 }
 
 /** How a content request that never went upstream ended: refused, or not checkable at all. */
@@ -60,7 +68,11 @@ export interface GuardDeps {
   verifyToken: (token: string) => AccessClaims | Promise<AccessClaims>
   grant: (requestId: string) => LockboxRequest | null | Promise<LockboxRequest | null>
   assertionFor: (claims: AccessClaims) => string | Promise<string>
-  audit: (draft: AuditDraft) => Promise<unknown>
+  /** Commits a record; with `requireApproved`, only while the store holds that grant Approved (else GrantEndedError). */
+  audit: (draft: AuditDraft, requireApproved?: { requestId: string, now: number }) => Promise<unknown>
+  /** Registers the exchange for cutting (sets `access.untrack`): called before its grant is checked. */
+  register: (access: ContentAccess, request: FastifyRequest, reply: FastifyReply) => void
+  /** The checks passed and the access is recorded: follow the exchange to its outcome. */
   track: (access: ContentAccess, request: FastifyRequest, reply: FastifyReply) => void
   /**
    * A refusal without a valid token, judged by the refusal budget before it is recorded: null while
@@ -189,6 +201,7 @@ function tenantOfPath (deps: GuardDeps, path: string): string | null {
 /** Records the refusal (when a tenant can be named) and answers it; 503 if it cannot be recorded. */
 async function refuse (deps: GuardDeps, request: FastifyRequest, reply: FastifyReply, refusal: Refusal): Promise<FastifyReply> {
   const access = request.contentAccess
+  untrack(access)
   const claims = access.claims
   // Recorded in the log of the tenant whose content was asked for: a token used on another tenant's
   // path must not write that tenant's paths into its own tenant's log, where its admins read them.
@@ -226,7 +239,13 @@ async function refuse (deps: GuardDeps, request: FastifyRequest, reply: FastifyR
   return answerFromGuard(deps, request, reply, outcome, answer)
 }
 
+function untrack (access: ContentAccess): void {
+  access.untrack?.()
+  access.untrack = null
+}
+
 function answerFromGuard (deps: GuardDeps, request: FastifyRequest, reply: FastifyReply, outcome: GuardOutcome, answer: Problem): FastifyReply {
+  untrack(request.contentAccess)
   deps.answered(request, outcome, answer.code, answer.status)
   return sendProblem(reply.header('x-lockbox-access-id', request.contentAccess.accessId), answer)
 }
@@ -255,7 +274,8 @@ export function contentGuard (deps: GuardDeps) {
       cut: null,
       upstreamFailure: null,
       upstream: null,
-      untrack: null
+      untrack: null,
+      windowEndsAt: Number.POSITIVE_INFINITY
     }
     request.contentAccess = access
     try {
@@ -273,8 +293,11 @@ export function contentGuard (deps: GuardDeps) {
         throw new Refusal(400, 'BODY_NOT_ALLOWED', `body on ${access.method} refused`, `a ${access.method} request carries no body; nothing was forwarded`)
       }
       requireTokenScope(deps, access, claims, check)
+      // Registered first: whatever ends the grant from here on cuts this exchange too.
+      deps.register(access, request, reply)
       const pending = deps.grant(claims.requestId)
       access.grant = requireApprovedGrant(deps, claims, pending instanceof Promise ? await pending : pending)
+      access.windowEndsAt = Date.parse(access.grant.accessEndsAt as string)
       const assertion = deps.assertionFor(claims)
       access.assertion = typeof assertion === 'string' ? assertion : await assertion
     } catch (err) {
@@ -283,10 +306,15 @@ export function contentGuard (deps: GuardDeps) {
       request.log.error({ err, accessId: access.accessId }, 'content check failed')
       return answerFromGuard(deps, request, reply, 'unavailable', problem(503, 'UNAVAILABLE', 'the grant could not be checked; nothing was forwarded'))
     }
-    // Step 5: the access is on the audit log, durably, before anything goes upstream.
+    // Step 5: the access is on the audit log, durably, before anything goes upstream, and only if
+    // the grant is still Approved when the record is sealed.
     try {
-      await deps.audit(accessDraft(access, request, access.claims))
+      await deps.audit(accessDraft(access, request, access.claims), { requestId: access.claims.requestId, now: deps.now() })
     } catch (err) {
+      if (err instanceof GrantEndedError) {
+        const status = err.status ?? 'gone'
+        return await refuse(deps, request, reply, new Refusal(403, 'GRANT_INACTIVE', `request is ${status}`, `the lockbox request behind this token is ${status}`))
+      }
       request.log.error({ err, accessId: access.accessId }, 'could not record a content access')
       return answerFromGuard(deps, request, reply, 'unavailable', problem(503, 'UNAVAILABLE', 'the audit log is unavailable; nothing was forwarded'))
     }

@@ -40,9 +40,9 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
   app.addHook('onClose', async () => { await pool.destroy() })
 
   /** Commits one content record and times it. */
-  async function commitRecord (draft: AuditDraft): Promise<void> {
+  async function commitRecord (draft: AuditDraft, requireApproved?: { requestId: string, now: number }): Promise<void> {
     const startedAt = performance.now()
-    await records.append(draft)
+    await records.append(draft, requireApproved)
     metrics.auditAppend.observe({ operation: draft.operation }, seconds(startedAt, performance.now()))
   }
 
@@ -63,16 +63,19 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
       path: request.contentAccess.path,
       reason
     }, app.refusalCounter(request)),
-    track: (access, request, reply) => {
+    register: (access, request, reply) => {
       access.untrack = gw.inFlight.add(access.claims?.requestId as string, {
-        windowEndsAt: Date.parse(access.grant?.accessEndsAt as string),
+        get windowEndsAt () { return access.windowEndsAt },
         cut: (reason) => {
           access.cut = reason
+          access.untrack = null
           access.upstream?.abort(new Error(`grant ended: ${reason}`))
           request.raw.destroy()
           reply.raw.destroy()
         }
       })
+    },
+    track: (access, request, reply) => {
       // 'close' comes for every response, whole or cut short (revoke, window end, client gone); a
       // client that left while its access was being recorded is gone already.
       if (reply.raw.closed) settleAccess(request, reply)

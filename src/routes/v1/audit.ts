@@ -9,6 +9,7 @@ import { Readable } from 'node:stream'
 import { toO365 } from '../../domain/o365.js'
 import type { AuditRecord } from '../../domain/audit.js'
 import { signCheckpoint } from '../../gateway/checkpoint.js'
+import { unbackedRequests } from '../../stores/state-check.js'
 import { AuditExportQuery, AuditQuery, TenantParams, pageOf, problems } from '../schemas.js'
 
 const security = [{ identityToken: [] }]
@@ -115,7 +116,7 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
     schema: {
       tags: ['audit'],
       security,
-      summary: 'Walk a tenant\'s hash chain and report the first break',
+      summary: 'Walk a tenant\'s hash chain and report the first break, every access after its grant ended, and stored state the chain does not back',
       querystring: Type.Pick(TenantParams, ['tenantId']),
       response: {
         200: Type.Object({
@@ -125,7 +126,20 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
           headSeq: Type.Integer(),
           headHash: Type.String(),
           firstInvalidSeq: Type.Union([Type.Integer(), Type.Null()]),
-          anchorSeq: Type.Optional(Type.Integer({ description: 'once retention pruned records: the seq of the last pruned one, where the walk began' }))
+          anchorSeq: Type.Optional(Type.Integer({ description: 'once retention pruned records: the seq of the last pruned one, where the walk began' })),
+          invariantViolations: Type.Array(Type.Object({
+            seq: Type.Integer({ description: 'the ContentAccessed record' }),
+            requestId: Type.String(),
+            endedBySeq: Type.Integer({ description: 'the record that ended the request before it' })
+          }), { description: 'ContentAccessed records after the record that ended their request (the first 100)' }),
+          invariantViolationCount: Type.Integer(),
+          stateMismatches: Type.Array(Type.Object({
+            requestId: Type.String(),
+            storedStatus: Type.String(),
+            chainStatus: Type.Union([Type.String(), Type.Null()]),
+            seq: Type.Integer({ description: 'the request\'s last transition record' }),
+            field: Type.String({ description: 'status, accessEndsAt or history' })
+          }), { description: 'stored requests whose state their chain does not back (edited at rest)' })
         }),
         ...problems(400, 401, 403)
       }
@@ -133,7 +147,10 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => {
     const { tenantId } = request.query
     auditTenantScope(request.caller, tenantId)
-    return { tenantId, ...await app.stores.audit.verify(tenantId) }
+    const chain = await app.stores.audit.verify(tenantId)
+    const stateMismatches = (await unbackedRequests(app.stores.lockbox, app.stores.audit, { tenantId, now: app.now() }))
+      .map(({ tenantId: _tenant, ...mismatch }) => mismatch)
+    return { tenantId, ...chain, valid: chain.valid && stateMismatches.length === 0, stateMismatches }
   })
 }
 

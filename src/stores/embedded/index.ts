@@ -14,7 +14,7 @@ import { createLocalEvents } from './local-events.js'
 import { Journal, type JournalStats } from './journal.js'
 import { replayJournal } from './replay.js'
 import { EntityState, type CheckedChange, type JournalEntry } from './state.js'
-import { assertOneTenant } from '../change.js'
+import { assertOneTenant, grantEnded } from '../change.js'
 
 export const JOURNAL_FILE = 'journal.jsonl'
 
@@ -101,6 +101,10 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
     guard()
     assertOneTenant(change)
     const checked = state.check(change)
+    // The enforcement invariant: checked against the state this same section seals onto.
+    const guarded = change.requireApproved
+    const ended = guarded === undefined ? null : grantEnded(change.tenantId, guarded, state.getRequest(guarded.requestId))
+    if (ended !== null) throw ended
     const time = stamp(Math.max(now(), audit.lastTime))
     let head = audit.head(change.tenantId)
     const records = change.audit.map((draft) => {
@@ -231,7 +235,9 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
     },
     grantEvents: {
       publish: guarded(grantEvents.emit),
-      subscribe: grantEvents.subscribe
+      subscribe: grantEvents.subscribe,
+      // One process: nothing published can be missed.
+      resubscribed: () => () => {}
     },
     ping: async () => closing === null && journal.usable,
     close: async () => {

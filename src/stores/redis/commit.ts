@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { EMPTY_HEAD, sealRecordText, type AuditRecord } from '../../domain/audit.js'
 import { iso, type RequestStatus } from '../../domain/lockbox.js'
-import { ConflictError, StoreUnavailableError } from '../../errors.js'
+import { ConflictError, GrantEndedError, StoreUnavailableError } from '../../errors.js'
 import type { Change, GrantEvent } from '../types.js'
 import type { RedisClient } from './connect.js'
 import { encodeId, entryId, sortableSeq, type RedisKeys } from './keys.js'
@@ -100,6 +100,7 @@ function seal (batch: Pending[], head: Head, tenantId: string, keys: RedisKeys, 
       r: plan.srems.map(({ key, member }) => [at(key), member]),
       n: plan.counters.map(({ key, number }) => [at(key), number]),
       g: plan.transits.map(({ key, requestId, statuses }) => [at(key), requestId, ...statuses]),
+      q: plan.guard === undefined ? undefined : [at(plan.guard.key), plan.guard.now],
       e: sealed.map((record, i) => {
         const id = entryId(ms, record.seq)
         const requestId = record.requestId ?? ''
@@ -202,12 +203,23 @@ export class Committer {
         this.stats.retries++
         continue
       }
-      if (outcome === 'conflict') {
-        const stale = new Set((rest as number[]).map((position) => position - 1))
-        for (const index of stale) {
-          (batch[index] as Pending).reject(new ConflictError(`a change of ${tenantId} expected versions that are no longer stored`))
+      if (outcome === 'refused') {
+        // Nothing was written: the refused changes are answered, the others go again.
+        const [staleCount, ...positions] = rest as Array<number | string>
+        const refused = new Set<number>()
+        for (const position of positions.slice(0, Number(staleCount))) {
+          refused.add(Number(position) - 1)
+          ;(batch[Number(position) - 1] as Pending).reject(new ConflictError(`a change of ${tenantId} expected versions that are no longer stored`))
         }
-        batch = batch.filter((_, index) => !stale.has(index))
+        const ended = positions.slice(Number(staleCount))
+        for (let i = 0; i < ended.length; i += 2) {
+          const index = Number(ended[i]) - 1
+          const pending = batch[index] as Pending
+          const status = String(ended[i + 1])
+          refused.add(index)
+          pending.reject(new GrantEndedError((pending.change.requireApproved as { requestId: string }).requestId, status === '' ? null : status))
+        }
+        batch = batch.filter((_, index) => !refused.has(index))
         continue
       }
       queue.head = sealed.head

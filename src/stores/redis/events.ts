@@ -19,6 +19,9 @@ interface AuditMessage { o: string, t: string, f: string, l: string }
 export class RedisEvents {
   readonly grants = createLocalEvents<GrantEvent>()
   readonly records = createLocalEvents<AuditRecord[]>()
+  /** The grant subscription was renewed after a break: what was published meanwhile is lost. */
+  readonly resubscribed = createLocalEvents<undefined>()
+  private readies = 0
   private recordListeners = 0
   /** Remote batches are read one after another, so listeners hear them in the order they arrived. */
   private reading: Promise<void> = Promise.resolve()
@@ -31,6 +34,18 @@ export class RedisEvents {
   /** Resolves once the grant channel is subscribed; the subscription is renewed after reconnects. */
   async start (): Promise<void> {
     await this.subscriber.subscribe(this.keys.grantChannel())
+  }
+
+  /**
+   * The subscriber connection is ready (again). ioredis renews its subscriptions by itself; asking
+   * once more (harmless) tells us when the grant channel is live, and only then are the listeners
+   * told to re-read what they may have missed.
+   */
+  ready (): void {
+    if (this.readies++ === 0) return
+    this.subscriber.subscribe(this.keys.grantChannel()).then(() => { this.resubscribed.emit(undefined) }, /* c8 ignore next 3 -- the connection dropped again between its ready and this subscribe: its next ready renews it */ (err: unknown) => {
+      this.log.warn({ err }, 'could not renew the grant event subscription')
+    })
   }
 
   async publishGrant (event: GrantEvent): Promise<void> {

@@ -78,7 +78,7 @@ export async function openRedisStores (options: RedisStoreOptions): Promise<Redi
   const notifications = new NotificationReads(client, keys, registry)
   const events = new RedisEvents(subscriber, client, keys, origin, log)
   watch(client, 'commands', log, () => { registry.forgetTenants() })
-  watch(subscriber, 'events', log, () => {})
+  watch(subscriber, 'events', log, () => { events.ready() })
   const committer = new Committer({
     client,
     keys,
@@ -168,7 +168,8 @@ export async function openRedisStores (options: RedisStoreOptions): Promise<Redi
     },
     grantEvents: {
       publish: guarded((event) => events.publishGrant(event)),
-      subscribe: events.grants.subscribe
+      subscribe: events.grants.subscribe,
+      resubscribed: (listener) => events.resubscribed.subscribe(() => { listener() })
     },
     redis: { client, refusalBudgetPrefix: keys.refusalBudgetPrefix() },
     ping: async () => {

@@ -1,7 +1,7 @@
 // Turns a Change into what the commit script needs: the version checks, the values to write with
 // their new versions, the index entries, and the status runs that may leave Approved. Pure: it
 // reads nothing; the script decides against the stored versions.
-import { isFinal, type LockboxRequest, type RequestStatus } from '../../domain/lockbox.js'
+import { iso, isFinal, type LockboxRequest, type RequestStatus } from '../../domain/lockbox.js'
 import { ConflictError } from '../../errors.js'
 import type { OutboxMessage } from '../../notify/types.js'
 import type { Change, VersionedPut } from '../types.js'
@@ -31,6 +31,8 @@ export interface PlannedChange {
   transits: Array<{ key: string, requestId: string, statuses: RequestStatus[] }>
   /** Requests created by the change: registered across tenants before the commit. */
   created: LockboxRequest[]
+  /** The grant that must still be Approved (Change.requireApproved): its key, and now as ISO text. */
+  guard?: { key: string, now: string }
 }
 
 /** The member of a lexicographic creation-order set: creation time, then the encoded parts. */
@@ -43,6 +45,9 @@ export function planChange (change: Change, keys: RedisKeys): PlannedChange {
   const tenantId = change.tenantId
   const plan: PlannedChange = { checks: [], writes: [], zadds: [], zrems: [], sadds: [], srems: [], counters: [], transits: [], created: [] }
   const written = new Map<string, PlannedWrite>()
+  if (change.requireApproved !== undefined) {
+    plan.guard = { key: keys.request(tenantId, change.requireApproved.requestId), now: iso(change.requireApproved.now) }
+  }
 
   /** Later puts of one entity in the same change must follow on from the earlier ones. */
   function put<T extends { version: number }> (key: string, { value, expectedVersion }: VersionedPut<T>): PlannedWrite {

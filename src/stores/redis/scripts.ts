@@ -15,9 +15,13 @@ function script (lua: string): LuaScript {
  * KEYS[1] audit head, KEYS[2] audit stream, KEYS[3] audit-by-request index, KEYS[4…] what the plan
  * names by position. ARGV[1] the plan (JSON), ARGV[2] grant channel, ARGV[3] audit channel,
  * ARGV[4] origin, ARGV[5…] the JSON texts (values and records) the plan names by position.
+ * A change may name a grant that must still be Approved (`q`: the request's key position and the
+ * caller's now as ISO text, which compares as text with the stored `accessEndsAt`): checked here,
+ * against the stored (or this batch's staged) request, so no replica can slip an access past a revoke.
  * Answers {'head', seq, hash, ms} when the chain moved on since the client sealed the records,
- * {'conflict', i…} with the changes whose versions are stale (nothing written either way), or
- * {'ok', change, requestId, status, …} with the requests that left Approved.
+ * {'refused', n, i…, j, status, …} with the n changes whose versions are stale and then the changes
+ * whose grant ended, each with the status that ended it ('' for no such request; nothing written
+ * either way), or {'ok', change, requestId, status, …} with the requests that left Approved.
  */
 export const COMMIT = script(`
 local plan = cjson.decode(ARGV[1])
@@ -30,7 +34,23 @@ end
 
 local staged = {}
 local failed = {}
+local ended = {}
 local events = {}
+local function endedBy (guard)
+  local status, json
+  local current = staged[guard[1]]
+  if current then
+    status, json = current.s, ARGV[current.j]
+  else
+    local stored = redis.call('HMGET', KEYS[guard[1]], 's', 'j')
+    status, json = stored[1], stored[2]
+  end
+  if not status or not json then return '' end
+  if status ~= 'Approved' then return status end
+  local endsAt = cjson.decode(json).accessEndsAt
+  if type(endsAt) == 'string' and guard[2] >= endsAt then return 'Completed' end
+  return nil
+end
 for ci, change in ipairs(plan.c) do
   local ok = true
   for _, check in ipairs(change.k) do
@@ -39,7 +59,15 @@ for ci, change in ipairs(plan.c) do
     if current then version = current.v else version = tonumber(redis.call('HGET', KEYS[check[1]], 'v')) or 0 end
     if version ~= check[2] then
       ok = false
+      failed[#failed + 1] = ci
       break
+    end
+  end
+  if ok and change.q then
+    local why = endedBy(change.q)
+    if why then
+      ok = false
+      ended[#ended + 1] = {ci, why}
     end
   end
   if ok then
@@ -51,14 +79,16 @@ for ci, change in ipairs(plan.c) do
         before = transit[i]
       end
     end
-    for _, write in ipairs(change.w) do staged[write[1]] = {v = write[2], s = write[4]} end
-  else
-    failed[#failed + 1] = ci
+    for _, write in ipairs(change.w) do staged[write[1]] = {v = write[2], j = write[3], s = write[4]} end
   end
 end
-if #failed > 0 then
-  local answer = {'conflict'}
+if #failed > 0 or #ended > 0 then
+  local answer = {'refused', #failed}
   for _, ci in ipairs(failed) do answer[#answer + 1] = ci end
+  for _, refusal in ipairs(ended) do
+    answer[#answer + 1] = refusal[1]
+    answer[#answer + 1] = refusal[2]
+  end
   return answer
 end
 

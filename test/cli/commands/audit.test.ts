@@ -88,7 +88,7 @@ t.test('searches, exports, verifies and checkpoints a tenant\'s log', async (t) 
       sec('--json', 'audit', 'checkpoint', '--tenant', 'contoso')
     ])
     t.match(JSON.parse(verify.stdout), { tenantId: 'contoso', valid: true, firstInvalidSeq: null })
-    t.match(own.stdout, /^tenant +contoso\nchain +valid\nrecords +\d+\nhead +seq \d+, hash [0-9a-f]{64}\n$/, 'an approver verifies its own tenant by default')
+    t.match(own.stdout, /^tenant +contoso\nchain +valid\nrecords +\d+\nhead +seq \d+, hash [0-9a-f]{64}\ninvariant +no access after its grant ended\nstored state +backed by the chain\n$/, 'an approver verifies its own tenant by default')
     t.match(checkpoint.stdout, /^[\w-]+\.[\w-]+\.[\w-]+\n$/)
     t.equal(saved.stdout, `Checkpoint saved to ${file}.\n`)
     t.match(readFileSync(file, 'utf8'), /^[\w-]+\.[\w-]+\.[\w-]+\n$/)
@@ -156,4 +156,29 @@ t.test('reports a broken chain with exit 1, and a stream the gateway closed with
   t.equal(tail.code, 3)
   t.equal(tail.stdout, '7  contoso  2026-11-24T09:00:00.000Z  ContentAccessed  Success  eng-ada\n')
   t.match(tail.stderr, 'error: the gateway closed the audit stream after 1 records')
+})
+
+t.test('reports access after a grant ended, and stored state the chain does not back, with exit 1', async (t) => {
+  const answers = [
+    { tenantId: 'contoso', valid: false, records: 9, headSeq: 9, headHash: 'ab'.repeat(32), firstInvalidSeq: null, invariantViolations: [{ seq: 8, requestId: 'req-1', endedBySeq: 6 }], invariantViolationCount: 1, stateMismatches: [] },
+    { tenantId: 'contoso', valid: false, records: 9, headSeq: 9, headHash: 'ab'.repeat(32), firstInvalidSeq: null, invariantViolations: [], invariantViolationCount: 0, stateMismatches: [{ requestId: 'req-2', storedStatus: 'Approved', chainStatus: 'Revoked', seq: 5, field: 'status' }, { requestId: 'req-3', storedStatus: 'Approved', chainStatus: null, seq: 7, field: 'accessEndsAt' }] }
+  ]
+  let next = 0
+  const odd = await startOddGateway((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.end(JSON.stringify(answers[next++]))
+  })
+  t.teardown(odd.close)
+  const config = tempDir('lockbox-cli-')
+  t.teardown(config.remove)
+  writeProfile(config.path, 'default', { identityToken: 'x' })
+  const env = { LOCKBOX_URL: odd.url, LOCKBOX_CONFIG_DIR: config.path }
+  const violation = await runInProcess(['audit', 'verify', '--tenant', 'contoso'], { env })
+  t.equal(violation.code, 1)
+  t.match(violation.stdout, /chain +valid\n[^]*invariant +1 access\(es\) after the grant ended\n[^]* {2}seq 8: ContentAccessed for request req-1 after seq 6 ended it\n/)
+  t.match(violation.stderr, 'error: the audit chain of contoso holds content access after the grant ended (first at seq 8)')
+  const mismatch = await runInProcess(['audit', 'verify', '--tenant', 'contoso'], { env })
+  t.equal(mismatch.code, 1)
+  t.match(mismatch.stdout, /stored state +2 request\(s\) not backed by the chain\n {2}request req-2: stored as Approved the chain does not back \(last transition seq 5: Revoked\)\n {2}request req-3: stored with a accessEndsAt the chain does not back \(last transition seq 7: no status\)\n/)
+  t.match(mismatch.stderr, 'error: request req-2 of contoso is stored in a state its audit chain does not back')
 })

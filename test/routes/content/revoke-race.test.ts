@@ -1,0 +1,150 @@
+// The enforcement invariant under a race (issue #10): dozens of downloads of a large file start
+// around a revoke, round after round, on the embedded store and on two Redis replicas sharing one
+// server. None may keep streaming (each is refused or cut), and no ContentAccessed may follow the
+// revoke's record in the tenant's chain. The counts of each round are printed as test comments.
+import t, { type Test } from 'tap'
+import { Redis } from 'ioredis'
+import type { GrantEvent } from '../../../src/stores/types.js'
+import { startTestApp, type TestApp } from '../../helpers/app.js'
+import { tempDir } from '../../helpers/config.js'
+import { accessTokenOf, eventually, listen } from '../../helpers/content.js'
+import { freshNamespace, openTestStores, redisForTests } from '../../helpers/redis.js'
+import { download, type Download } from '../../helpers/transfer.js'
+import { approvedRequest } from '../../helpers/workflow.js'
+
+const PHOENIX = '/sharepoint/contoso/sites/finance/files/Shared%20Documents/Archive/Project%20Phoenix%20assets.zip'
+const DOWNLOADS = 32
+const ROUNDS = 5
+/** How long after the first half of the downloads the revoke is sent, round by round. */
+const DELAYS_MS = [0, 2, 5, 10, 20]
+
+interface Round { admitted: number, refused: number, cut: number, cutBeforeAnswer: number }
+
+/** One download: its head, or the connection cut before any answer (a flight cut during its checks). */
+async function attempt (port: number, authorization: string): Promise<Download | 'cut'> {
+  try {
+    // Read slowly: 50 MiB at 1 MiB per 200 ms would stream for 10 s unless cut.
+    return await download(port, PHOENIX, { authorization }, { pauseMs: 200, pauseEvery: 1024 * 1024 })
+  } catch {
+    return 'cut'
+  }
+}
+
+/** The revoke over a real socket too, so it meets the downloads at the gateway rather than ahead of them. */
+async function revokeOverHttp (control: TestApp, port: number, requestId: string): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${port}/v1/requests/${requestId}/revoke`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${await control.token('contoso-approver')}`, 'content-type': 'application/json' },
+    body: '{}'
+  })
+  await res.arrayBuffer()
+  return res.status
+}
+
+async function race (t: Test, control: TestApp, ports: number[], delayMs: number): Promise<Round> {
+  const request = await approvedRequest(control, { workload: 'sharepoint', scope: '/sites/finance' })
+  const authorization = `Bearer ${await accessTokenOf(control, request.id)}`
+  await control.token('contoso-approver')
+  // Half before the revoke, half after, on every replica in turn, none awaited.
+  const started: Array<Promise<Download | 'cut'>> = []
+  for (let i = 0; i < DOWNLOADS / 2; i++) started.push(attempt(ports[i % ports.length] as number, authorization))
+  if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs))
+  const revoke = revokeOverHttp(control, ports[0] as number, request.id)
+  for (let i = DOWNLOADS / 2; i < DOWNLOADS; i++) started.push(attempt(ports[i % ports.length] as number, authorization))
+  t.equal(await revoke, 200, 'the revoke answers 200')
+  const outcomes = await Promise.all(started)
+  const round: Round = { admitted: 0, refused: 0, cut: 0, cutBeforeAnswer: 0 }
+  for (const outcome of outcomes) {
+    if (outcome === 'cut') {
+      round.cutBeforeAnswer++
+      continue
+    }
+    if (outcome.status === 403) {
+      round.refused++
+      continue
+    }
+    t.equal(outcome.status, 200, 'an admitted download')
+    round.admitted++
+    const { complete } = await outcome.ended
+    if (!complete) round.cut++
+  }
+  t.equal(round.refused + round.admitted + round.cutBeforeAnswer, DOWNLOADS)
+  t.equal(round.cut, round.admitted, 'every admitted download was cut: none kept streaming')
+
+  // Read from the store itself: what the chain holds, whatever the API makes of it.
+  const records = (await control.app.stores.audit.query({ tenantId: 'contoso', requestId: request.id, limit: 1000 })).items as unknown as Array<Record<string, any>>
+  const revoked = records.find((record) => record.operation === 'LockboxAccessRevoked') as Record<string, any>
+  t.ok(revoked, 'the revoke is on the chain')
+  const after = records.filter((record) => record.operation === 'ContentAccessed' && record.seq > revoked.seq)
+  t.same(after.map((record) => record.seq), [], 'no ContentAccessed after the revoke')
+  const accessed = records.filter((record) => record.operation === 'ContentAccessed').length
+  t.ok(accessed >= round.admitted && accessed <= round.admitted + round.cutBeforeAnswer, 'every access recorded is one admitted, or one cut while its record was being written')
+  return round
+}
+
+async function rounds (t: Test, control: TestApp, ports: number[]): Promise<void> {
+  for (let n = 1; n <= ROUNDS; n++) {
+    const delayMs = DELAYS_MS[(n - 1) % DELAYS_MS.length] as number
+    const round = await race(t, control, ports, delayMs)
+    t.comment(`round ${n} (revoke ${delayMs} ms after the first half): ${DOWNLOADS} downloads → admitted ${round.admitted} (cut ${round.cut}), refused ${round.refused}, cut before an answer ${round.cutBeforeAnswer}`)
+  }
+  const verify = await control.as('sec-erin', { method: 'GET', url: '/v1/audit/verify?tenantId=contoso' })
+  t.match(verify.json(), { valid: true })
+}
+
+t.test('embedded store: downloads racing a revoke are refused or cut, and never recorded after it', async (t) => {
+  const h = await startTestApp()
+  t.teardown(h.close)
+  await rounds(t, h, [await listen(h)])
+})
+
+/** Two gateways sharing one Redis namespace, and the id of each one's pub/sub connection. */
+async function twoReplicas (t: Test): Promise<{ replicas: [TestApp, TestApp], subscribers: string[], admin: Redis }> {
+  const url = await redisForTests(t)
+  const namespace = freshNamespace()
+  const dir = tempDir()
+  t.teardown(dir.remove)
+  const admin = new Redis(url)
+  t.teardown(() => { admin.disconnect() })
+  const pubsub = async (): Promise<string[]> => ((await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string)
+    .split('\n').map((line) => /\bid=(\d+)/.exec(line)?.[1]).filter((id): id is string => id !== undefined)
+  const replicas: TestApp[] = []
+  const subscribers: string[] = []
+  for (let i = 0; i < 2; i++) {
+    const before = new Set(await pubsub())
+    const stores = await openTestStores(t, { url }, { namespace })
+    subscribers.push(...(await pubsub()).filter((id) => !before.has(id)))
+    const h = await startTestApp({ dataDir: dir.path, config: { store: 'redis', redisUrl: url }, overrides: { stores } })
+    t.teardown(h.close)
+    replicas.push(h)
+  }
+  return { replicas: replicas as [TestApp, TestApp], subscribers, admin }
+}
+
+t.test('two Redis replicas: downloads on both racing a revoke on one are refused or cut', async (t) => {
+  const { replicas: [a, b] } = await twoReplicas(t)
+  await rounds(t, a, [await listen(a), await listen(b)])
+})
+
+t.test('a replica whose grant event was lost still cuts the revoked download, by re-reading the store', async (t) => {
+  const { replicas: [a, b], subscribers, admin } = await twoReplicas(t)
+  const portB = await listen(b)
+  const request = await approvedRequest(a, { workload: 'sharepoint', scope: '/sites/finance' })
+  const authorization = `Bearer ${await accessTokenOf(a, request.id)}`
+  const events: GrantEvent[] = []
+  t.teardown(b.app.stores.grantEvents.subscribe((event) => events.push(event)))
+  const res = await download(portB, PHOENIX, { authorization }, { pauseMs: 200, pauseEvery: 1024 * 1024 })
+  t.equal(res.status, 200)
+  // B's pub/sub connection drops just before the revoke: the revoke's event never reaches B.
+  t.equal(await admin.call('CLIENT', 'KILL', 'ID', subscribers[1] as string), 1)
+  const revoke = await a.as('contoso-approver', { method: 'POST', url: `/v1/requests/${request.id}/revoke` })
+  t.equal(revoke.statusCode, 200)
+  const revokedAt = Date.now()
+  await eventually('B cuts its transfer', async () => b.app.gateway.inFlight.size, (size) => size === 0)
+  t.comment(`B cut its download ${Date.now() - revokedAt} ms after the revoke on A (re-checks: ${JSON.stringify(b.app.gateway.inFlight.stats)})`)
+  const { bytes, complete } = await res.ended
+  t.notOk(complete, 'cut, not streamed to the end')
+  t.same(events.filter((event) => event.requestId === request.id), [], 'B never heard the grant event')
+  const records = (await a.app.stores.audit.query({ tenantId: 'contoso', requestId: request.id, operations: ['ContentAccessCompleted'], limit: 10 })).items
+  t.match(records, [{ details: { completed: false, cutBy: 'Revoked' } }])
+})
