@@ -1,4 +1,4 @@
-// What a tenant's chain proves beyond its own integrity (issue #10), as pure checks over records:
+// What a tenant's chain proves beyond its own integrity, as pure checks over records:
 // the enforcement invariant (no ContentAccessed for a request after the record that ended its
 // approval), and that the stored state of a request is the state its records leave it in.
 import type { AuditOperation, AuditRecord } from './audit.js'

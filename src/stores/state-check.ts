@@ -1,4 +1,4 @@
-// State at rest the chain backs (issue #10): every stored request must be in the state its own
+// State at rest the chain backs: every stored request must be in the state its own
 // transition records leave it in. A status edited in the data dir (Revoked → Approved while the
 // gateway was stopped) would otherwise revive the request's old tokens. Backend-agnostic: it reads
 // through LockboxStore and AuditLog only, so every backend gets it.
