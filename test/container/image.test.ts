@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { tempDir } from '../helpers/config.js'
 import { freePort } from '../helpers/redis.js'
-import { buildStage, ROOT, runtimeStage, stages, type Mirrored, type Stage } from './image.js'
+import { buildStage, bytesUnder, ROOT, runtimeStage, stages, type Mirrored, type Stage } from './image.js'
 
 // npm run build (tsc) inside the mirrored build stage takes a while on a busy machine.
 t.setTimeout(240_000)
@@ -34,7 +34,7 @@ async function buildStages (all: Stage[]): Promise<Record<string, Mirrored>> {
 }
 
 /** Assembles the runtime stage of `text` in a fresh directory and starts its CMD; resolves once it is ready or has exited. */
-async function startRuntime (t: Test, text: string): Promise<{ base: string, exited: Promise<number | null>, output: () => string, stop: () => Promise<number | null> }> {
+async function startRuntime (t: Test, text: string): Promise<{ app: string, base: string, exited: Promise<number | null>, output: () => string, stop: () => Promise<number | null> }> {
   const all = stages(text)
   const runtime = all.at(-1) as Stage
   const app = join(dir.path, `runtime-${Math.random().toString(36).slice(2)}`)
@@ -57,11 +57,11 @@ async function startRuntime (t: Test, text: string): Promise<{ base: string, exi
     if (await fetch(`${base}/readyz`).then((res) => res.status === 200, () => false)) break
     await Promise.race([sleep(100), exited])
   }
-  return { base, exited, output: () => output, stop: async () => { child.kill('SIGTERM'); return await exited } }
+  return { app, base, exited, output: () => output, stop: async () => { child.kill('SIGTERM'); return await exited } }
 }
 
 t.test('the runtime stage alone starts the gateway and answers /readyz', async (t) => {
-  const { base, output, stop } = await startRuntime(t, dockerfile)
+  const { app, base, output, stop } = await startRuntime(t, dockerfile)
   const ready = await fetch(`${base}/readyz`).catch(() => null)
   t.equal(ready?.status, 200, `ready:\n${output()}`)
   // Files the runtime reads beyond its code: the admin center's build, Swagger UI's assets (a
@@ -71,6 +71,9 @@ t.test('the runtime stage alone starts the gateway and answers /readyz', async (
   const token = await fetch(`${base}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'eng-ada' }) })
   t.equal(token.status, 200, 'config/dev-users.json is there')
   t.equal(await stop(), 0, 'exits 0 on SIGTERM')
+  // The README's budget for the image's own layers, on top of node:24-bookworm-slim.
+  const megabytes = bytesUnder(app) / 1e6
+  t.ok(megabytes <= 60, `the runtime stage's files are ${megabytes.toFixed(1)} MB (budget: 60 MB)`)
 })
 
 t.test('a file the Dockerfile no longer copies fails the check', async (t) => {

@@ -127,3 +127,14 @@ export function runtimeStage (stage: Stage, built: Record<string, Mirrored>, dir
   }
   return { env, cmd, workdir }
 }
+
+/** Bytes of the files under `dir` (links followed), as the image's layers would hold them. */
+export function bytesUnder (dir: string): number {
+  let total = 0
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name)
+    const stat = statSync(path)
+    total += stat.isDirectory() ? bytesUnder(path) : stat.size
+  }
+  return total
+}
