@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # Lockbox Gateway: build the TypeScript in one stage, run the compiled JavaScript as a non-root user.
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -12,7 +12,7 @@ COPY plugins ./plugins
 COPY config ./config
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     LOCKBOX_HOST=0.0.0.0 \
     LOCKBOX_PORT=8080 \

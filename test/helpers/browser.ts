@@ -21,9 +21,12 @@ const repo = new URL('../../', import.meta.url)
 export const ARTIFACTS = fileURLToPath(new URL('test-artifacts/admin/', repo))
 
 let built: Promise<void> | null = null
-/** `npm run build:admin`, once per test process: the pages under test are always today's sources. */
+/**
+ * `npm run build:admin`, once per test process, unless dist/admin was built from these very sources
+ * (as `npm test` has just done): the pages under test are always today's sources.
+ */
 export async function buildAdminAssets (): Promise<void> {
-  built ??= promisify(execFile)(process.execPath, [fileURLToPath(new URL('admin/build.js', repo))]).then(() => {})
+  built ??= promisify(execFile)(process.execPath, [fileURLToPath(new URL('admin/build.js', repo)), '--if-changed']).then(() => {})
   await built
 }
 

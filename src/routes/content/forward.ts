@@ -2,7 +2,7 @@
 // upstream's answer written straight to the client's response. No stream sits between the two, so
 // bytes are counted and backpressure honoured with a callback per chunk rather than a pipe chain
 // (the profile showed the proxy path itself, not the checks, as the gateway's largest cost).
-import type { IncomingMessage } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import type { FastifyReply } from 'fastify'
 import { Pool, type Dispatcher } from 'undici'
 
@@ -83,17 +83,17 @@ export interface ExchangeEvents {
 }
 
 /**
- * One upstream exchange, as an undici dispatch handler. The answer goes to the client as it comes:
- * head when the head arrives, each chunk as it arrives, paused while the client's socket is full.
- * `abort` stops it from our side (client gone, grant ended).
+ * One upstream exchange, as an undici dispatch handler (the controller API: undici's next major
+ * drops the older onConnect/onHeaders/onData callbacks). The answer goes to the client as it comes:
+ * head when the head arrives, each chunk as it arrives, the upstream paused while the client's
+ * socket is full. `abort` stops it from our side (client gone, grant ended).
  */
 export class UpstreamExchange implements Dispatcher.DispatchHandler {
   /** True once the exchange ended, one way or another. */
   done = false
-  private abortUpstream: ((reason: Error) => void) | null = null
+  private controller: Dispatcher.DispatchController | null = null
   private aborted: Error | null = null
-  private resumeUpstream: (() => void) | null = null
-  private readonly resume = (): void => { this.resumeUpstream?.() }
+  private readonly resume = (): void => { this.controller?.resume() }
 
   /** `accessId` names the access to the client (x-lockbox-access-id), as its audit records do. */
   constructor (private readonly reply: FastifyReply, private readonly workload: string, private readonly accessId: string, private readonly events: ExchangeEvents) {}
@@ -101,22 +101,21 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   abort (reason: Error): void {
     if (this.done || this.aborted !== null) return
     this.aborted = reason
-    this.abortUpstream?.(reason)
+    this.controller?.abort(reason)
   }
 
-  onConnect (abort: (reason: Error) => void): void {
-    this.abortUpstream = abort
+  onRequestStart (controller: Dispatcher.DispatchController): void {
+    this.controller = controller
     // Aborted while it waited in the pool's queue.
-    if (this.aborted !== null) abort(this.aborted)
+    if (this.aborted !== null) controller.abort(this.aborted)
   }
 
-  onHeaders (status: number, raw: Buffer[], resume: () => void): boolean {
+  onResponseStart (controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
     // An informational answer (103 Early Hints): the final one follows.
-    if (status < 200) return true
-    this.resumeUpstream = resume
+    if (status < 200) return
     this.events.responded(status)
     const res = this.reply.raw
-    const pairs = raw.map((bytes) => bytes.toString('latin1'))
+    const pairs = responseHeaderPairs(controller.rawHeaders, headers)
     const named = connectionOptions(pairs)
     for (let i = 0; i < pairs.length; i += 2) {
       const name = pairs[i] as string
@@ -130,23 +129,23 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     res.setHeader('x-lockbox-access-id', this.accessId)
     this.reply.hijack()
     res.writeHead(status)
-    return true
   }
 
-  onData (chunk: Buffer): boolean {
+  onResponseData (controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.events.bytes(chunk.length)
     const res = this.reply.raw
-    if (res.write(chunk)) return true
+    if (res.write(chunk)) return
+    controller.pause()
     res.once('drain', this.resume)
-    return false
   }
 
-  onComplete (): void {
+  onResponseEnd (): void {
     this.done = true
     this.reply.raw.end()
   }
 
-  onError (error: Error): void {
+  // The controller is not used: undici may report an error before the exchange ever started.
+  onResponseError (_controller: Dispatcher.DispatchController, error: Error): void {
     this.done = true
     // Our own abort: the client is gone or the grant ended, and whoever aborted settles the response.
     if (this.aborted !== null) return
@@ -159,4 +158,21 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
       this.events.failed(error)
     }
   }
+}
+
+/**
+ * The upstream's response headers as flat name/value pairs: from the raw head where undici hands
+ * it over (names as sent, repeats kept apart), else from the parsed object (names lower-cased).
+ */
+export function responseHeaderPairs (raw: Dispatcher.DispatchController['rawHeaders'], parsed: IncomingHttpHeaders): string[] {
+  const pairs: string[] = []
+  if (Array.isArray(raw)) {
+    for (const item of raw) pairs.push(typeof item === 'string' ? item : item.toString('latin1'))
+    return pairs
+  }
+  for (const [name, value] of Object.entries(parsed)) {
+    if (value === undefined) continue
+    for (const one of Array.isArray(value) ? value : [value]) pairs.push(name, one)
+  }
+  return pairs
 }

@@ -3,7 +3,7 @@
 import t from 'tap'
 import Fastify, { type FastifyReply } from 'fastify'
 import { Pool } from 'undici'
-import { hasBody, upstreamRequestHeaders, UpstreamExchange } from '../../../src/routes/content/forward.js'
+import { hasBody, responseHeaderPairs, upstreamRequestHeaders, UpstreamExchange } from '../../../src/routes/content/forward.js'
 import { startRecordingUpstream } from '../../helpers/recording-upstream.js'
 import type { IncomingMessage } from 'node:http'
 
@@ -71,6 +71,12 @@ t.test('never sends an exchange stopped while it waited for a connection', async
   for (const reply of replies) reply.code(503).send()
   t.equal(await first, 503)
   t.equal(await second, 503)
+})
+
+t.test('reads the upstream head from the raw pairs undici hands over, else from the parsed headers', async (t) => {
+  t.same(responseHeaderPairs([Buffer.from('Set-Cookie'), Buffer.from('a=1'), Buffer.from('Set-Cookie'), Buffer.from('b=2')], {}), ['Set-Cookie', 'a=1', 'Set-Cookie', 'b=2'])
+  t.same(responseHeaderPairs(['ETag', '"x"'], {}), ['ETag', '"x"'])
+  t.same(responseHeaderPairs(null, { etag: '"x"', 'set-cookie': ['a=1', 'b=2'], missing: undefined }), ['etag', '"x"', 'set-cookie', 'a=1', 'set-cookie', 'b=2'])
 })
 
 async function waitFor (check: () => boolean): Promise<void> {
