@@ -1,5 +1,5 @@
-// Reads the journal back at start: every whole line is handed to `apply` in order, a torn last line
-// (the crash came mid-write) is cut off, and damage anywhere else stops the start.
+// Reads an old-format journal back for migration: every whole line is handed to `apply` in order, a
+// torn last line (the crash came mid-write) is cut off, and damage anywhere else stops the start.
 import { open, type FileHandle } from 'node:fs/promises'
 import { parseLine, type JournalLine } from './lines.js'
 
@@ -33,7 +33,7 @@ async function * readLines (handle: FileHandle, size: number): AsyncGenerator<Li
 }
 
 /** Replays the journal at `path` (a missing file is an empty journal) and leaves it ending on a whole line. */
-export async function replayJournal (path: string, apply: (line: JournalLine) => void): Promise<void> {
+export async function replayJournal (path: string, apply: (line: JournalLine) => void | Promise<void>): Promise<void> {
   let handle: FileHandle
   try {
     handle = await open(path, 'r+')
@@ -57,7 +57,7 @@ export async function replayJournal (path: string, apply: (line: JournalLine) =>
         continue
       }
       try {
-        apply(entry)
+        await apply(entry)
       } catch (error) {
         throw new Error(`journal ${path}: line ${lineNumber} cannot be replayed (${(error as Error).message}); refusing to start`, { cause: error })
       }
