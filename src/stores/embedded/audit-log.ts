@@ -164,13 +164,18 @@ export class AuditLog {
     return anchor === undefined ? result : { ...result, anchorSeq: anchor.seq }
   }
 
-  /** The first position whose record's time is not before `time` (epoch ms): a binary search over the kept positions. */
+  /**
+   * The first position whose record's time is not before `time` (epoch ms): a binary search over the
+   * kept positions. A position without a record (deleted behind the store's back) counts as the next
+   * record that exists, so a hole never moves the cut past records that are not old enough.
+   */
   cutBefore (time: number, read: Read = {}, low = this.first(read), high = this.end(read)): number {
     while (low < high) {
       const mid = Math.floor((low + high) / 2)
-      const text = this.t.audit.get(mid, read)
-      // A record pruned meanwhile is before any time still kept.
-      if (text === undefined || Date.parse((JSON.parse(text) as AuditRecord).time) < time) low = mid + 1
+      let next: { key: number, value: string } | undefined
+      for (const entry of this.t.audit.getRange({ start: mid, end: high, limit: 1, ...read })) next = entry
+      if (next === undefined) high = mid
+      else if (Date.parse((JSON.parse(next.value) as AuditRecord).time) < time) low = next.key + 1
       else high = mid
     }
     return low
