@@ -227,8 +227,8 @@ export class AuditLog {
     let lists: Plan['lists'] = null
     if (filter.requestId !== undefined) lists = [{ db: this.t.auditOfRequest, value: filter.requestId }]
     else if (filter.actorId !== undefined) lists = [{ db: this.t.auditOfActor, value: filter.actorId }]
-    else if (tenants !== null) lists = tenants.map((value) => ({ db: this.t.auditOfTenant, value }))
     else if (filter.operations !== undefined) lists = filter.operations.map((value) => ({ db: this.t.auditOfOperation, value }))
+    else if (tenants !== null) lists = tenants.map((value) => ({ db: this.t.auditOfTenant, value }))
     return { start, end, lists, filter, none: tenants?.length === 0 }
   }
 
