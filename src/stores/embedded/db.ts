@@ -61,6 +61,10 @@ export function openTables (dataDir: string): Tables {
     // never earlier: an acknowledged access must survive a power cut.
     overlappingSync: false,
     compression: false,
+    // Our writes are all transaction callbacks, batched by lmdb as they queue. Event-turn batching
+    // would add a batch-start write whose promise nobody holds: a failed commit (a full disk) would
+    // reject it unhandled and take the process down.
+    eventTurnBatching: false,
     noMemInit: false
   })
   const text = (name: string): Text => root.openDB<string, Key>({ name, encoding: 'string' })

@@ -109,6 +109,8 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
       failing = false
       return result
     } catch (error) {
+      // lmdb rejects a second promise with the cause of a failed commit, which nobody else holds.
+      ;(error as { commitError?: Promise<unknown> }).commitError?.catch(() => {})
       failing = true
       throw new StoreUnavailableError(`the embedded store could not commit (${(error as Error).message})`, { cause: error })
     }
