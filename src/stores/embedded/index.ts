@@ -97,15 +97,7 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
   /** Runs `work` in the next write transaction; a failure of the transaction itself is the store's, never the caller's. */
   async function transact<T> (work: () => T): Promise<T> {
     try {
-      const result = await t.root.transaction(() => {
-        const txn = t.root.getWriteTxnId()
-        if (txn !== lastTxn) {
-          lastTxn = txn
-          counters.batches++
-          counters.syncs++
-        }
-        return work()
-      })
+      const result = await t.root.transaction(work)
       failing = false
       return result
     } catch (error) {
@@ -138,6 +130,13 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
    * transaction commit.
    */
   function apply (change: Change): Outcome {
+    // Counted per transaction that holds a change (retention's and the probe's are not batches of commits).
+    const txn = t.root.getWriteTxnId()
+    if (txn !== lastTxn) {
+      lastTxn = txn
+      counters.batches++
+      counters.syncs++
+    }
     let sealed: SealedRecord[] = []
     let checked
     let time = 0
