@@ -74,11 +74,11 @@ async function load (stores: EmbeddedStores, requestIds: string[], from: number,
   const syncsBefore = stores.stats.syncs
   const loop = async (): Promise<void> => {
     for (let index = next; index < to; index = next) {
-      next = Math.min(to, index + batch)
-      const audit = Array.from({ length: next - index }, (_, offset) => draftFor(index + offset, requestIds))
+      const end = next = Math.min(to, index + batch)
+      const audit = Array.from({ length: end - index }, (_, offset) => draftFor(index + offset, requestIds))
       await stores.lockbox.commit({ tenantId: TENANT, audit })
       commits++
-      if (Math.floor(next / 500_000) > Math.floor(index / 500_000)) process.stderr.write(`  … ${format(next)} records\n`)
+      if (Math.floor(end / 500_000) > Math.floor(index / 500_000)) process.stderr.write(`  … ${format(end)} records\n`)
     }
   }
   await Promise.all(Array.from({ length: CONCURRENCY }, loop))
