@@ -41,6 +41,7 @@ t.test('fails closed on a full disk and resumes by itself when space returns', {
   t.match((refused as Error).message, /could not commit/)
   t.equal(await stores.ping(), false, 'not ready while the disk is full')
   await t.rejects(stores.lockbox.commit({ tenantId: 'contoso', audit: [draft('ContentAccessed')] }), StoreUnavailableError, 'and still refused')
+  await t.rejects(stores.lockbox.nextServiceRequestNumber('contoso'), StoreUnavailableError, 'numbering needs a write too')
 
   execFileSync('sh', ['-c', `rm -f ${mountPoint}/ballast*`])
   t.equal(await stores.ping(), true, 'ready again once space returns, without a restart')

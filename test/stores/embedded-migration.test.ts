@@ -38,10 +38,11 @@ t.test('migrates a journal to the same state, chains verified, and keeps the jou
   const dataDir = await copyOfFixture()
   const expected = JSON.parse(await readFile(join(dataDir, 'expected.json'), 'utf8')) as unknown
   const { lines, log } = capture()
-  let stores = await openEmbeddedStores({ dataDir, log, now: () => T0 + 30 * 60_000 })
+  let stores = await openEmbeddedStores({ dataDir, log, now: () => T0 + 30 * 60_000, migrationProgressEvery: 5 })
   t.same(await readBack(stores), expected, 'reads back what the journal store read back')
   t.match(lines, [
     { level: 'info', message: /^migrating the embedded store/ },
+    { level: 'info', fields: { records: 13 }, message: 'migrating the embedded store: records copied' },
     { level: 'info', fields: { records: 13, tenants: 2 }, message: /every chain reads the same as in the journal/ }
   ])
   t.notOk(existsSync(join(dataDir, JOURNAL_FILE)))
@@ -77,8 +78,12 @@ t.test('starts a migration again from nothing when the last one did not finish',
   const text = await readFile(journal, 'utf8')
   const lines = text.split('\n')
   // Damage in the middle: the migration stops there and the store does not start.
-  await writeFile(journal, [...lines.slice(0, 4), '{garbage', ...lines.slice(4)].join('\n'))
-  await t.rejects(openEmbeddedStores({ dataDir }), { message: /line 5 is damaged/ })
+  for (const damage of ['{garbage', '[1,2]']) {
+    await writeFile(journal, [...lines.slice(0, 4), damage, ...lines.slice(4)].join('\n'))
+    await t.rejects(openEmbeddedStores({ dataDir }), { message: /line 5 is damaged/ })
+  }
+  await writeFile(journal, [...lines.slice(0, 4), '{"tenantId":"contoso","audit":[null]}', ...lines.slice(4)].join('\n'))
+  await t.rejects(openEmbeddedStores({ dataDir }), { message: /line 5 cannot be replayed/ })
   t.ok(existsSync(journal), 'the journal is left where it was')
   await writeFile(journal, text)
   const stores = await openEmbeddedStores({ dataDir })

@@ -221,6 +221,7 @@ t.test('streams, verifies and replays a long log', async (t) => {
     return found
   }
   t.same(await seqs({ operations: ['ContentAccessDenied'] }), [5001], 'a rare record is found across a long scan')
+  t.same(await seqs({ tenantId: 'fabrikam', operations: ['ContentAccessed'] }), [], 'a scan past thousands of candidates that do not match')
   t.same(await seqs({ tenantId: 'contoso' }), Array.from({ length: 5501 }, (_, index) => index + 1), 'every record, in order')
   const verified = await stores.audit.verify('contoso')
   await stores.close()

@@ -26,6 +26,8 @@ export interface EmbeddedStoreOptions {
   now?: () => number
   /** Where a migration from the old journal format reports its progress. */
   log?: MigrationLog
+  /** Records between two progress lines of a migration (tests make it small). */
+  migrationProgressEvery?: number
   /** How often the other processes' records and grant events are looked for, ms. */
   pollMs?: number
 }
@@ -60,7 +62,7 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
   const entities = new Entities(t)
   const log = new AuditLog(t)
   try {
-    await migrateJournal(options.dataDir, t, entities, log, options.log)
+    await migrateJournal(options.dataDir, t, entities, log, options.log, options.migrationProgressEvery)
   } catch (error) {
     await t.root.close()
     throw error

@@ -32,15 +32,9 @@ async function * readLines (handle: FileHandle, size: number): AsyncGenerator<Li
   if (carry.length > 0) yield { text: carry.toString('utf8'), end: carryStart + carry.length, complete: false }
 }
 
-/** Replays the journal at `path` (a missing file is an empty journal) and leaves it ending on a whole line. */
+/** Replays the journal at `path` and leaves it ending on a whole line. */
 export async function replayJournal (path: string, apply: (line: JournalLine) => void | Promise<void>): Promise<void> {
-  let handle: FileHandle
-  try {
-    handle = await open(path, 'r+')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
-    throw error
-  }
+  const handle: FileHandle = await open(path, 'r+')
   try {
     let goodEnd = 0
     let lineNumber = 0
