@@ -60,7 +60,7 @@ function processMetrics (): Registry {
   return processRegistry
 }
 
-/** Batch counters of whichever backend is open: journal writes (embedded) or script calls (Redis). */
+/** Batch counters of whichever backend is open: write transactions (embedded) or script calls (Redis). */
 export function batchCounts (stores: object): { batches: number, commits: number } | null {
   const stats = (stores as { stats?: Record<string, number> }).stats
   if (stats === undefined) return null
@@ -160,7 +160,7 @@ async function metrics (app: FastifyInstance, options: MetricsOptions): Promise<
   }))
   registry.registerMetric(new Counter({
     name: 'lockbox_audit_commit_batches_total',
-    help: 'Group-commit batches written by the store (journal writes or Redis script calls); commits / batches is the mean batch size',
+    help: 'Group-commit batches written by the store (embedded write transactions or Redis script calls); commits / batches is the mean batch size',
     registers: [],
     collect () {
       const counts = batchCounts(app.stores)

@@ -17,11 +17,10 @@ export interface BackendCapabilities {
 }
 
 export const BACKEND_CAPABILITIES: Record<Config['store'], BackendCapabilities> = {
-  // The journal store holds its whole state in one process's memory and appends to its journal
-  // alone: a second process would write a diverging journal. When the LMDB store replaces it, set
-  // sharedAcrossProcesses to true (LMDB serialises writers across processes); its events stay
-  // local to a process, which the primary's relay already covers.
-  embedded: { sharedAcrossProcesses: false, eventsReachEveryProcess: false },
+  // LMDB serialises writers across processes and every chain head is read inside the write
+  // transaction; each process follows the others' commits (records, grant events) by polling the
+  // database (src/stores/embedded/), so the primary need not relay them.
+  embedded: { sharedAcrossProcesses: true, eventsReachEveryProcess: true },
   // Redis is the shared state, and its pub/sub and streams reach every process (events.ts).
   redis: { sharedAcrossProcesses: true, eventsReachEveryProcess: true }
 }

@@ -20,5 +20,5 @@ export async function openStores (config: Config, options: { now: () => number, 
     })
   }
   options.log.debug({ dataDir: config.dataDir }, 'opening embedded store')
-  return await openEmbeddedStores({ dataDir: config.dataDir, now: options.now })
+  return await openEmbeddedStores({ dataDir: config.dataDir, now: options.now, log: options.log })
 }

@@ -1,15 +1,12 @@
 import t from 'tap'
 import Fastify from 'fastify'
-import { mkdir, rm } from 'node:fs/promises'
-import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import retention from '../../plugins/app/retention.js'
 import stores from '../../plugins/app/stores.js'
 import tenants from '../../plugins/app/tenants.js'
 import workflow from '../../plugins/app/workflow.js'
-import { COMPACTING_SUFFIX } from '../../src/stores/embedded/compaction.js'
-import { JOURNAL_FILE } from '../../src/stores/embedded/index.js'
 import { START, startTestApp } from '../helpers/app.js'
+import { overwriteRecord } from '../helpers/embedded-db.js'
 import { tempDir, testConfig } from '../helpers/config.js'
 import { auditOf, createRequest } from '../helpers/workflow.js'
 
@@ -71,15 +68,14 @@ t.test('prunes again on its interval, logging a failed run and catching up on th
 
   const draft = { tenantId: 'contoso', operation: 'ContentAccessed', result: 'Success', actor: { id: 'eng-ada', type: 'SupportEngineer' }, clientIp: null, requestId: null, workload: 'exchange', object: null, details: {} } as const
   await app.stores.lockbox.commit({ tenantId: 'contoso', audit: [draft, draft, draft] })
-  // A directory where the compaction wants its file: every run fails until it is gone.
-  const blocker = join(dir.path, JOURNAL_FILE + COMPACTING_SUFFIX)
-  await mkdir(blocker)
+  // The oldest record made unreadable: every run fails on it until it is put back.
+  const original = await overwriteRecord(dir.path, 0, 'not a record')
   clock = START + 2 * DAY
   await until('a failed run', () => logs.lines.some((line) => line.level === 50))
-  t.match(logs.lines.find((line) => line.level === 50), { msg: 'audit retention failed; the next run tries again', err: { message: /directory/i } })
-  t.match(await app.stores.audit.verify('contoso'), { records: 3 }, 'nothing was lost to the failure')
+  t.match(logs.lines.find((line) => line.level === 50), { msg: 'audit retention failed; the next run tries again', err: { message: /JSON/ } })
+  t.match(await app.stores.audit.head('contoso'), { seq: 3 }, 'nothing was lost to the failure')
 
-  await rm(blocker, { recursive: true })
+  await overwriteRecord(dir.path, 0, original)
   await until('a run that prunes', () => logs.lines.some((line) => line.pruned === 3))
   t.match(await app.stores.audit.verify('contoso'), { valid: true, records: 0, anchorSeq: 3 })
 })

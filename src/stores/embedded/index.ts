@@ -1,73 +1,82 @@
-// The embedded store: all state in memory, made durable by one append-only journal in the data dir
-// and rebuilt from it at start. One process owns the data dir; this is the single-machine backend.
+// The embedded store: one LMDB environment in the data dir. A change (its compare-and-sets, its
+// sealed records, its notices) is one asynchronous lmdb transaction callback: lmdb runs the callbacks
+// queued meanwhile in one write transaction and commits and fsyncs it on its own thread, so
+// concurrent changes share a commit and the main thread never waits on the disk. Several processes
+// may open the same data dir: LMDB serialises their writers, every chain head is read inside the
+// write transaction, and the live stream and grant events follow the other processes' commits by
+// polling the database.
 import { randomUUID } from 'node:crypto'
-import { mkdir, rm } from 'node:fs/promises'
-import { join } from 'node:path'
-import { sealRecordText, type AuditRecord, type SealedRecord } from '../../domain/audit.js'
+import { mkdir } from 'node:fs/promises'
+import type { AuditRecord, SealedRecord } from '../../domain/audit.js'
 import { iso } from '../../domain/lockbox.js'
 import { StoreUnavailableError } from '../../errors.js'
+import { assertOneTenant } from '../change.js'
 import type { Change, GrantEvent, Stores } from '../types.js'
-import { AuditIndex } from './audit-index.js'
-import { CompactedJournal, COMPACTING_SUFFIX, compactedLines } from './compaction.js'
-import type { JournalLine } from './lines.js'
+import { AuditLog } from './audit-log.js'
+import { openTables, restrictFiles } from './db.js'
+import { Entities } from './entities.js'
 import { createLocalEvents } from './local-events.js'
-import { Journal, type JournalStats } from './journal.js'
-import { replayJournal } from './replay.js'
-import { EntityState, type CheckedChange, type JournalEntry } from './state.js'
-import { assertOneTenant, grantEnded } from '../change.js'
+import { migrateJournal, type MigrationLog } from './migrate.js'
 
-export const JOURNAL_FILE = 'journal.jsonl'
+export { DATABASE_FILE } from './db.js'
 
 export interface EmbeddedStoreOptions {
   dataDir: string
-  /** Epoch ms; audit times come from it (never going backwards). */
+  /** Epoch ms; audit times come from it (never going backwards, across processes too). */
   now?: () => number
+  /** Where a migration from the old journal format reports its progress. */
+  log?: MigrationLog
+  /** Records between two progress lines of a migration (tests make it small). */
+  migrationProgressEvery?: number
+  /** How often the other processes' records and grant events are looked for, ms. */
+  pollMs?: number
+}
+
+export interface CommitStats {
+  /** Write transactions committed (each one fsync): with batching, far fewer than commits under load. */
+  readonly syncs: number
+  readonly batches: number
+  /** Changes committed. */
+  readonly lines: number
 }
 
 export interface EmbeddedStores extends Stores {
-  /** Journal counters, for tests and metrics: how well group commit is batching. */
-  readonly stats: JournalStats
+  /** Commit counters, for tests and metrics: how well batching works. */
+  readonly stats: CommitStats
 }
 
-function nonEmpty<T> (list: T[]): T[] | undefined {
-  return list.length > 0 ? list : undefined
-}
+const DEFAULT_POLL_MS = 200
+/** Grant events kept in the log for the other processes to pick up: far more than a poll ever misses. */
+const GRANT_LOG_KEPT = 1000
+
+/** What a change's callback hands back: its outcome, or the error that refused it (nothing written). */
+type Outcome = { sealed: SealedRecord[], start: number, leftApproved: GrantEvent[] } | { refused: unknown }
+
+interface GrantLine { origin: string, event: GrantEvent }
 
 export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promise<EmbeddedStores> {
   const now = options.now ?? Date.now
   await mkdir(options.dataDir, { recursive: true })
-  const path = join(options.dataDir, JOURNAL_FILE)
-  // What a compaction cut short by a crash left behind: the journal itself is still the old one.
-  await rm(path + COMPACTING_SUFFIX, { force: true })
-  const state = new EntityState()
-  let audit = new AuditIndex()
-  const applyEntry = (entry: JournalEntry): void => {
-    state.apply(entry)
-    for (const record of entry.audit ?? []) audit.append(record)
+  const t = openTables(options.dataDir)
+  await restrictFiles(options.dataDir)
+  const entities = new Entities(t)
+  const log = new AuditLog(t)
+  try {
+    await migrateJournal(options.dataDir, t, entities, log, options.log, options.migrationProgressEvery)
+  } catch (error) {
+    await t.root.close()
+    throw error
   }
-  let replayed = 0
-  await replayJournal(path, (line: JournalLine) => {
-    if ('snapshot' in line) {
-      if (replayed > 0) throw new Error('a snapshot can only be the first line')
-      audit.restore(line.snapshot)
-    } else if ('kept' in line) {
-      state.applyKept(line.kept)
-      for (const record of line.kept.audit ?? []) audit.append(record)
-    } else {
-      applyEntry(line)
-    }
-    replayed++
-  })
-  let journal = await Journal.open(path)
+  /** This process, in the grant log: its own events are emitted when committed, not again when polled. */
+  const origin = randomUUID()
   const grantEvents = createLocalEvents<GrantEvent>()
   const appended = createLocalEvents<AuditRecord[]>()
+  const listening = { records: 0, grants: 0 }
+  const counters = { syncs: 0, batches: 0, lines: 0 }
+  let lastTxn = -1
   let closing: Promise<void> | null = null
-  /** While a compaction swaps journals, commits wait for it here. */
-  let gate: Promise<void> | null = null
-  /** While a compaction writes its file, the lines committed since its snapshot, to carry over. */
-  let carried: string[] | null = null
-  /** Compactions run one at a time. */
-  let pruning: Promise<unknown> = Promise.resolve()
+  /** Set by a failed commit (a full disk...): ping probes with a write until one succeeds again. */
+  let failing = false
 
   /** Commits within one millisecond share their timestamp text. */
   let lastStamp = { ms: Number.NaN, text: '' }
@@ -76,177 +85,218 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
     return lastStamp.text
   }
 
-  /** Nothing is answered from a store that is closing, closed or whose journal failed: callers fail closed. */
   function guard (): void {
-    if (closing !== null || !journal.usable) {
-      throw new StoreUnavailableError(closing === null ? `the embedded store could not write ${path} and is out of service` : 'the embedded store is closed')
-    }
+    if (closing !== null) throw new StoreUnavailableError('the embedded store is closed')
   }
 
-  function guarded<A extends unknown[], R> (read: (...args: A) => R): (...args: A) => Promise<R> {
+  function guarded<A extends unknown[], R> (read: (...args: A) => R | Promise<R>): (...args: A) => Promise<R> {
     return async (...args) => {
       guard()
-      return read(...args)
+      return await read(...args)
     }
   }
 
+  /** Runs `work` in the next write transaction; a failure of the transaction itself is the store's, never the caller's. */
+  async function transact<T> (work: () => T): Promise<T> {
+    try {
+      const result = await t.root.transaction(work)
+      failing = false
+      return result
+    } catch (error) {
+      // lmdb rejects a second promise with the cause of a failed commit, which nobody else holds.
+      ;(error as { commitError?: Promise<unknown> }).commitError?.catch(() => {})
+      failing = true
+      throw new StoreUnavailableError(`the embedded store could not commit (${(error as Error).message})`, { cause: error })
+    }
+  }
+
+  function nextOrdinal (): number {
+    const ordinal = t.counters.get('ordinal') ?? 0
+    t.counters.put('ordinal', ordinal + 1)
+    return ordinal
+  }
+
+  function logGrantEvents (events: GrantEvent[]): void {
+    let seq = t.counters.get('grantSeq') ?? 0
+    for (const event of events) {
+      seq++
+      t.grantLog.put(seq, JSON.stringify({ origin, event } satisfies GrantLine))
+      if (seq > GRANT_LOG_KEPT) t.grantLog.remove(seq - GRANT_LOG_KEPT)
+    }
+    t.counters.put('grantSeq', seq)
+  }
+
   /**
-   * Check, seal and apply run in one synchronous section, so no other commit can interleave: that is
-   * the whole compare-and-set. The journal line is queued in the same section, so file order is
-   * commit order. The caller hears back once the line is durable.
+   * Inside the write transaction, every check comes before every write: a change refused (stale
+   * version, ended grant, a record the log cannot hold) writes nothing and the others sharing the
+   * transaction commit.
    */
+  function apply (change: Change): Outcome {
+    // Counted per transaction that holds a change (retention's and the probe's are not batches of commits).
+    const txn = t.root.getWriteTxnId()
+    if (txn !== lastTxn) {
+      lastTxn = txn
+      counters.batches++
+      counters.syncs++
+    }
+    let sealed: SealedRecord[] = []
+    let checked
+    let time = 0
+    try {
+      checked = entities.check(change)
+      if (change.audit.length > 0) {
+        time = Math.max(now(), t.counters.get('lastTime') ?? 0)
+        sealed = log.seal(change.tenantId, change.audit, stamp(time))
+      }
+    } catch (refused) {
+      return { refused }
+    }
+    entities.write(checked, nextOrdinal)
+    let start = -1
+    if (sealed.length > 0) {
+      t.counters.put('lastTime', time)
+      start = log.write(change.tenantId, sealed)
+      feed.own(start, sealed.map(({ record }) => record))
+    }
+    if (checked.leftApproved.length > 0) logGrantEvents(checked.leftApproved)
+    counters.lines++
+    return { sealed, start, leftApproved: checked.leftApproved }
+  }
+
   async function commit (change: Change): Promise<AuditRecord[]> {
-    // A compaction swapping journals: wait, then look again (another may have begun meanwhile).
-    for (let swap = gate; swap !== null; swap = gate) await swap
     guard()
     assertOneTenant(change)
-    const checked = state.check(change)
-    // The enforcement invariant: checked against the state this same section seals onto.
-    const guarded = change.requireApproved
-    const ended = guarded === undefined ? null : grantEnded(change.tenantId, guarded, state.getRequest(guarded.requestId))
-    if (ended !== null) throw ended
-    const time = stamp(Math.max(now(), audit.lastTime))
-    let head = audit.head(change.tenantId)
-    const records = change.audit.map((draft) => {
-      const sealed = sealRecordText(draft, head, { id: randomUUID(), time })
-      head = sealed.record
-      return sealed
-    })
-    const { line, sealed } = records.length > 0 && checked.requests.length === 0 && checked.serviceRequests.length === 0 &&
-      checked.tenantSettings === undefined && checked.notifications.length === 0
-      ? recordsOnly(change.tenantId, records)
-      : entities(change.tenantId, checked, records)
-    carried?.push(line)
-    await journal.append(line)
-    for (const event of checked.leftApproved) grantEvents.emit(event)
-    if (sealed !== undefined) appended.emit(sealed)
-    return sealed ?? []
-  }
-
-  /** Memory takes the values back from the line itself, so it holds exactly what a replay would. */
-  function entities (tenantId: string, checked: CheckedChange, records: SealedRecord[]): { line: string, sealed: AuditRecord[] | undefined } {
-    const values = JSON.stringify({
-      tenantId,
-      requests: nonEmpty(checked.requests),
-      serviceRequests: nonEmpty(checked.serviceRequests),
-      tenantSettings: checked.tenantSettings,
-      notifications: nonEmpty(checked.notifications)
-    } satisfies JournalEntry)
-    // The records go in as the texts they were sealed as (JSON.stringify would reorder their keys).
-    const line = records.length === 0 ? values : `${values.slice(0, -1)},"audit":[${records.map(({ text }) => text).join(',')}]}`
-    const entry = JSON.parse(line) as JournalEntry
-    applyEntry(entry)
-    return { line, sealed: entry.audit }
-  }
-
-  /**
-   * A change of audit records only (the content routes' every access and outcome): each record's
-   * sealed text goes into the line and the index as it is, the text a replay of the line gives back.
-   */
-  function recordsOnly (tenantId: string, records: SealedRecord[]): { line: string, sealed: AuditRecord[] } {
-    let line = `{"tenantId":${JSON.stringify(tenantId)},"audit":[`
-    const sealed: AuditRecord[] = []
-    for (let i = 0; i < records.length; i++) {
-      const { record, text } = records[i] as SealedRecord
-      audit.append(record, text)
-      sealed.push(record)
-      line += i === 0 ? text : ',' + text
-    }
-    return { line: line + ']}', sealed }
-  }
-
-  /**
-   * Rewrites the journal without the records before `before`. Commits go on while the bulk is
-   * written (their lines are carried over); only the final swap makes them wait, and it starts once
-   * every carried line is durable in the old journal, so whichever file a crash leaves holds every
-   * acknowledged commit.
-   */
-  async function compact (before: number): Promise<number> {
-    guard()
-    if (audit.cutBefore(before) === audit.start) return 0
-    const writer = await CompactedJournal.create(path)
-    // One synchronous section from here to `carried = lines`: the snapshot and the lines carried
-    // over meet exactly, whatever commits ran while the file was being created.
-    const source = audit
-    const base = source.start
-    const cut = source.cutBefore(before)
-    const snapshot = { base: cut, lastTime: source.lastTime, anchors: source.anchorsAt(cut) }
-    const bulk = compactedLines(snapshot, state.entities(), (start, end) => source.textsBetween(start, end), source.end)
-    const lines: string[] = []
-    carried = lines
-    let release!: () => void
-    const swapping = new Promise<void>((resolve) => { release = resolve })
-    let retired: Journal | null = null
-    try {
-      await writer.write(bulk, guard)
-      await writer.sync()
-      gate = swapping
-      await journal.flush()
-      guard()
-      await writer.write(lines, guard)
-      const next = await writer.install(path, journal.stats)
-      retired = journal
-      journal = next
-      audit = source.compacted(cut)
-    } catch (error) {
-      await writer.discard()
-      /* c8 ignore next -- the directory fsync failed right after the rename: the old file is gone and the new one may not survive a crash, so the store fails closed */
-      if (writer.renamed) await journal.close()
+    let registered: number | undefined
+    const outcome = await transact(() => {
+      const result = apply(change)
+      if ('start' in result && result.start !== -1) registered = result.start
+      return result
+    }).catch((error: unknown) => {
+      if (registered !== undefined) feed.forget(registered)
       throw error
-    } finally {
-      carried = null
-      gate = null
-      release()
+    })
+    if ('refused' in outcome) throw outcome.refused
+    for (const event of outcome.leftApproved) grantEvents.emit(event)
+    feed.deliver()
+    return outcome.sealed.map(({ record }) => record)
+  }
+
+  /**
+   * The live stream: every record appended, by this process or another, delivered in position order.
+   * This process's changes are delivered as the batches they committed; another's as they are found.
+   */
+  const feed = (() => {
+    let delivered = log.end()
+    /** This process's sealed batches by first position, until delivered. */
+    const pending = new Map<number, { end: number, records: AuditRecord[] }>()
+    return {
+      own (start: number, records: AuditRecord[]): void {
+        pending.set(start, { end: start + records.length, records })
+      },
+      forget (start: number): void {
+        pending.delete(start)
+      },
+      deliver (): void {
+        const end = log.end()
+        for (let position = delivered; position < end;) {
+          const batch = pending.get(position)
+          if (batch !== undefined) {
+            pending.delete(position)
+            appended.emit(batch.records)
+            position = batch.end
+            continue
+          }
+          let next = position + 1
+          while (next < end && !pending.has(next)) next++
+          if (listening.records > 0) {
+            const records = log.between(position, next)
+            if (records.length > 0) appended.emit(records)
+          }
+          position = next
+        }
+        delivered = Math.max(delivered, end)
+      }
     }
-    // Outside the swap: closing the old file's last handle frees its blocks, which can take a while.
-    await (retired as Journal).close()
-    return cut - base
+  })()
+
+  let grantsSeen = t.counters.get('grantSeq') ?? 0
+  function pollGrants (): void {
+    const last = t.counters.get('grantSeq') ?? 0
+    if (last === grantsSeen) return
+    for (const { value } of t.grantLog.getRange({ start: grantsSeen + 1, end: last + 1 })) {
+      const line = JSON.parse(value) as GrantLine
+      if (line.origin !== origin) grantEvents.emit(line.event)
+    }
+    grantsSeen = last
+  }
+
+  const poller = setInterval(() => {
+    if (closing !== null || listening.records + listening.grants === 0) return
+    t.root.resetReadTxn()
+    pollGrants()
+    feed.deliver()
+  }, options.pollMs ?? DEFAULT_POLL_MS)
+  poller.unref()
+
+  const counted = <T>(kind: keyof typeof listening, subscribe: (listener: (event: T) => void) => () => void) => (listener: (event: T) => void): () => void => {
+    listening[kind]++
+    const unsubscribe = subscribe(listener)
+    let done = false
+    return () => {
+      if (!done) listening[kind]--
+      done = true
+      unsubscribe()
+    }
   }
 
   return {
     lockbox: {
       commit,
-      getTenantSettings: guarded((tenantId) => state.getTenantSettings(tenantId)),
-      nextServiceRequestNumber: guarded((tenantId) => state.nextServiceRequestNumber(tenantId)),
-      getServiceRequest: guarded((tenantId, number) => state.getServiceRequest(tenantId, number)),
-      listServiceRequests: guarded((tenantId, page) => state.listServiceRequests(tenantId, page)),
-      getRequest: guarded((id) => state.getRequest(id)),
-      listRequests: guarded((query) => state.listRequests(query)),
-      listRequestsOfServiceRequest: guarded((tenantId, number) => state.listRequestsOfServiceRequest(tenantId, number)),
-      listUnsettledRequests: guarded(() => state.listUnsettledRequests()),
-      listDueNotifications: guarded((now, limit) => state.listDueNotifications(now, limit)),
-      listNotifications: guarded((query) => state.listNotifications(query))
+      getTenantSettings: guarded((tenantId) => entities.getTenantSettings(tenantId)),
+      nextServiceRequestNumber: guarded(async (tenantId) => await entities.nextServiceRequestNumber(tenantId).catch((error: unknown) => {
+        throw new StoreUnavailableError(`the embedded store could not commit (${(error as Error).message})`, { cause: error })
+      })),
+      getServiceRequest: guarded((tenantId, number) => entities.getServiceRequest(tenantId, number)),
+      listServiceRequests: guarded((tenantId, page) => entities.listServiceRequests(tenantId, page)),
+      getRequest: guarded((id) => entities.getRequest(id)),
+      listRequests: guarded((query) => entities.listRequests(query)),
+      listRequestsOfServiceRequest: guarded((tenantId, number) => entities.listRequestsOfServiceRequest(tenantId, number)),
+      listUnsettledRequests: guarded(() => entities.listUnsettledRequests()),
+      listDueNotifications: guarded((now, limit) => entities.listDueNotifications(now, limit)),
+      listNotifications: guarded((query) => entities.listNotifications(query))
     },
     audit: {
-      query: guarded((query) => audit.query(query)),
-      export: (filter) => audit.export(filter, guard),
-      verify: async (tenantId) => {
-        guard()
-        return await audit.verify(tenantId, guard)
-      },
-      head: guarded((tenantId) => audit.head(tenantId)),
-      prune: async (before) => {
-        guard()
-        const run = pruning.then(async () => await compact(before))
-        pruning = run.catch(() => {})
-        return await run
-      },
-      subscribe: appended.subscribe
+      query: guarded((query) => log.query(query)),
+      export: (filter) => log.export(filter, guard),
+      verify: guarded(async (tenantId) => await log.verify(tenantId, guard)),
+      head: guarded((tenantId) => log.head(tenantId)),
+      prune: guarded(async (before) => await log.prune(before, transact, guard)),
+      subscribe: counted('records', appended.subscribe)
     },
     grantEvents: {
-      publish: guarded(grantEvents.emit),
-      subscribe: grantEvents.subscribe,
-      // One process: nothing published can be missed.
+      publish: guarded(async (event) => {
+        await transact(() => logGrantEvents([event]))
+        grantEvents.emit(event)
+      }),
+      subscribe: counted('grants', grantEvents.subscribe),
+      // Events are followed by polling the database, which loses none: never renewed.
       resubscribed: () => () => {}
     },
-    ping: async () => closing === null && journal.usable,
+    ping: async () => {
+      if (closing !== null) return false
+      if (!failing) return true
+      // After a failed commit: ready again only once a write goes through.
+      return await transact(() => t.counters.put('probe', now())).then(() => true, () => false)
+    },
     close: async () => {
-      // A compaction under way stops at its next check, or finishes its swap first.
-      closing ??= pruning.then(async () => await journal.close())
+      closing ??= (async () => {
+        clearInterval(poller)
+        await t.root.close()
+      })()
       await closing
     },
     get stats () {
-      return journal.stats
+      return { ...counters }
     }
   }
 }

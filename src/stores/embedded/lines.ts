@@ -1,10 +1,20 @@
-// The kinds of journal line. A commit writes one entry; a compacted journal (retention) starts with a
-// snapshot line, then the values it kept, then the commits that arrived while it was being written.
+// The old journal format (before the LMDB store), read only to migrate a data dir written by it. A
+// commit wrote one entry; a compacted journal (retention) starts with a snapshot line, then the
+// values it kept, then the commits that arrived while it was being written.
 import type { AuditRecord, ChainHead } from '../../domain/audit.js'
 import type { LockboxRequest } from '../../domain/lockbox.js'
 import type { ServiceRequest, TenantSettings } from '../../domain/tenant.js'
 import type { OutboxMessage } from '../../notify/types.js'
-import type { JournalEntry } from './state.js'
+
+/** One journal line: the new values of one commit and the audit records it sealed. */
+export interface JournalEntry {
+  tenantId: string
+  requests?: LockboxRequest[]
+  serviceRequests?: ServiceRequest[]
+  tenantSettings?: TenantSettings
+  notifications?: OutboxMessage[]
+  audit?: AuditRecord[]
+}
 
 /** A tenant's anchor: the seq and hash of its last pruned record. */
 export interface Anchor extends ChainHead { tenantId: string }

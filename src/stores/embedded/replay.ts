@@ -1,5 +1,5 @@
-// Reads the journal back at start: every whole line is handed to `apply` in order, a torn last line
-// (the crash came mid-write) is cut off, and damage anywhere else stops the start.
+// Reads an old-format journal back for migration: every whole line is handed to `apply` in order, a
+// torn last line (the crash came mid-write) is cut off, and damage anywhere else stops the start.
 import { open, type FileHandle } from 'node:fs/promises'
 import { parseLine, type JournalLine } from './lines.js'
 
@@ -32,15 +32,9 @@ async function * readLines (handle: FileHandle, size: number): AsyncGenerator<Li
   if (carry.length > 0) yield { text: carry.toString('utf8'), end: carryStart + carry.length, complete: false }
 }
 
-/** Replays the journal at `path` (a missing file is an empty journal) and leaves it ending on a whole line. */
-export async function replayJournal (path: string, apply: (line: JournalLine) => void): Promise<void> {
-  let handle: FileHandle
-  try {
-    handle = await open(path, 'r+')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
-    throw error
-  }
+/** Replays the journal at `path` and leaves it ending on a whole line. */
+export async function replayJournal (path: string, apply: (line: JournalLine) => void | Promise<void>): Promise<void> {
+  const handle: FileHandle = await open(path, 'r+')
   try {
     let goodEnd = 0
     let lineNumber = 0
@@ -57,7 +51,7 @@ export async function replayJournal (path: string, apply: (line: JournalLine) =>
         continue
       }
       try {
-        apply(entry)
+        await apply(entry)
       } catch (error) {
         throw new Error(`journal ${path}: line ${lineNumber} cannot be replayed (${(error as Error).message}); refusing to start`, { cause: error })
       }

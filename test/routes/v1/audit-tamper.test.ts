@@ -1,20 +1,18 @@
-// Tampering with the embedded store's journal behind the gateway's back: every kind of edit is found,
+// Tampering with the embedded store's database behind the gateway's back: every kind of edit is found,
 // by /v1/audit/verify or, for a cut tail (a valid shorter chain), by the offline verifier and a
 // checkpoint taken before the cut.
 import t from 'tap'
-import { cp, readFile, writeFile } from 'node:fs/promises'
+import { cp, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { hashRecord, type AuditRecord } from '../../../src/domain/audit.js'
 import { verifyExport } from '../../../src/audit/verify-export.js'
-import { JOURNAL_FILE } from '../../../src/stores/embedded/index.js'
 import { main as auditVerify } from '../../../src/tools/audit-verify.js'
 import { startTestApp, type TestApp } from '../../helpers/app.js'
 import { linesOf } from '../../helpers/audit-records.js'
+import { editRecords, type Slot } from '../../helpers/embedded-db.js'
 import { tempDir } from '../../helpers/config.js'
 import { approvedRequest, createRequest, review } from '../../helpers/workflow.js'
 import type { Test } from '../../stores/contract-fixtures.js'
-
-interface Line { audit?: AuditRecord[], [field: string]: unknown }
 
 const root = tempDir('lockbox-tamper-')
 t.teardown(root.remove)
@@ -35,20 +33,12 @@ async function copyOfData (): Promise<string> {
   return dataDir
 }
 
-/** Rewrites the journal, letting `edit` change the contoso records in place inside their lines. */
-async function tamper (dataDir: string, edit: (records: AuditRecord[], lines: Line[]) => void): Promise<void> {
-  const path = join(dataDir, JOURNAL_FILE)
-  const lines = (await readFile(path, 'utf8')).split('\n').filter((text) => text !== '').map((text) => JSON.parse(text) as Line)
-  const records = lines.flatMap((line) => line.audit ?? []).filter((record) => record.tenantId === 'contoso')
-  edit(records, lines)
-  await writeFile(path, lines.map((line) => JSON.stringify(line) + '\n').join(''))
+/** Edits the contoso records in place in the database (the store closed). */
+async function tamper (dataDir: string, edit: (slots: Slot[]) => void): Promise<void> {
+  await editRecords(dataDir, 'contoso', edit)
 }
 
-/** Takes a record out of the line that holds it: the line still replays. */
-function remove (lines: Line[], record: AuditRecord): void {
-  const line = lines.find((candidate) => candidate.audit?.includes(record) === true) as Line
-  line.audit = (line.audit as AuditRecord[]).filter((other) => other !== record)
-}
+const record = (slots: Slot[], index: number): AuditRecord => (slots[index] as Slot).record as AuditRecord
 
 async function get (h: TestApp, url: string): Promise<{ body: string, json: () => any }> {
   const res = await h.as('sec-erin', { url })
@@ -72,35 +62,33 @@ t.test('reports the untouched log as valid', async (t) => {
   t.ok((verify.records as number) >= 6, `${verify.records as number} records`)
 })
 
-const cases: Array<{ title: string, seq: number, edit: (records: AuditRecord[], lines: Line[]) => void }> = [
+const cases: Array<{ title: string, seq: number, edit: (slots: Slot[]) => void }> = [
   {
     title: 'finds a record whose field was changed',
     seq: 3,
-    edit: (records) => { (records[2] as AuditRecord).actor.id = 'someone-else' }
+    edit: (slots) => { record(slots, 2).actor.id = 'someone-else' }
   },
   {
     title: 'finds a record that was deleted',
     seq: 4,
-    edit: (records, lines) => { remove(lines, records[3] as AuditRecord) }
+    edit: (slots) => { (slots[3] as Slot).record = null }
   },
   {
     title: 'finds two records that were swapped',
     seq: 2,
-    edit: (records, lines) => {
-      const [first, second] = [records[1] as AuditRecord, records[2] as AuditRecord]
-      const holderOf = (record: AuditRecord): AuditRecord[] => lines.find((line) => line.audit?.includes(record) === true)?.audit as AuditRecord[]
-      const [firstHolder, secondHolder] = [holderOf(first), holderOf(second)]
-      firstHolder[firstHolder.indexOf(first)] = second
-      secondHolder[secondHolder.indexOf(second)] = first
+    edit: (slots) => {
+      const [first, second] = [record(slots, 1), record(slots, 2)]
+      ;(slots[1] as Slot).record = second
+      ;(slots[2] as Slot).record = first
     }
   },
   {
     title: 'finds an edit whose hash and next link were forged to match, at the next record',
     seq: 5,
-    edit: (records) => {
-      const { hash, ...forged } = { ...records[3] as AuditRecord, details: { forged: true } }
-      Object.assign(records[3] as AuditRecord, { details: forged.details, hash: hashRecord(forged) })
-      ;(records[4] as AuditRecord).prevHash = (records[3] as AuditRecord).hash
+    edit: (slots) => {
+      const { hash, ...forged } = { ...record(slots, 3), details: { forged: true } }
+      Object.assign(record(slots, 3), { details: forged.details, hash: hashRecord(forged) })
+      record(slots, 4).prevHash = record(slots, 3).hash
     }
   }
 ]
@@ -131,8 +119,8 @@ t.test('finds a cut tail with the offline verifier and a checkpoint taken before
   const headSeq = (await verifyOf(h)).headSeq as number
   await h.close()
 
-  await tamper(dataDir, (records, lines) => {
-    for (const record of records.slice(-2)) remove(lines, record)
+  await tamper(dataDir, (slots) => {
+    for (const slot of slots.slice(-2)) slot.record = null
   })
   h = await reopen(t, dataDir)
   t.match(await verifyOf(h), { valid: true, headSeq: headSeq - 2 }, 'a shorter chain is still a valid chain…')

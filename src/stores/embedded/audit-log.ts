@@ -1,0 +1,286 @@
+// The audit records in LMDB. Each record is kept as the JSON text it was sealed as, under its
+// position (append order across tenants, for good: retention deletes a prefix and moves `first` on,
+// so cursors stay valid), with index entries by tenant, request, operation and actor. Time never
+// goes backwards in append order, so a time range is a range of positions. Nothing is held in memory:
+// every query reads what it needs.
+import { randomUUID } from 'node:crypto'
+import { setImmediate as breathe } from 'node:timers/promises'
+import type { Key, RangeIterable, Transaction } from 'lmdb'
+import { AUDIT_OPERATIONS, ChainVerifier, EMPTY_HEAD, sealRecordText, type AuditDraft, type AuditRecord, type ChainHead, type SealedRecord } from '../../domain/audit.js'
+import type { AuditQuery, AuditVerification, Page } from '../types.js'
+import { decodeCursor, encodeCursor } from './cursor.js'
+import type { Tables } from './db.js'
+
+export type AuditFilter = Omit<AuditQuery, 'limit' | 'cursor'>
+
+/** Records handed out (or chain links checked) between two turns of the event loop. */
+const CHUNK = 256
+/** Records looked at without a match before an export lets the event loop run. */
+const SCAN_BUDGET = 4096
+/** Records one retention transaction deletes: small enough that appends never wait long behind it. */
+const PRUNE_CHUNK = 500
+
+/** What a filter becomes: between which positions, which index lists to merge (null: every position), what to check per record. */
+interface Plan {
+  start: number
+  end: number
+  lists: Array<{ db: Tables['auditOfTenant'], value: string }> | null
+  filter: AuditFilter
+  /** No record can match (an empty tenant list). */
+  none: boolean
+}
+
+interface Candidate { position: number, text: string | undefined }
+
+/** Reads in one snapshot (an export, a chain walk) or, with no transaction, in the latest committed state. */
+interface Read { transaction?: Transaction }
+
+const KNOWN_OPERATIONS = new Set<string>(AUDIT_OPERATIONS)
+
+function matches (record: AuditRecord, filter: AuditFilter): boolean {
+  return (filter.tenantId === undefined || record.tenantId === filter.tenantId) &&
+    (filter.tenantIds === undefined || filter.tenantIds.includes(record.tenantId)) &&
+    (filter.requestId === undefined || record.requestId === filter.requestId) &&
+    // An operation the log does not know is kept, and found by its other fields, but never by its name.
+    (filter.operations === undefined || (filter.operations.includes(record.operation) && KNOWN_OPERATIONS.has(record.operation))) &&
+    (filter.actorId === undefined || record.actor.id === filter.actorId)
+}
+
+const parseHead = (text: string | undefined): ChainHead | undefined => (text === undefined ? undefined : JSON.parse(text) as ChainHead)
+
+export class AuditLog {
+  constructor (private readonly t: Tables) {}
+
+  /** One past the last position. */
+  end (read: Read = {}): number {
+    return this.t.counters.get('position', read) ?? 0
+  }
+
+  /** The first kept position. */
+  first (read: Read = {}): number {
+    return this.t.counters.get('first', read) ?? 0
+  }
+
+  head (tenantId: string): ChainHead {
+    return parseHead(this.t.heads.get(tenantId)) ?? EMPTY_HEAD
+  }
+
+  /**
+   * Inside a write transaction: seals the drafts onto the tenant's chain as it is now (read in this
+   * transaction, so another process's appends are under it) and returns them, writing nothing;
+   * throws (TypeError) for a draft the log cannot hold.
+   */
+  seal (tenantId: string, drafts: AuditDraft[], time: string): SealedRecord[] {
+    let head = this.head(tenantId)
+    return drafts.map((draft) => {
+      const sealed = sealRecordText(draft, head, { id: randomUUID(), time })
+      head = sealed.record
+      return sealed
+    })
+  }
+
+  /** Inside the same write transaction: writes sealed records at the next positions; returns the first. */
+  write (tenantId: string, sealed: SealedRecord[]): number {
+    const { t } = this
+    const start = this.end()
+    let position = start
+    for (const { record, text } of sealed) {
+      t.audit.put(position, text)
+      t.auditOfTenant.put([tenantId, position], '')
+      if (record.requestId !== null) t.auditOfRequest.put([record.requestId, position], '')
+      t.auditOfOperation.put([record.operation, position], '')
+      t.auditOfActor.put([record.actor.id, position], '')
+      position++
+    }
+    const last = (sealed[sealed.length - 1] as SealedRecord).record
+    t.heads.put(tenantId, JSON.stringify({ seq: last.seq, hash: last.hash }))
+    t.counters.put('position', position)
+    return start
+  }
+
+  /** The records at positions from `start` (inclusive) to `end` (exclusive) that still exist. */
+  between (start: number, end: number): AuditRecord[] {
+    const records: AuditRecord[] = []
+    for (const { value } of this.t.audit.getRange({ start, end })) records.push(JSON.parse(value) as AuditRecord)
+    return records
+  }
+
+  query (query: AuditQuery): Page<AuditRecord> {
+    const limit = Math.max(1, Math.floor(query.limit))
+    const after = query.cursor === undefined ? -1 : (decodeCursor('a', query.cursor, 1)[0] as number)
+    const { found } = this.collect(this.plan(query), after, limit + 1, Infinity)
+    const page = found.slice(0, limit)
+    const nextCursor = found.length > limit ? encodeCursor('a', [page[page.length - 1]?.position as number]) : null
+    return { items: page.map(({ record }) => record), nextCursor }
+  }
+
+  /**
+   * Streams the matching records that exist when it starts, a chunk at a time, letting the event loop
+   * run between chunks; `guard` throws once the store can no longer answer.
+   */
+  async * export (filter: AuditFilter, guard: () => void): AsyncGenerator<AuditRecord> {
+    guard()
+    // One snapshot for the whole export: a prune or appends meanwhile change nothing it gives.
+    const read = { transaction: this.t.root.useReadTransaction() }
+    try {
+      const plan = this.plan(filter, read)
+      let after = -1
+      for (;;) {
+        guard()
+        const { found, resume } = this.collect(plan, after, CHUNK, SCAN_BUDGET, read)
+        for (const { record } of found) yield record
+        if (resume === null) return
+        after = resume
+        await breathe()
+      }
+    } finally {
+      read.transaction.done()
+    }
+  }
+
+  /** Walks the tenant's kept chain from its anchor, or from the genesis when nothing was pruned. */
+  async verify (tenantId: string, guard: () => void): Promise<AuditVerification> {
+    // One snapshot for the whole walk: a prune meanwhile moves neither its anchor nor its records.
+    const read = { transaction: this.t.root.useReadTransaction() }
+    const anchor = parseHead(this.t.anchors.get(tenantId, read))
+    const verifier = new ChainVerifier(anchor)
+    try {
+      let after = -1
+      for (;;) {
+        let count = 0
+        for (const key of this.t.auditOfTenant.getKeys({ start: [tenantId, after + 1], end: [tenantId, Number.MAX_SAFE_INTEGER], limit: CHUNK, ...read })) {
+          after = (key as [string, number])[1]
+          verifier.push(JSON.parse(this.t.audit.get(after, read) as string) as AuditRecord)
+          count++
+        }
+        if (count < CHUNK) break
+        await breathe()
+        guard()
+      }
+    } finally {
+      read.transaction.done()
+    }
+    const result: AuditVerification = verifier.result()
+    return anchor === undefined ? result : { ...result, anchorSeq: anchor.seq }
+  }
+
+  /**
+   * The first position whose record's time is not before `time` (epoch ms): a binary search over the
+   * kept positions. A position without a record (deleted behind the store's back) counts as the next
+   * record that exists, so a hole never moves the cut past records that are not old enough.
+   */
+  cutBefore (time: number, read: Read = {}, low = this.first(read), high = this.end(read)): number {
+    while (low < high) {
+      const mid = Math.floor((low + high) / 2)
+      let next: { key: number, value: string } | undefined
+      for (const entry of this.t.audit.getRange({ start: mid, end: high, limit: 1, ...read })) next = entry
+      /* c8 ignore next -- nothing from mid on: only a tail deleted behind the store's back leaves that */
+      if (next === undefined) high = mid
+      else if (Date.parse((JSON.parse(next.value) as AuditRecord).time) < time) low = next.key + 1
+      else high = mid
+    }
+    return low
+  }
+
+  /**
+   * Retention: deletes the records before `before` in small transactions, each moving `first` and
+   * the tenants' anchors on with what it deleted, so that a crash between two leaves a whole chain.
+   * `transact` runs its callback in a write transaction; `guard` throws once the store closes.
+   */
+  async prune (before: number, transact: <T>(work: () => T) => Promise<T>, guard: () => void): Promise<number> {
+    const cut = this.cutBefore(before)
+    let deleted = 0
+    for (;;) {
+      guard()
+      const count = await transact(() => this.pruneChunk(cut))
+      if (count === 0) return deleted
+      deleted += count
+    }
+  }
+
+  private pruneChunk (cut: number): number {
+    const { t } = this
+    const first = this.first()
+    const end = Math.min(cut, first + PRUNE_CHUNK)
+    const anchors = new Map<string, ChainHead>()
+    for (let position = first; position < end; position++) {
+      const text = t.audit.get(position)
+      /* c8 ignore next -- positions below `end` exist unless something else deleted them: skip, never stop retention */
+      if (text === undefined) continue
+      const record = JSON.parse(text) as AuditRecord
+      t.audit.remove(position)
+      t.auditOfTenant.remove([record.tenantId, position])
+      if (record.requestId !== null) t.auditOfRequest.remove([record.requestId, position])
+      t.auditOfOperation.remove([record.operation, position])
+      t.auditOfActor.remove([record.actor.id, position])
+      anchors.set(record.tenantId, { seq: record.seq, hash: record.hash })
+    }
+    for (const [tenantId, anchor] of anchors) t.anchors.put(tenantId, JSON.stringify(anchor))
+    if (end > first) t.counters.put('first', end)
+    return Math.max(0, end - first)
+  }
+
+  private plan (filter: AuditFilter, read: Read = {}): Plan {
+    let tenants: string[] | null = filter.tenantIds ?? null
+    if (filter.tenantId !== undefined) tenants = tenants === null || tenants.includes(filter.tenantId) ? [filter.tenantId] : []
+    const start = filter.from === undefined ? this.first(read) : this.cutBefore(filter.from, read)
+    const end = filter.to === undefined ? this.end(read) : this.cutBefore(filter.to, read, start)
+    let lists: Plan['lists'] = null
+    if (filter.requestId !== undefined) lists = [{ db: this.t.auditOfRequest, value: filter.requestId }]
+    else if (filter.actorId !== undefined) lists = [{ db: this.t.auditOfActor, value: filter.actorId }]
+    else if (filter.operations !== undefined) lists = filter.operations.map((value) => ({ db: this.t.auditOfOperation, value }))
+    else if (tenants !== null) lists = tenants.map((value) => ({ db: this.t.auditOfTenant, value }))
+    return { start, end, lists, filter, none: tenants?.length === 0 }
+  }
+
+  /** Positions from `start` to `end` in any of the plan's lists (or all of them), ascending, with the text when a range read gave it. */
+  private * candidates (plan: Plan, start: number, read: Read): Generator<Candidate> {
+    if (plan.lists === null) {
+      for (const { key, value } of this.t.audit.getRange({ start, end: plan.end, ...read })) yield { position: key, text: value }
+      return
+    }
+    const iterators = plan.lists.map(({ db, value }) => (db.getKeys({ start: [value, start], end: [value, plan.end], ...read }) as RangeIterable<Key>)[Symbol.iterator]())
+    try {
+      const heads = iterators.map((iterator) => iterator.next())
+      for (;;) {
+        let lowest = -1
+        let at = -1
+        heads.forEach((head, index) => {
+          if (head.done === true) return
+          const position = (head.value as [string, number])[1]
+          if (lowest === -1 || position < lowest) {
+            lowest = position
+            at = index
+          }
+        })
+        if (at === -1) return
+        heads[at] = (iterators[at] as Iterator<Key>).next()
+        yield { position: lowest, text: undefined }
+      }
+    } finally {
+      for (const iterator of iterators) iterator.return?.()
+    }
+  }
+
+  /**
+   * Up to `max` matching records after position `after`, looking at no more than `budget`
+   * candidates. `resume` is where to continue, or null when the candidates ran out.
+   */
+  private collect (plan: Plan, after: number, max: number, budget: number, read: Read = {}): { found: Array<{ position: number, record: AuditRecord }>, resume: number | null } {
+    const found: Array<{ position: number, record: AuditRecord }> = []
+    if (plan.none) return { found, resume: null }
+    let looked = 0
+    for (const { position, text } of this.candidates(plan, Math.max(plan.start, after + 1), read)) {
+      const stored = text ?? this.t.audit.get(position, read)
+      if (stored !== undefined) {
+        const record = JSON.parse(stored) as AuditRecord
+        if (matches(record, plan.filter)) {
+          found.push({ position, record })
+          if (found.length === max) return { found, resume: position }
+        }
+      }
+      if (++looked === budget) return { found, resume: position }
+    }
+    return { found, resume: null }
+  }
+}

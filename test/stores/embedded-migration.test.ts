@@ -1,0 +1,93 @@
+// First start on a data dir written by the journal store this one replaced: test/fixtures/journal-v1
+// was made by that store (see make-journal-v1.ts), and read back by it into expected.json.
+import t from 'tap'
+import { existsSync } from 'node:fs'
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { AuditRecord } from '../../src/domain/audit.js'
+import { openEmbeddedStores } from '../../src/stores/embedded/index.js'
+import { JOURNAL_FILE, MIGRATED_SUFFIX, type MigrationLog } from '../../src/stores/embedded/migrate.js'
+import { readBack } from '../fixtures/make-journal-v1.js'
+import { draft, T0 } from './contract-fixtures.js'
+
+const FIXTURE = fileURLToPath(new URL('../fixtures/journal-v1', import.meta.url))
+const root = await mkdtemp(join(tmpdir(), 'lockbox-migration-'))
+t.teardown(() => rm(root, { recursive: true, force: true }))
+let dirs = 0
+
+async function copyOfFixture (): Promise<string> {
+  const dataDir = join(root, `store-${++dirs}`)
+  await cp(FIXTURE, dataDir, { recursive: true })
+  return dataDir
+}
+
+function capture (): { lines: Array<{ level: string, fields: Record<string, unknown>, message: string }>, log: MigrationLog } {
+  const lines: Array<{ level: string, fields: Record<string, unknown>, message: string }> = []
+  return {
+    lines,
+    log: {
+      info: (fields, message) => lines.push({ level: 'info', fields: fields as Record<string, unknown>, message }),
+      warn: (fields, message) => lines.push({ level: 'warn', fields: fields as Record<string, unknown>, message })
+    }
+  }
+}
+
+t.test('migrates a journal to the same state, chains verified, and keeps the journal aside', async (t) => {
+  const dataDir = await copyOfFixture()
+  const expected = JSON.parse(await readFile(join(dataDir, 'expected.json'), 'utf8')) as unknown
+  const { lines, log } = capture()
+  let stores = await openEmbeddedStores({ dataDir, log, now: () => T0 + 30 * 60_000, migrationProgressEvery: 5 })
+  t.same(await readBack(stores), expected, 'reads back what the journal store read back')
+  t.match(lines, [
+    { level: 'info', message: /^migrating the embedded store/ },
+    { level: 'info', fields: { records: 13 }, message: 'migrating the embedded store: records copied' },
+    { level: 'info', fields: { records: 13, tenants: 2 }, message: /every chain reads the same as in the journal/ }
+  ])
+  t.notOk(existsSync(join(dataDir, JOURNAL_FILE)))
+  t.ok(existsSync(join(dataDir, JOURNAL_FILE + MIGRATED_SUFFIX)), 'the journal is kept, renamed')
+  const [next] = await stores.lockbox.commit({ tenantId: 'contoso', audit: [draft('ContentAccessed')] }) as [AuditRecord]
+  const contoso = (expected as { heads: Array<{ seq: number, hash: string }> }).heads[0] as { seq: number, hash: string }
+  t.match(next, { seq: contoso.seq + 1, prevHash: contoso.hash }, 'the chain goes on from where the journal left it')
+  t.ok(Number(await stores.lockbox.nextServiceRequestNumber('contoso')) > 100007, 'numbering goes on past every migrated number')
+  await stores.close()
+
+  const again = capture()
+  stores = await openEmbeddedStores({ dataDir, log: again.log })
+  t.teardown(() => stores.close())
+  t.same(again.lines, [], 'a second start migrates nothing')
+  t.match(await stores.audit.verify('contoso'), { valid: true, headSeq: contoso.seq + 1 })
+})
+
+t.test('migrates a tampered journal as it is, warning, so that verify still finds the tampering', async (t) => {
+  const dataDir = await copyOfFixture()
+  const journal = join(dataDir, JOURNAL_FILE)
+  const text = await readFile(journal, 'utf8')
+  await writeFile(journal, text.replace('"result":"Success"', '"result":"Failure"'))
+  const { lines, log } = capture()
+  const stores = await openEmbeddedStores({ dataDir, log })
+  t.teardown(() => stores.close())
+  t.match(lines.filter((line) => line.level === 'warn'), [{ fields: { tenantId: 'contoso', firstInvalidSeq: 7 }, message: /already broken in the journal/ }])
+  t.match(await stores.audit.verify('contoso'), { valid: false, firstInvalidSeq: 7 })
+})
+
+t.test('starts a migration again from nothing when the last one did not finish', async (t) => {
+  const dataDir = await copyOfFixture()
+  const journal = join(dataDir, JOURNAL_FILE)
+  const text = await readFile(journal, 'utf8')
+  const lines = text.split('\n')
+  // Damage in the middle: the migration stops there and the store does not start.
+  for (const damage of ['{garbage', '[1,2]']) {
+    await writeFile(journal, [...lines.slice(0, 4), damage, ...lines.slice(4)].join('\n'))
+    await t.rejects(openEmbeddedStores({ dataDir }), { message: /line 5 is damaged/ })
+  }
+  await writeFile(journal, [...lines.slice(0, 4), '{"tenantId":"contoso","audit":[null]}', ...lines.slice(4)].join('\n'))
+  await t.rejects(openEmbeddedStores({ dataDir }), { message: /line 5 cannot be replayed/ })
+  t.ok(existsSync(journal), 'the journal is left where it was')
+  await writeFile(journal, text)
+  const stores = await openEmbeddedStores({ dataDir })
+  t.teardown(() => stores.close())
+  const expected = JSON.parse(await readFile(join(dataDir, 'expected.json'), 'utf8')) as { audit: unknown[] }
+  t.same((await stores.audit.query({ limit: 100 })).items, expected.audit, 'nothing twice')
+})
