@@ -214,7 +214,8 @@ async function refuse (deps: GuardDeps, request: FastifyRequest, reply: FastifyR
     }
   }
   let answer: Problem = problem(refusal.status, refusal.code, refusal.detail)
-  let outcome: GuardOutcome = 'denied'
+  // A 503 (shutting down) refuses no one's right: the gateway could not serve it.
+  let outcome: GuardOutcome = refusal.status === 503 ? 'unavailable' : 'denied'
   if (tenantId !== null) {
     try {
       await deps.audit({
