@@ -40,6 +40,7 @@ async function gateway (app: FastifyInstance, options: { config: Config }): Prom
   const inFlight = new InFlight(app.now, 250, {
     read: async (requestId) => await app.stores.lockbox.getRequest(requestId),
     everyMs: RECHECK_MS,
+    /* c8 ignore next -- only logs; the cut that follows a failed read is InFlight's, proven in its own test */
     failed: (requestId, err) => { app.log.warn({ err, requestId }, 'could not re-check a grant in flight: its transfers are cut') }
   })
   const grants = new GrantCache(app.stores.lockbox)

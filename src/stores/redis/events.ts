@@ -43,9 +43,12 @@ export class RedisEvents {
    */
   ready (): void {
     if (this.readies++ === 0) return
-    this.subscriber.subscribe(this.keys.grantChannel()).then(() => { this.resubscribed.emit(undefined) }, /* c8 ignore next 3 -- the connection dropped again between its ready and this subscribe: its next ready renews it */ (err: unknown) => {
-      this.log.warn({ err }, 'could not renew the grant event subscription')
-    })
+    this.subscriber.subscribe(this.keys.grantChannel()).then(() => { this.resubscribed.emit(undefined) }, this.renewalFailed)
+  }
+
+  /* c8 ignore next 3 -- the connection dropped again between its ready and this subscribe: its next ready renews it */
+  private readonly renewalFailed = (err: unknown): void => {
+    this.log.warn({ err }, 'could not renew the grant event subscription')
   }
 
   async publishGrant (event: GrantEvent): Promise<void> {

@@ -68,10 +68,13 @@ const cases: Array<{ title: string, seq: number, edit: (slots: Slot[]) => void }
     seq: 3,
     edit: (slots) => { record(slots, 2).actor.id = 'someone-else' }
   },
+  // The edits below hit the rejected request's records: an edit of the approved one's own records
+  // leaves its Approved state unbacked by the chain, and the gateway then refuses to start
+  // (test/routes/v1/audit-invariant.test.ts).
   {
     title: 'finds a record that was deleted',
-    seq: 4,
-    edit: (slots) => { (slots[3] as Slot).record = null }
+    seq: 5,
+    edit: (slots) => { (slots[4] as Slot).record = null }
   },
   {
     title: 'finds two records that were swapped',
@@ -84,11 +87,11 @@ const cases: Array<{ title: string, seq: number, edit: (slots: Slot[]) => void }
   },
   {
     title: 'finds an edit whose hash and next link were forged to match, at the next record',
-    seq: 5,
+    seq: 6,
     edit: (slots) => {
-      const { hash, ...forged } = { ...record(slots, 3), details: { forged: true } }
-      Object.assign(record(slots, 3), { details: forged.details, hash: hashRecord(forged) })
-      record(slots, 4).prevHash = record(slots, 3).hash
+      const { hash, ...forged } = { ...record(slots, 4), details: { forged: true } }
+      Object.assign(record(slots, 4), { details: forged.details, hash: hashRecord(forged) })
+      record(slots, 5).prevHash = record(slots, 4).hash
     }
   }
 ]
