@@ -28,7 +28,7 @@ export interface SupervisorTiming {
 
 const TIMING: SupervisorTiming = { restartMinMs: 100, restartMaxMs: 30_000, stableMs: 60_000, shutdownMs: 15_000 }
 
-interface Running { worker: Worker, startedAt: number, ready: boolean }
+interface Running { worker: Worker, startedAt: number, ready: boolean, stoppedUnready?: boolean }
 
 function send (worker: Worker, message: ToWorker): void {
   // A worker whose channel is closing is on its way out; its exit is handled where it is reported.
@@ -91,7 +91,7 @@ export async function superviseWorkers (config: Config, log: Logger, timing: Sup
     running.delete(worker.id)
     hub.remove(worker.id)
     if (stopping) {
-      if (code !== 0) exitCode = 1
+      if (code !== 0 && entry.stoppedUnready !== true) exitCode = 1
       if (running.size === 0) finish()
       return
     }
@@ -124,7 +124,16 @@ export async function superviseWorkers (config: Config, log: Logger, timing: Sup
       return
     }
     log.info({ workers: running.size }, 'shutting down: every worker drains its requests and flushes its audit log')
-    for (const { worker } of running.values()) send(worker, { lockbox: 'shutdown' })
+    for (const entry of running.values()) {
+      if (entry.ready) {
+        send(entry.worker, { lockbox: 'shutdown' })
+      } else {
+        // Still starting: it may not listen to the channel yet (a message would be lost), and it
+        // has nothing to drain. A signal ends it, gracefully if it got as far as handling one.
+        entry.stoppedUnready = true
+        entry.worker.process.kill('SIGTERM')
+      }
+    }
     /* c8 ignore next 5 -- a worker past its own grace (close-with-grace exits it at GRACE_MS) has a hung event loop: not provoked from a test */
     const kill = setTimeout(() => {
       log.error({ workers: [...running.values()].map((r) => r.worker.process.pid) }, 'shutting down: workers still running past the grace period; killing them')

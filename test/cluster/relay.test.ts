@@ -112,6 +112,8 @@ t.test('committed records reach streams in other processes, sent only while one 
   t.same(w1.received.filter((m) => m.lockbox === 'records-wanted').at(-1), { lockbox: 'records-wanted', wanted: true }, 'process one is asked for its records')
   t.same(w2.received.filter((m) => m.lockbox === 'records-wanted'), [{ lockbox: 'records-wanted', wanted: false }], 'process two hears its own directly')
   const [sealed] = await one.lockbox.commit({ tenantId: 'contoso', audit: [draftFor('contoso', 2)] })
+  // Across processes there is no order between batches: one at a time.
+  await settle()
   await two.lockbox.commit({ tenantId: 'contoso', audit: [draftFor('contoso', 3)] })
   await settle()
   t.same(streamed.map(([who, batch]) => [who, batch.map((r) => r.details.n)]), [['two', [2]], ['two', [3]]], 'its own and the other\'s, each once')
