@@ -19,19 +19,6 @@ const ARCHIVE = '/sharepoint/contoso/sites/finance/files/Shared%20Documents/Arch
 // Three processes load the TypeScript sources at start, which takes a while on a busy machine.
 t.setTimeout(600_000)
 
-t.test('start-up refuses several processes on the embedded store, in one line naming LOCKBOX_WORKERS', async (t) => {
-  const child = spawn(process.execPath, [...process.execArgv, 'src/server.ts'], {
-    cwd: ROOT,
-    env: { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('LOCKBOX_'))), LOCKBOX_WORKERS: '2' },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let stderr = ''
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
-  const [code] = await once(child, 'exit')
-  t.equal(code, 1)
-  t.match(stderr, /^lockbox-gateway: LOCKBOX_WORKERS: the embedded store is opened by one process only, so 2 processes cannot share it; set LOCKBOX_WORKERS=1 or LOCKBOX_STORE=redis\n$/)
-})
-
 t.test('a worker that cannot start stops the cluster, which exits 1 rather than forking again and again', async (t) => {
   const redis = await startRedisServer()
   t.teardown(redis.stop)
@@ -135,9 +122,16 @@ t.test('two worker processes on one port and one Redis', async (t) => {
     const answers = await Promise.all(Array.from({ length: calls }, async (_, i) => (i % 3 === 0 ? a.call('GET', MESSAGES, { bearer: token }) : fetch(base + MESSAGES, { headers: { authorization: `Bearer ${token}` } }).then(async (res) => ({ status: res.status, text: await res.text() })))))
     t.same(answers.filter((x) => x.status !== 200), [], 'every call answered 200')
     await Promise.all(Array.from({ length: 20 }, async () => await b.call('GET', MESSAGES, { bearer: token })))
-    const verified = await ok(a, 'GET', '/v1/audit/verify?tenantId=contoso', 'sec-erin')
+    // Each outcome record is committed as its answer ends, so the last few may still be on their way.
+    const expected = 2 * (calls + 20)
+    let verified
+    for (let tries = 0; ; tries++) {
+      verified = await ok(a, 'GET', '/v1/audit/verify?tenantId=contoso', 'sec-erin')
+      if (verified.records - before >= expected || tries === 100) break
+      await sleep(100)
+    }
     t.match(verified, { valid: true, firstInvalidSeq: null })
-    t.equal(verified.records - before, 2 * (calls + 20), 'an access and its outcome for every call, none lost or doubled')
+    t.equal(verified.records - before, expected, 'an access and its outcome for every call, none lost or doubled')
   })
 
   t.test('a revoke through one process: every process refuses the token and a download in flight in the other is cut', async (t) => {
