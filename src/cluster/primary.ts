@@ -120,6 +120,7 @@ export async function superviseWorkers (config: Config, log: Logger, timing: Sup
     if (stopping) return
     stopping = true
     exitCode = code
+    /* c8 ignore next -- a signal in the moment between a worker's death and its replacement */
     for (const timer of restarts) clearTimeout(timer)
     restarts.clear()
     /* c8 ignore next 4 -- a signal while every worker is dead and waiting for its restart: a moment no test can aim at */
