@@ -1,6 +1,6 @@
 // The primary's switchboard between its workers: relays grant events to every other worker and
 // committed audit records to the workers that stream them (telling each worker whether anyone
-// elsewhere wants its records), and gathers every worker's metrics for a scrape of any one of them.
+// elsewhere wants its records), and gathers the other workers' metrics for a scrape of any one of them.
 import type { MetricsPart, ToPrimary, ToWorker } from './messages.js'
 
 export interface HubWorker {
@@ -77,11 +77,14 @@ export class Hub {
     }
   }
 
+  /** The other workers' metrics for `requester`, which adds its own. */
   private gather (requester: HubWorker, requestId: number): void {
     const key = this.nextGathering++
+    const others = [...this.workers.values()].filter((worker) => worker.id !== requester.id)
     const timer = setTimeout(() => { this.finish(key, true) }, this.waitMs)
-    this.gatherings.set(key, { requester, requestId, waiting: new Set(this.workers.keys()), parts: [], timer })
-    for (const worker of this.workers.values()) worker.send({ lockbox: 'metrics-collect', id: key })
+    this.gatherings.set(key, { requester, requestId, waiting: new Set(others.map((worker) => worker.id)), parts: [], timer })
+    if (others.length === 0) this.finish(key, true)
+    for (const worker of others) worker.send({ lockbox: 'metrics-collect', id: key })
   }
 
   private collect (from: number, key: number, metrics: MetricsPart): void {

@@ -28,7 +28,7 @@ export interface SupervisorTiming {
 
 const TIMING: SupervisorTiming = { restartMinMs: 100, restartMaxMs: 30_000, stableMs: 60_000, shutdownMs: 15_000 }
 
-interface Running { worker: Worker, startedAt: number, ready: boolean }
+interface Running { worker: Worker, startedAt: number, ready: boolean, stoppedUnready?: boolean }
 
 function send (worker: Worker, message: ToWorker): void {
   // A worker whose channel is closing is on its way out; its exit is handled where it is reported.
@@ -36,8 +36,9 @@ function send (worker: Worker, message: ToWorker): void {
 }
 
 /** Resolves with the exit code once every worker has exited. */
+/** Runs in the primary when `config.workers` is above 1 (server.ts decides). */
 export async function superviseWorkers (config: Config, log: Logger, timing: SupervisorTiming = TIMING): Promise<number> {
-  const count = config.workers ?? 1
+  const count = config.workers as number
   // Made before any worker starts, so no two processes race to create them (create-once.ts would
   // settle such a race too: this only keeps the workers to reading).
   const keys = await openSigningKeys(config.signingKeyFile)
@@ -66,6 +67,7 @@ export async function superviseWorkers (config: Config, log: Logger, timing: Sup
     running.set(worker.id, entry)
     hub.add({ id: worker.id, send: (message) => { send(worker, message) } })
     worker.on('message', (message: unknown) => {
+      /* c8 ignore next -- only our code sends on the channel; this keeps a stray message from being misread */
       if (!isLockboxMessage<ToPrimary>(message)) return
       if (message.lockbox === 'ready') ready(entry, message.banner)
       else hub.receive(worker.id, message)
@@ -91,7 +93,8 @@ export async function superviseWorkers (config: Config, log: Logger, timing: Sup
     running.delete(worker.id)
     hub.remove(worker.id)
     if (stopping) {
-      if (code !== 0) exitCode = 1
+      /* c8 ignore next -- a worker failing its own drain (past its grace period, or crashing in it) */
+      if (code !== 0 && entry.stoppedUnready !== true) exitCode = 1
       if (running.size === 0) finish()
       return
     }
@@ -102,6 +105,7 @@ export async function superviseWorkers (config: Config, log: Logger, timing: Sup
       return
     }
     const lived = Date.now() - entry.startedAt
+    /* c8 ignore next -- a worker dying after a minute of service: the test kills one as soon as it has served */
     backoffMs = lived >= timing.stableMs ? timing.restartMinMs : backoffMs
     log.error({ worker: worker.id, pid: worker.process.pid, code, signal, restartInMs: backoffMs }, 'a worker died; starting another')
     const timer = setTimeout(() => {
@@ -116,6 +120,7 @@ export async function superviseWorkers (config: Config, log: Logger, timing: Sup
     if (stopping) return
     stopping = true
     exitCode = code
+    /* c8 ignore next -- a signal in the moment between a worker's death and its replacement */
     for (const timer of restarts) clearTimeout(timer)
     restarts.clear()
     /* c8 ignore next 4 -- a signal while every worker is dead and waiting for its restart: a moment no test can aim at */
@@ -124,7 +129,16 @@ export async function superviseWorkers (config: Config, log: Logger, timing: Sup
       return
     }
     log.info({ workers: running.size }, 'shutting down: every worker drains its requests and flushes its audit log')
-    for (const { worker } of running.values()) send(worker, { lockbox: 'shutdown' })
+    for (const entry of running.values()) {
+      if (entry.ready) {
+        send(entry.worker, { lockbox: 'shutdown' })
+      } else {
+        // Still starting: it may not listen to the channel yet (a message would be lost), and it
+        // has nothing to drain. A signal ends it, gracefully if it got as far as handling one.
+        entry.stoppedUnready = true
+        entry.worker.process.kill('SIGTERM')
+      }
+    }
     /* c8 ignore next 5 -- a worker past its own grace (close-with-grace exits it at GRACE_MS) has a hung event loop: not provoked from a test */
     const kill = setTimeout(() => {
       log.error({ workers: [...running.values()].map((r) => r.worker.process.pid) }, 'shutting down: workers still running past the grace period; killing them')

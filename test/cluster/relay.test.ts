@@ -112,6 +112,8 @@ t.test('committed records reach streams in other processes, sent only while one 
   t.same(w1.received.filter((m) => m.lockbox === 'records-wanted').at(-1), { lockbox: 'records-wanted', wanted: true }, 'process one is asked for its records')
   t.same(w2.received.filter((m) => m.lockbox === 'records-wanted'), [{ lockbox: 'records-wanted', wanted: false }], 'process two hears its own directly')
   const [sealed] = await one.lockbox.commit({ tenantId: 'contoso', audit: [draftFor('contoso', 2)] })
+  // Across processes there is no order between batches: one at a time.
+  await settle()
   await two.lockbox.commit({ tenantId: 'contoso', audit: [draftFor('contoso', 3)] })
   await settle()
   t.same(streamed.map(([who, batch]) => [who, batch.map((r) => r.details.n)]), [['two', [2]], ['two', [3]]], 'its own and the other\'s, each once')
@@ -193,6 +195,13 @@ t.test('a scrape in one worker sums every worker\'s metrics', async (t) => {
   t.teardown(() => { for (const m of metrics) m.stop() })
   t.match(await metrics[0]?.exposition(), /^lockbox_test_total 7$/m)
   t.match(await metrics[1]?.exposition(), /^lockbox_test_total 7$/m)
+})
+
+t.test('a scrape in the only worker is its own metrics, answered at once', async (t) => {
+  const hub = new Hub(60_000)
+  const metrics = clusterMetrics(wire(hub, 1).link, async () => await partOf(2), 60_000)
+  t.teardown(metrics.stop)
+  t.match(await metrics.exposition(), /^lockbox_test_total 2$/m)
 })
 
 t.test('a scrape leaves out a worker that does not answer, or that goes away', async (t) => {
