@@ -9,8 +9,12 @@ const STYLE = 'body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2r
   'button{font:inherit;margin:.25rem 0;padding:.4rem .8rem;cursor:pointer}.user{display:block;width:100%;text-align:left}' +
   '.roles{color:#555;font-size:.9em}.error{color:#a4262c}ul{list-style:none;padding:0}'
 
-/** No script may run, no other site may frame it; forms are left free: they post and then redirect back to the client. */
-export const DEV_PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
+/**
+ * No other site may frame the pages, and no injected script runs: oidc-provider adds the hash of its
+ * own auto-submitting form (form_post, the device link) to script-src. Forms are left free: they
+ * post and then redirect back to the client, which form-action would check too.
+ */
+export const DEV_PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
 
 export function page (title: string, body: string): string {
   return `<!doctype html>
