@@ -89,7 +89,7 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
   await app.register(authConfigRoutes, { config })
   await app.register(jwksRoutes)
   await app.register(v1Routes, { prefix: '/v1' })
-  await app.register(adminRoutes)
+  await app.register(adminRoutes, { connectSources: config.oidc === null ? [] : [new URL(config.oidc.issuer).origin] })
   await app.register(contentRoutes, { timeoutMs: config.upstreamTimeoutMs, unroutable })
   return app
 }

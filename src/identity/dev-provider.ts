@@ -133,6 +133,8 @@ export async function createDevProvider (options: DevProviderOptions): Promise<P
       await grant.save()
       return grant
     },
+    // The admin center calls the token endpoint from the gateway's own origin; no other site may.
+    clientBasedCORS: (ctx, origin) => origin === ctx.origin || origin === new URL(options.publicUrl).origin,
     pkce: { required: () => true },
     ttl: {
       IdToken: idTokenTtlSeconds,
