@@ -38,12 +38,12 @@ export function discoveryUrl (issuer: string): string {
 export function openDiscovery (issuer: string, options: DiscoveryOptions = {}): Discovery {
   const { cooldownMs = 30_000, timeoutMs = 5_000, now = Date.now } = options
   let cached: Promise<ProviderMetadata> | null = null
-  let failedAt = 0
+  let failedAt: number | null = null
   return {
     issuer,
     async metadata () {
-      if (cached === null || (failedAt !== 0 && now() - failedAt >= cooldownMs)) {
-        failedAt = 0
+      if (cached === null || (failedAt !== null && now() - failedAt >= cooldownMs)) {
+        failedAt = null
         const attempt = fetchMetadata(issuer, timeoutMs)
         cached = attempt
         attempt.catch(() => { if (cached === attempt) failedAt = now() })
@@ -66,14 +66,20 @@ async function fetchMetadata (issuer: string, timeoutMs: number): Promise<Provid
     throw new DiscoveryError(`${url} unreachable (${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name})`)
   }
   if (!res.ok) throw new DiscoveryError(`${url} answered ${res.status}`)
-  let doc: Record<string, unknown>
+  let doc: unknown
   try {
-    doc = await res.json() as Record<string, unknown>
+    doc = await res.json()
   } catch {
     throw new DiscoveryError(`${url} is not JSON`)
   }
+  return parseMetadata(issuer, doc, url)
+}
+
+/** The endpoints of a discovery document `doc` fetched from `url` for `issuer`, checked. */
+export function parseMetadata (issuer: string, document: unknown, url = discoveryUrl(issuer)): ProviderMetadata {
+  const doc = (typeof document === 'object' && document !== null ? document : {}) as Record<string, unknown>
   // Discovery §4.3: the document must name exactly the issuer it was fetched for.
-  if (doc?.issuer !== issuer) throw new DiscoveryError(`${url} names issuer ${JSON.stringify(doc?.issuer)}, not ${issuer}`)
+  if (doc.issuer !== issuer) throw new DiscoveryError(`${url} names issuer ${JSON.stringify(doc.issuer)}, not ${issuer}`)
   const secure = new URL(issuer).protocol === 'https:'
   const endpoint = (name: string, required: boolean): string | null => {
     const value = doc[name]
