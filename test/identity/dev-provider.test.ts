@@ -59,3 +59,55 @@ t.test('refuses a code without its PKCE verifier, or with the wrong one', async 
   t.equal(wrong.status, 400)
   t.equal(wrong.body.error, 'invalid_grant')
 })
+
+t.test('two gateway processes on one data dir are one provider: a code or refresh token from one is good at the other', async (t) => {
+  const a = await startTestApp()
+  const b = await startTestApp({ dataDir: a.dataDir })
+  t.teardown(async () => { await b.close(); await a.close() })
+  const baseA = await a.app.listen({ host: '127.0.0.1', port: 0 })
+  const baseB = await b.app.listen({ host: '127.0.0.1', port: 0 })
+  const authA = await (await fetch(`${baseA}/v1/auth/config`)).json() as AuthConfig
+  const authB = await (await fetch(`${baseB}/v1/auth/config`)).json() as AuthConfig
+
+  const signIn = await signInWithCode(new Agent(), authA, baseA, 'mgr-carol')
+  const tokens = await redeem(authB, { grant_type: 'authorization_code', code: signIn.callback.searchParams.get('code') as string, redirect_uri: signIn.redirectUri, code_verifier: signIn.verifier })
+  t.equal(tokens.status, 200, JSON.stringify(tokens.body))
+  const refreshed = await redeem(authA, { grant_type: 'refresh_token', refresh_token: tokens.body.refresh_token })
+  t.equal(refreshed.status, 200, JSON.stringify(refreshed.body))
+  for (const h of [a, b]) {
+    const me = await h.app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${refreshed.body.id_token as string}` } })
+    t.equal(me.statusCode, 200)
+  }
+  // The device flow too: started at one, polled at the other.
+  const device = await (await fetch(`${baseA}/dev/oidc/device/auth`, { method: 'POST', body: new URLSearchParams({ client_id: 'lockbox-gateway', scope: 'openid' }) })).json() as Record<string, string>
+  const pending = await redeem(authB, { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: device.device_code as string })
+  t.equal(pending.body.error, 'authorization_pending')
+})
+
+t.test('refuses a sign-in page for a finished or unknown interaction, and a sign-in as nobody', async (t) => {
+  const { base, auth } = await serve(t)
+  const agent = new Agent()
+  const gone = await agent.request(`${base}/dev/oidc/interaction/unknown`)
+  t.equal(gone.status, 400)
+  t.match(await gone.text(), 'This sign-in has expired')
+  t.match(gone.headers.get('content-security-policy'), "frame-ancestors 'none'")
+
+  const url = new URL(auth.authorizationEndpoint)
+  url.search = new URLSearchParams({ response_type: 'code', client_id: auth.clientId, redirect_uri: `${base}/admin/`, scope: 'openid', state: 's', nonce: 'n', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' }).toString()
+  const { url: pageUrl, res } = await agent.follow(url.href, `${base}/dev/oidc/`)
+  await res.arrayBuffer()
+  const nobody = await agent.request(`${pageUrl}/login`, { method: 'POST', body: new URLSearchParams({ user: 'mallory' }), headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+  t.equal(nobody.status, 400)
+  t.match(await nobody.text(), 'Choose one of the listed users.')
+  const noForm = await agent.request(`${pageUrl}/login`, { method: 'POST' })
+  t.equal(noForm.status, 400)
+  await noForm.arrayBuffer()
+  const stranger = await new Agent().request(`${pageUrl}/login`, { method: 'POST', body: new URLSearchParams({ user: 'eng-ada' }), headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+  t.equal(stranger.status, 400, 'without the interaction cookie the sign-in is not this browser\'s')
+  await stranger.arrayBuffer()
+
+  // A provider error is its own page, not a stack trace.
+  const bad = await agent.request(`${base}/dev/oidc/auth?client_id=nobody&response_type=code`)
+  t.equal(bad.status, 400)
+  t.match(await bad.text(), /Sign-in failed[\s\S]*invalid_client/)
+})
