@@ -145,14 +145,20 @@ async function deviceSignIn (config: AuthConfig, options: SignInOptions): Promis
  */
 export function browserOpener (env: NodeJS.ProcessEnv): (url: string) => void {
   return (url) => {
-    const [command, args] = env.BROWSER !== undefined && env.BROWSER !== ''
-      ? [env.BROWSER, [url]]
-      : process.platform === 'darwin' ? ['open', [url]] : process.platform === 'win32' ? ['cmd', ['/c', 'start', '""', url]] : ['xdg-open', [url]]
-    const child = spawn(command, args as string[], { stdio: 'ignore', detached: true })
+    const [command, args] = env.BROWSER !== undefined && env.BROWSER !== '' ? [env.BROWSER, [url]] : platformOpener(url)
+    const child = spawn(command, args, { stdio: 'ignore', detached: true, env })
     child.on('error', () => {})
     child.unref()
   }
 }
+
+/* c8 ignore start -- one branch per operating system; the tests run on Linux */
+function platformOpener (url: string): [string, string[]] {
+  if (process.platform === 'darwin') return ['open', [url]]
+  if (process.platform === 'win32') return ['cmd', ['/c', 'start', '""', url]]
+  return ['xdg-open', [url]]
+}
+/* c8 ignore stop */
 
 async function browserSignIn (config: AuthConfig, options: SignInOptions): Promise<SignedIn> {
   const { out, openBrowser, timeoutMs = 300_000 } = options

@@ -87,6 +87,8 @@ t.test('discovers the provider\'s endpoints and keys, publishes them for clients
 t.test('a provider that cannot be discovered makes sign-in unavailable (503), not open', async (t) => {
   const odd = await startOddGateway((req, res) => {
     res.setHeader('content-type', 'application/json')
+    // One request per connection: a gateway under load never reuses a socket the server is closing.
+    res.setHeader('connection', 'close')
     if (req.url === '/wrong/.well-known/openid-configuration') res.end(JSON.stringify({ issuer: 'https://impostor.example' }))
     else if (req.url === '/text/.well-known/openid-configuration') res.end('not json')
     else res.writeHead(404).end('{}')
@@ -109,6 +111,7 @@ t.test('retries a failed discovery after its cooldown, and keeps a good one', as
   let good = false
   const odd = await startOddGateway((_req, res) => {
     answers += 1
+    res.setHeader('connection', 'close')
     if (!good) {
       res.writeHead(500).end()
       return
