@@ -212,7 +212,7 @@ async function browserSignIn (config: AuthConfig, options: SignInOptions): Promi
 }
 
 /** A fresh identity token from the stored refresh token (rotated when the provider rotates it). */
-export async function refreshSignIn (stored: StoredSignIn): Promise<SignedIn> {
+export async function refreshSignIn (stored: StoredSignIn): Promise<{ idToken: string, signIn: StoredSignIn }> {
   const answer = await postForm(stored.tokenEndpoint, { grant_type: 'refresh_token', refresh_token: stored.refreshToken, client_id: stored.clientId })
   if (answer.status !== 200) throw refused('your sign-in has ended and could not be renewed', answer.body)
   const config = { issuer: stored.issuer, clientId: stored.clientId, tokenEndpoint: stored.tokenEndpoint } as AuthConfig

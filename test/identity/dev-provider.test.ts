@@ -4,6 +4,9 @@ import t, { type Test } from 'tap'
 import type { Config } from '../../config/schema.js'
 import { startTestApp, type TestApp } from '../helpers/app.js'
 import { Agent, claimsOf, redeem, signInWithCode, type AuthConfig } from '../helpers/oidc-agent.js'
+import { devRedirectUris } from '../../src/identity/dev-provider.js'
+import { fileAdapter } from '../../src/identity/dev-provider-store.js'
+import { tempDir } from '../helpers/config.js'
 
 async function serve (t: Test, config: Partial<Config> = {}): Promise<{ base: string, auth: AuthConfig, h: TestApp }> {
   const h = await startTestApp({ config })
@@ -110,4 +113,67 @@ t.test('refuses a sign-in page for a finished or unknown interaction, and a sign
   const bad = await agent.request(`${base}/dev/oidc/auth?client_id=nobody&response_type=code`)
   t.equal(bad.status, 400)
   t.match(await bad.text(), /Sign-in failed[\s\S]*invalid_client/)
+})
+
+t.test('signs out at the provider (RP-initiated logout), back to the admin center or to its own page', async (t) => {
+  const { base, auth } = await serve(t)
+  const agent = new Agent()
+  await signInWithCode(agent, auth, base, 'eng-ada')
+  t.ok(agent.cookies.has('_session'), 'a provider session')
+  const within = `${base}/dev/oidc/`
+  const end = new URL(auth.endSessionEndpoint as string)
+  end.search = new URLSearchParams({ client_id: auth.clientId, post_logout_redirect_uri: `${base}/admin/` }).toString()
+  const ask = await agent.follow(end.href, within)
+  const askPage = await ask.res.text()
+  t.match(askPage, 'Sign out of the dev provider?')
+  const back = await agent.submit(ask.url, askPage, within, { logout: 'yes' })
+  t.equal(back.url, `${base}/admin/`)
+  t.notOk(agent.cookies.has('_session'), 'the provider session is over')
+
+  // Without a place to go back to, the provider says so itself.
+  await signInWithCode(agent, auth, base, 'eng-ada')
+  const plain = await agent.follow(auth.endSessionEndpoint as string, within)
+  const done = await agent.submit(plain.url, await plain.res.text(), within, { logout: 'yes' })
+  t.match(await done.res.text(), 'You have signed out of the dev provider.')
+})
+
+t.test('the device page says when a code is wrong', async (t) => {
+  const { base } = await serve(t)
+  const agent = new Agent()
+  const within = `${base}/dev/oidc/`
+  const input = await agent.follow(`${base}/dev/oidc/device`, within)
+  const inputPage = await input.res.text()
+  t.match(inputPage, 'Enter the code the Lockbox CLI printed.')
+  const wrong = await agent.submit(input.url, inputPage, within, { user_code: 'WXYZ-WXYZ' })
+  t.match(await wrong.res.text(), 'That code is not valid.')
+})
+
+t.test('the dev client redirects to loopback addresses on any port, and to an https public URL', async (t) => {
+  t.notOk(devRedirectUris('http://lockbox.internal:8080').redirect.some((uri) => uri.includes('lockbox.internal')), 'plain http only on loopback')
+  const https = devRedirectUris('https://lockbox.example')
+  t.ok(https.redirect.includes('https://lockbox.example/admin/'))
+  t.ok(https.postLogout.includes('https://lockbox.example/admin/'))
+})
+
+t.test('the provider\'s state files expire, and revoking a grant removes what it issued', async (t) => {
+  const dir = tempDir()
+  t.teardown(dir.remove)
+  let clock = 1_000_000
+  const Adapter = fileAdapter(dir.path, () => clock)
+  const codes = new Adapter('AuthorizationCode')
+  await codes.upsert('c1', { grantId: 'g1', uid: 'u1' }, 10)
+  await codes.upsert('c2', { grantId: 'g1' })
+  t.match(await codes.find('c1'), { grantId: 'g1' })
+  t.match(await codes.findByUid('u1'), { grantId: 'g1' })
+  await codes.consume('c1')
+  t.equal((await codes.find('c1'))?.consumed, 1000)
+  await codes.consume('nothing')
+  clock += 10_000
+  t.equal(await codes.find('c1'), undefined, 'expired')
+  t.equal(await codes.findByUid('u1'), undefined)
+  t.equal(await codes.findByUserCode('none'), undefined)
+  await codes.revokeByGrantId('g1')
+  t.equal(await codes.find('c2'), undefined, 'revoked with its grant')
+  await codes.revokeByGrantId('never-issued')
+  await codes.destroy('c2')
 })

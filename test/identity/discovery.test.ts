@@ -79,6 +79,13 @@ t.test('discovers the provider\'s endpoints and keys, publishes them for clients
   const foreign = await h.app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${await other.token('fabrikam-approver')}` } })
   t.equal(foreign.statusCode, 401)
 
+  // Without a client id or name: nothing to sign in with interactively; keys from the JWKS override.
+  const plain = await gatewayFor(t, { issuer: idp.issuer, audience: 'lockbox-gateway', jwksUrl: `${idp.issuer}/jwks` })
+  const plainAuth = await (await fetch(`${plain.base}/v1/auth/config`)).json() as Record<string, unknown>
+  t.match(plainAuth, { clientId: null, name: '127.0.0.1', scopes: 'openid profile email offline_access' })
+  const viaOverride = await plain.h.app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${tokens.body.id_token as string}` } })
+  t.equal(viaOverride.statusCode, 200)
+
   // No dev provider, no dev tokens, where a real one is configured.
   t.equal((await h.app.inject({ method: 'GET', url: '/dev/oidc/.well-known/openid-configuration' })).statusCode, 404)
   t.equal((await h.app.inject({ method: 'POST', url: '/dev/token', payload: { user: 'eng-ada' } })).statusCode, 404)
@@ -104,6 +111,9 @@ t.test('a provider that cannot be discovered makes sign-in unavailable (503), no
   }
   const unreachable = openDiscovery(`http://127.0.0.1:${await freePort()}/idp`)
   await t.rejects(unreachable.metadata(), { code: 'UNAVAILABLE', message: /unreachable \(ECONNREFUSED\)/ })
+  const silent = await startOddGateway(() => {})
+  t.teardown(silent.close)
+  await t.rejects(openDiscovery(`${silent.url}/idp`, { timeoutMs: 50 }).metadata(), { message: /unreachable \(TimeoutError\)/ })
 })
 
 t.test('retries a failed discovery after its cooldown, and keeps a good one', async (t) => {

@@ -22,7 +22,7 @@ export async function renewIdentity (ctx: Context): Promise<void> {
   if (typeof exp === 'number' && exp * 1000 - ctx.now() > RENEW_BEFORE_MS) return
   const renewed = await refreshSignIn(profile.signIn)
   profile.identityToken = renewed.idToken
-  profile.signIn = renewed.signIn ?? undefined
+  profile.signIn = renewed.signIn
   ctx.save()
 }
 
