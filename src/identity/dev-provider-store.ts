@@ -24,9 +24,9 @@ async function readEntry<T> (file: string, now: number): Promise<T | undefined> 
   try {
     text = await readFile(file, 'utf8')
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    /* c8 ignore next -- an unreadable state file is the data dir's fault, not the caller's */
-    throw err
+    /* c8 ignore next -- an unreadable state file (not a missing one) is the data dir's fault, not the caller's */
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    return undefined
   }
   const entry = JSON.parse(text) as Entry<T>
   if (entry.expiresAt !== null && entry.expiresAt <= now) {

@@ -10,13 +10,9 @@ import type { JWK } from 'jose'
 import type { DevUser } from '../../config/schema.js'
 import { createFileOnce } from '../files/create-once.js'
 import { fileAdapter } from './dev-provider-store.js'
+import { DEV_CLIENT_ID, DEV_OIDC_PREFIX, devRedirectUris } from './dev-client.js'
 import { page, escapeHtml } from './dev-provider-pages.js'
 
-/** Where the provider is mounted; its issuer is `<public URL>/dev/oidc`. */
-export const DEV_OIDC_PREFIX = '/dev/oidc'
-/** The one public client: the admin center and the CLI. ID tokens are issued to it, so it is also the audience. */
-export const DEV_CLIENT_ID = 'lockbox-gateway'
-export const DEV_SCOPES = 'openid profile email offline_access'
 const COOKIE_KEY_FILE = 'dev-oidc-cookie-key'
 const REFRESH_TOKEN_TTL_SECONDS = 14 * 24 * 3600
 
@@ -31,19 +27,6 @@ export interface DevProviderOptions {
   publicUrl: string
   /** Believe X-Forwarded-* (LOCKBOX_TRUST_PROXY is set). */
   proxy: boolean
-}
-
-/** The redirect URIs of the dev client: loopback ones match on any port (RFC 8252 §7.3, a native client). */
-export function devRedirectUris (publicUrl: string): { redirect: string[], postLogout: string[] } {
-  const loopback = ['http://127.0.0.1', 'http://localhost', 'http://[::1]']
-  const redirect = loopback.flatMap((origin) => [`${origin}/admin/`, `${origin}/callback`])
-  const postLogout = loopback.map((origin) => `${origin}/admin/`)
-  // A native client may name an https address too; plain http is for loopback only.
-  if (new URL(publicUrl).protocol === 'https:') {
-    redirect.push(`${publicUrl}/admin/`)
-    postLogout.push(`${publicUrl}/admin/`)
-  }
-  return { redirect, postLogout }
 }
 
 export async function createDevProvider (options: DevProviderOptions): Promise<Provider> {
@@ -91,10 +74,10 @@ export async function createDevProvider (options: DevProviderOptions): Promise<P
             ${form}
             <button type="submit" form="op.deviceInputForm">Continue</button>`)
         },
-        userCodeConfirmSource: async (ctx, form, client, _deviceInfo, userCode) => {
+        userCodeConfirmSource: async (ctx, form, _client, _deviceInfo, userCode) => {
           ctx.body = page('Confirm the device', `
             <h1>Confirm the device</h1>
-            <p>${escapeHtml(client.clientName ?? client.clientId)} asks to sign in as you. The CLI shows the code <code>${escapeHtml(userCode)}</code>.</p>
+            <p>The Lockbox CLI asks to sign in as you. It shows the code <code>${escapeHtml(userCode)}</code>.</p>
             ${form}
             <button type="submit" form="op.deviceConfirmForm">Continue</button>
             <button type="submit" form="op.deviceConfirmForm" value="yes" name="abort">Cancel</button>`)
@@ -123,13 +106,12 @@ export async function createDevProvider (options: DevProviderOptions): Promise<P
     // A first-party client: no consent screen, the requested scopes are granted on sign-in.
     loadExistingGrant: async (ctx: KoaContextWithOIDC) => {
       const { session, client, params, provider } = ctx.oidc
-      const accountId = session?.accountId
       /* c8 ignore next -- oidc-provider asks for a grant only once a session and a client are known */
-      if (accountId === undefined || client === undefined) return undefined
-      const grantId = ctx.oidc.result?.consent?.grantId as string | undefined ?? session?.grantIdFor(client.clientId)
+      if (session?.accountId === undefined || client === undefined) return undefined
+      const grantId = session.grantIdFor(client.clientId)
       const grant = (grantId === undefined ? undefined : await provider.Grant.find(grantId)) ??
-        new provider.Grant({ clientId: client.clientId, accountId })
-      grant.addOIDCScope(String(params?.scope ?? 'openid'))
+        new provider.Grant({ clientId: client.clientId, accountId: session.accountId })
+      grant.addOIDCScope((params as { scope: string }).scope)
       await grant.save()
       return grant
     },
@@ -148,7 +130,8 @@ export async function createDevProvider (options: DevProviderOptions): Promise<P
     },
     renderError: async (ctx, out) => {
       ctx.type = 'html'
-      ctx.body = page('Sign-in failed', `<h1>Sign-in failed</h1><p role="alert"><strong>${escapeHtml(String(out.error))}</strong>: ${escapeHtml(String(out.error_description ?? ''))}</p>`)
+      const said = [out.error, out.error_description].filter((part) => part !== undefined).map((part) => escapeHtml(String(part)))
+      ctx.body = page('Sign-in failed', `<h1>Sign-in failed</h1><p role="alert">${said.join(': ')}</p>`)
     }
   }
   const provider = new Provider(issuer, configuration)

@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import type { Config } from '../../config/schema.js'
-import { DEV_CLIENT_ID, DEV_OIDC_PREFIX, DEV_SCOPES } from '../identity/dev-provider.js'
+import { DEV_CLIENT_ID, DEV_OIDC_PREFIX, DEV_SCOPES } from '../identity/dev-client.js'
 import { problems } from './schemas.js'
 
 const DEFAULT_SCOPES = 'openid profile email offline_access'

@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type Provider from 'oidc-provider'
 import type { Config } from '../../config/schema.js'
-import { createDevProvider, DEV_OIDC_PREFIX } from '../identity/dev-provider.js'
+import { DEV_OIDC_PREFIX } from '../identity/dev-client.js'
 import { DEV_PAGE_CSP, escapeHtml, page } from '../identity/dev-provider-pages.js'
 
 export interface DevOidcRouteOptions {
@@ -19,6 +19,8 @@ export default async function devOidcRoutes (app: FastifyInstance, options: DevO
   const issuer = app.devIssuer
   /* c8 ignore next -- app.ts registers these routes only when the dev issuer runs */
   if (issuer === null) return
+  // Loaded here, not at start-up: a gateway with a real identity provider never loads oidc-provider.
+  const { createDevProvider } = await import('../identity/dev-provider.js')
   const provider = await createDevProvider({
     issuer: issuer.issuer,
     dataDir: config.dataDir,

@@ -64,7 +64,7 @@ function opener (): { open: (url: string) => void, opened: Promise<string> } {
 
 const noSleep = async (): Promise<void> => {}
 const neverOpen = (): void => {}
-const DEVICE_START = json(200, { device_code: 'dc', user_code: 'ABCD-EFGH', verification_uri: 'https://idp.example/device', expires_in: 600 })
+const DEVICE_START = json(200, { device_code: 'dc', user_code: 'ABCD-EFGH', verification_uri: 'https://idp.example/device' })
 
 t.test('polls the device flow through pending and slow_down, and keeps the refresh token', async (t) => {
   const { config, calls } = await provider(t, [
@@ -92,6 +92,11 @@ t.test('stops the device flow when the user declines, the code expires, or the p
 
   const refusing = await provider(t, [json(400, { error: 'invalid_client' })])
   await t.rejects(signIn(refusing.config, { ...output(), openBrowser: neverOpen, sleep: noSleep }), { message: 'the identity provider refused to start a device sign-in (invalid_client)' })
+
+  const silent = await provider(t, [json(400, {})])
+  await t.rejects(signIn(silent.config, { ...output(), openBrowser: neverOpen, sleep: noSleep }), { message: 'the identity provider refused to start a device sign-in (no reason given)' })
+  const described = await provider(t, [json(400, { error_description: 'client disabled' })])
+  await t.rejects(signIn(described.config, { ...output(), openBrowser: neverOpen, sleep: noSleep }), { message: 'the identity provider refused to start a device sign-in (error: client disabled)' })
 
   const notJson = await provider(t, [(_req, _body, res) => { res.writeHead(502).end('<html>bad gateway</html>') }])
   await t.rejects(signIn(notJson.config, { ...output(), openBrowser: neverOpen, sleep: noSleep }), { message: /\(HTTP 502\)/ })

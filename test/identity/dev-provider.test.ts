@@ -4,7 +4,7 @@ import t, { type Test } from 'tap'
 import type { Config } from '../../config/schema.js'
 import { startTestApp, type TestApp } from '../helpers/app.js'
 import { Agent, claimsOf, redeem, signInWithCode, type AuthConfig } from '../helpers/oidc-agent.js'
-import { devRedirectUris } from '../../src/identity/dev-provider.js'
+import { devRedirectUris } from '../../src/identity/dev-client.js'
 import { fileAdapter } from '../../src/identity/dev-provider-store.js'
 import { tempDir } from '../helpers/config.js'
 
@@ -33,6 +33,9 @@ t.test('signs a user in with the code flow and PKCE; the identity token works on
   const code = signIn.callback.searchParams.get('code') as string
   const tokens = await redeem(auth, { grant_type: 'authorization_code', code, redirect_uri: signIn.redirectUri, code_verifier: signIn.verifier })
   t.equal(tokens.status, 200, JSON.stringify(tokens.body))
+  // Signed in at the provider: the next sign-in in this browser comes straight back, without the page.
+  const again = await agent.follow(`${base}/dev/oidc/auth?` + new URLSearchParams({ response_type: 'code', client_id: auth.clientId, redirect_uri: signIn.redirectUri, scope: 'openid', state: 's2', nonce: 'n2', code_challenge: 'y'.repeat(43), code_challenge_method: 'S256' }).toString(), `${base}/dev/oidc/`)
+  t.match(again.url, `${base}/admin/?code=`)
   const claims = claimsOf(tokens.body.id_token)
   t.match(claims, { iss: auth.issuer, aud: 'lockbox-gateway', sub: 'contoso-approver', nonce: signIn.nonce, tid: 'contoso', roles: ['CustomerLockboxApprover'], preferred_username: 'lee@contoso.com', name: 'Lee Gu' })
   t.type(tokens.body.refresh_token, 'string')
@@ -81,6 +84,13 @@ t.test('two gateway processes on one data dir are one provider: a code or refres
     const me = await h.app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${refreshed.body.id_token as string}` } })
     t.equal(me.statusCode, 200)
   }
+  // A gateway whose users file no longer lists the user: the refresh token stops working there.
+  const c = await startTestApp({ dataDir: a.dataDir, config: { devUsers: a.config.devUsers.filter((u) => u.id !== 'mgr-carol') } })
+  t.teardown(c.close)
+  const baseC = await c.app.listen({ host: '127.0.0.1', port: 0 })
+  const gone = await redeem({ ...authA, tokenEndpoint: `${baseC}/dev/oidc/token` }, { grant_type: 'refresh_token', refresh_token: refreshed.body.refresh_token })
+  t.equal(gone.body.error, 'invalid_grant')
+
   // The device flow too: started at one, polled at the other.
   const device = await (await fetch(`${baseA}/dev/oidc/device/auth`, { method: 'POST', body: new URLSearchParams({ client_id: 'lockbox-gateway', scope: 'openid' }) })).json() as Record<string, string>
   const pending = await redeem(authB, { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: device.device_code as string })

@@ -9,7 +9,7 @@ import { run } from '../../../src/cli/program.js'
 import { startTestApp, type TestApp } from '../../helpers/app.js'
 import { tempDir } from '../../helpers/config.js'
 import { Agent, claimsOf } from '../../helpers/oidc-agent.js'
-import { childEnv, readProfile, waitForOutput, writeProfile } from '../run.js'
+import { childEnv, readProfile, startOddGateway, waitForOutput, writeProfile } from '../run.js'
 
 interface Gateway { h: TestApp, url: string, configDir: string }
 
@@ -87,6 +87,9 @@ t.test('signs in with the device flow on a terminal, keeps the refresh token, an
   const stale = await lockbox(g, ['-p', 'stale', 'whoami'])
   t.equal(stale.code, 1)
   t.match(stale.stderr, /error: your sign-in has ended and could not be renewed \(invalid_grant.*\)\nhint: run `lockbox login` again/)
+  // A token that does not say when it expires is renewed too: it cannot be trusted to last.
+  writeProfile(g.configDir, 'no-exp', { ...renewed, identityToken: 'h.e30.s', signIn: { ...renewed.signIn, refreshToken: 'revoked' } })
+  t.match((await lockbox(g, ['-p', 'no-exp', 'whoami'])).stderr, 'could not be renewed')
 })
 
 t.test('signs in with the browser and a loopback redirect; an answer with another state is refused', async (t) => {
@@ -115,6 +118,15 @@ t.test('signs in with the browser and a loopback redirect; an answer with anothe
   await forged.arrayBuffer()
   t.equal(await second.done, 1)
   t.throws(() => readProfile(g.configDir, 'forged'), { code: 'ENOENT' })
+})
+
+t.test('--device against a gateway without a sign-in client says to pass a token', async (t) => {
+  const odd = await startOddGateway((_req, res) => { res.setHeader('content-type', 'application/json').end('{"issuer":"https://idp.example","clientId":null}') })
+  t.teardown(odd.close)
+  const g = await gateway(t)
+  const cli = await lockbox({ ...g, url: odd.url }, ['login', '--device'])
+  t.equal(cli.code, 2)
+  t.match(cli.stderr, /no sign-in client[\s\S]*lockbox login --token <jwt>/)
 })
 
 t.test('a piped token and --token still work for scripts', async (t) => {
