@@ -59,7 +59,7 @@ t.test('signs in with the device flow on a terminal, keeps the refresh token, an
   t.match(csp, /script-src 'self' 'sha256-[A-Za-z0-9+/=]+'/)
   const confirm = await agent.submit(input.url, inputPage, within, {})
   const confirmPage = await confirm.res.text()
-  t.match(confirmPage, `The CLI shows the code <code>${userCode as string}</code>`)
+  t.match(confirmPage, `It shows the code <code>${userCode as string}</code>`)
   const login = await agent.submit(confirm.url, confirmPage, within, {})
   const loginPage = await login.res.text()
   t.match(loginPage, 'Sign in to the Lockbox dev provider')
