@@ -159,12 +159,27 @@ export function loadConfig (env: Env, cwd: string = process.cwd()): Config {
   const issuer = read(env, 'LOCKBOX_OIDC_ISSUER')
   let oidc: Config['oidc'] = null
   if (issuer !== undefined) {
-    const audience = read(env, 'LOCKBOX_OIDC_AUDIENCE')
-    if (audience === undefined) throw new ConfigError('LOCKBOX_OIDC_AUDIENCE: required when LOCKBOX_OIDC_ISSUER is set')
+    // Checked as a URL (discovery is read from it), kept as written: `iss` is compared as a string.
+    urlVar(env, 'LOCKBOX_OIDC_ISSUER', HTTP)
+    const clientId = read(env, 'LOCKBOX_OIDC_CLIENT_ID')
+    // An identity token's audience is the client it was issued to: the sign-in client by default.
+    const audience = read(env, 'LOCKBOX_OIDC_AUDIENCE') ?? clientId
+    if (audience === undefined) throw new ConfigError('LOCKBOX_OIDC_AUDIENCE: required when LOCKBOX_OIDC_ISSUER is set (or set LOCKBOX_OIDC_CLIENT_ID)')
     const jwksUrl = urlVar(env, 'LOCKBOX_OIDC_JWKS_URL', HTTP)
-    if (jwksUrl === null) throw new ConfigError('LOCKBOX_OIDC_JWKS_URL: required when LOCKBOX_OIDC_ISSUER is set')
-    oidc = { issuer, audience, jwksUrl }
+    const scopes = read(env, 'LOCKBOX_OIDC_SCOPES')?.split(/[\s,]+/).filter((s) => s !== '')
+    if (scopes !== undefined && !scopes.includes('openid')) throw new ConfigError(`LOCKBOX_OIDC_SCOPES: "${read(env, 'LOCKBOX_OIDC_SCOPES') as string}" must include openid`)
+    const name = read(env, 'LOCKBOX_OIDC_NAME')
+    oidc = {
+      issuer,
+      audience,
+      ...(jwksUrl === null ? {} : { jwksUrl }),
+      ...(clientId === undefined ? {} : { clientId }),
+      ...(scopes === undefined ? {} : { scopes: scopes.join(' ') }),
+      ...(name === undefined ? {} : { name })
+    }
   }
+  const devIdTokenTtlMs = durationVar(env, 'LOCKBOX_DEV_ID_TOKEN_TTL', 'PT1H')
+  if (devIdTokenTtlMs < 1000) throw new ConfigError('LOCKBOX_DEV_ID_TOKEN_TTL: shorter than one second')
   // The dev users file is only read when the dev issuer runs.
   const devUsers = oidc === null ? jsonFile('LOCKBOX_DEV_USERS_FILE', at(read(env, 'LOCKBOX_DEV_USERS_FILE') ?? DEV_USERS_FILE), Type.Array(DevUserSchema)) as Config['devUsers'] : []
 
@@ -204,6 +219,7 @@ export function loadConfig (env: Env, cwd: string = process.cwd()): Config {
     redisClusterNodes,
     tenants,
     oidc,
+    devIdTokenTtlMs,
     devUsers,
     providerTenantId,
     upstreams: {

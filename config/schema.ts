@@ -58,8 +58,17 @@ export const ConfigSchema = Type.Object({
   oidc: Type.Union([Type.Null(), Type.Object({
     issuer: Type.String({ minLength: 1 }),
     audience: Type.String({ minLength: 1 }),
-    jwksUrl: Type.String({ minLength: 1 })
+    /** Absent: the `jwks_uri` of the issuer's discovery document. */
+    jwksUrl: Type.Optional(Type.String({ minLength: 1 })),
+    /** The public client the admin center and the CLI sign in with; absent: token pasting only. */
+    clientId: Type.Optional(Type.String({ minLength: 1 })),
+    /** Space-separated scopes the sign-in asks for. */
+    scopes: Type.Optional(Type.String({ minLength: 1 })),
+    /** What the sign-in button calls the provider ("Sign in with …"). */
+    name: Type.Optional(Type.String({ minLength: 1 }))
   })]),
+  /** How long the dev provider's identity tokens live (default one hour). */
+  devIdTokenTtlMs: Type.Optional(Type.Integer({ minimum: 1000 })),
   devUsers: Type.Array(DevUserSchema),
   providerTenantId: Type.String({ minLength: 1 }),
   /** Null: served by the built-in mock, started on loopback. */

@@ -19,6 +19,8 @@ import workflow from '../plugins/app/workflow.js'
 import adminRoutes from './routes/admin.js'
 import contentRoutes from './routes/content/index.js'
 import { UnroutableRequests } from './routes/content/unroutable.js'
+import authConfigRoutes from './routes/auth-config.js'
+import devOidcRoutes from './routes/dev-oidc.js'
 import devTokenRoutes from './routes/dev-token.js'
 import healthRoutes from './routes/health.js'
 import jwksRoutes from './routes/jwks.js'
@@ -89,10 +91,14 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
 
   await app.register(healthRoutes)
   await app.register(metricsRoutes, { token: config.metricsToken })
-  if (app.devIssuer !== null) await app.register(devTokenRoutes)
+  if (app.devIssuer !== null) {
+    await app.register(devTokenRoutes)
+    await app.register(devOidcRoutes, { config })
+  }
+  await app.register(authConfigRoutes, { config })
   await app.register(jwksRoutes)
   await app.register(v1Routes, { prefix: '/v1' })
-  await app.register(adminRoutes)
+  await app.register(adminRoutes, { connectSources: config.oidc === null ? [] : [new URL(config.oidc.issuer).origin] })
   await app.register(contentRoutes, { timeoutMs: config.upstreamTimeoutMs, unroutable, refusalBudget: config.refusalBudget })
   return app
 }

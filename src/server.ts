@@ -105,7 +105,8 @@ async function serve (config: Config, link: WorkerLink | null): Promise<void> {
       '  !! DEV IDENTITY ISSUER ENABLED: LOCKBOX_OIDC_ISSUER is not set, so anyone can mint identity tokens.',
       '  !! Never run this configuration in production.',
       '',
-      '  Get a first token (users are in config/dev-users.json):',
+      `  Sign in at ${base}/admin/ or with \`lockbox login\` through the dev OpenID provider (${base}/dev/oidc),`,
+      '  or get a token directly (users are in config/dev-users.json):',
       `    curl -s -X POST ${base}/dev/token -H 'content-type: application/json' -d '{"user":"eng-ada"}'`
     )
   }

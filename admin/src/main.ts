@@ -2,6 +2,7 @@
 // sign-in and sign-out. Each page renders into <main> and is stopped when the user navigates away.
 import { api, detach, isAbort, onSessionEnded } from './api.js'
 import { errorBox, h, messageOf } from './dom.js'
+import { authConfig, completeSignIn, renew, renewalDelay, signOutEverywhere, startSignIn } from './oidc.js'
 import { currentToken, forgetToken } from './session.js'
 import type { Me } from './types.js'
 import type { ViewContext } from './view.js'
@@ -19,6 +20,9 @@ type Route =
 const APP_NAME = 'Lockbox admin center'
 const masthead = document.getElementById('masthead') as HTMLElement
 const main = document.getElementById('main') as HTMLElement
+// Outside <main>: a page re-rendering never takes the renewal prompt away.
+const sessionBanner = h('div', { id: 'session-banner', class: 'session-banner', role: 'status' })
+masthead.after(sessionBanner)
 
 let me: Me | null = null
 let notice: string | null = null
@@ -75,15 +79,48 @@ function renderMasthead (route: Route): void {
 }
 
 function signOut (): void {
-  forgetToken()
   me = null
-  notice = 'You have signed out.'
-  if (location.hash === '#/requests') detach(render())
-  else location.hash = '#/requests'
+  clearTimeout(renewTimer)
+  sessionBanner.replaceChildren()
+  detach(signOutEverywhere().then((leaving) => {
+    // Leaving for the provider's sign-out page, which sends the user back here signed out.
+    if (leaving) return
+    notice = 'You have signed out.'
+    if (location.hash === '#/requests') detach(render())
+    else location.hash = '#/requests'
+  }))
+}
+
+let renewTimer: ReturnType<typeof setTimeout> | undefined
+
+/**
+ * Before the identity token expires: renew it with the refresh token, or else say when the sign-in
+ * ends and offer to sign in again, leaving the page as it is until the user chooses to.
+ */
+function scheduleRenewal (): void {
+  clearTimeout(renewTimer)
+  const token = currentToken()
+  const delay = token === null ? null : renewalDelay(token)
+  if (delay === null) return
+  renewTimer = setTimeout(() => {
+    detach(renew().then(async (renewed) => {
+      if (renewed) {
+        sessionBanner.replaceChildren()
+        scheduleRenewal()
+        return
+      }
+      const auth = await authConfig()
+      if (auth === null || currentToken() === null) return
+      sessionBanner.replaceChildren(
+        h('span', {}, 'Your sign-in is about to end. '),
+        h('button', { type: 'button', onclick: () => { detach(startSignIn(auth, location.hash)) } }, 'Sign in again'))
+    }))
+  }, delay)
 }
 
 onSessionEnded((detail) => {
   me = null
+  clearTimeout(renewTimer)
   notice = `Your session has ended (${detail}). Sign in again.`
   detach(render())
 })
@@ -100,6 +137,7 @@ async function render (): Promise<void> {
   if (me === null && currentToken() !== null) {
     try {
       me = await api<Me>('GET', '/v1/me', { signal })
+      scheduleRenewal()
     } catch (err) {
       if (isAbort(err) || currentToken() === null) return
       const error = errorBox('shell-error')
@@ -118,6 +156,7 @@ async function render (): Promise<void> {
       onSignedIn: (who) => {
         me = who
         notice = null
+        scheduleRenewal()
         detach(render())
       }
     })
@@ -155,5 +194,16 @@ async function renderMissing (ctx: ViewContext): Promise<void> {
     h('p', {}, 'There is no such page in the admin center. ', h('a', { href: '#/requests' }, 'Go to the lockbox requests'), '.'))
 }
 
-window.addEventListener('hashchange', () => { detach(render()) })
-detach(render())
+/** A return from the provider's sign-in page is completed before anything renders. */
+async function start (): Promise<void> {
+  try {
+    await completeSignIn()
+  } catch (err) {
+    forgetToken()
+    notice = messageOf(err)
+  }
+  window.addEventListener('hashchange', () => { detach(render()) })
+  await render()
+}
+
+detach(start())

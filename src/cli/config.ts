@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, wri
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { LocalRefusal } from './errors.js'
+import type { StoredSignIn } from './sign-in.js'
 
 export interface ProfileUser {
   id: string
@@ -28,6 +29,8 @@ export interface StoredAccessToken {
 export interface Profile {
   url?: string
   identityToken?: string
+  /** How to renew the identity token (interactive sign-in with a refresh token). */
+  signIn?: StoredSignIn
   user?: ProfileUser
   accessTokens: Record<string, StoredAccessToken>
 }

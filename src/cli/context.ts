@@ -86,7 +86,7 @@ export function contextOf (command: Command): Context {
     now: Date.now,
     identity () {
       if (profile.identityToken === undefined) {
-        throw new LocalRefusal(`not logged in (profile "${name}")`, `run \`${login} --dev <user>\` (dev issuer) or \`${login} --token <jwt>\``)
+        throw new LocalRefusal(`not logged in (profile "${name}")`, `run \`${login}\` to sign in (\`${login} --dev <user>\` with the dev issuer, \`${login} --token <jwt>\` in scripts)`)
       }
       return profile.identityToken
     },

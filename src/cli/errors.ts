@@ -72,7 +72,7 @@ const CONTENT_HINTS: Record<string, string> = {
 }
 
 const DEV_HINTS: Record<string, string> = {
-  NOT_FOUND: 'dev users are listed in config/dev-users.json (e.g. eng-ada, mgr-carol, contoso-approver, sec-erin); a gateway with an OIDC issuer has no dev issuer: use `lockbox login --token <jwt>`'
+  NOT_FOUND: 'dev users are listed in config/dev-users.json (e.g. eng-ada, mgr-carol, contoso-approver, sec-erin); a gateway with an OIDC issuer has no dev issuer: sign in with `lockbox login`'
 }
 
 /** What to do next after a refusal: by plane and code first, then by status. */

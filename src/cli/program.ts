@@ -5,17 +5,20 @@ import { Command, CommanderError, Option } from 'commander'
 import pkg from '../../package.json' with { type: 'json' }
 import { registerApprovals } from './commands/approval.js'
 import { registerAudit } from './commands/audit.js'
-import { registerAuth } from './commands/auth.js'
+import { registerAuth, renewIdentity } from './commands/auth.js'
 import { registerFetch } from './commands/fetch.js'
 import { registerRequests } from './commands/request.js'
 import { registerServiceRequests } from './commands/sr.js'
 import { registerToken } from './commands/token.js'
-import { bindIo, DEFAULT_URL, outputOf, type Io } from './context.js'
+import { bindIo, contextOf, DEFAULT_URL, outputOf, type Io } from './context.js'
 import { EXIT } from './errors.js'
 import { positiveNumber } from './options.js'
 import { asCliError } from './output.js'
 
 const EXAMPLES = `
+Sign in with your identity provider (a code to enter in the browser; --browser opens it here):
+  lockbox login
+
 The workflow, one profile per person (dev issuer):
   lockbox -p customer login --dev contoso-user
   lockbox -p customer sr open --title "Mail to partners bounces"
@@ -44,6 +47,10 @@ export function buildProgram (io: Io): Command {
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
   bindIo(program, io)
+  // Every command but login and logout starts with an identity token that is good for a while yet.
+  program.hook('preAction', async (_program, action) => {
+    if (action.name() !== 'login' && action.name() !== 'logout') await renewIdentity(contextOf(action))
+  })
   registerAuth(program)
   registerServiceRequests(program)
   registerRequests(program)

@@ -34,6 +34,8 @@ export interface DevIssuer {
   keys: JWTVerifyGetKey
   /** The public half, for a JWKS endpoint. */
   jwks: { keys: JWK[] }
+  /** The private key, shared with the dev OpenID provider so that its tokens verify alike. */
+  signingKey: JWK
   /** A signed identity token for a listed user; null for anyone else. */
   issue (userId: string): Promise<string | null>
 }
@@ -60,6 +62,7 @@ export async function openDevIssuer (options: DevIssuerOptions): Promise<DevIssu
     audience,
     keys: createLocalJWKSet(jwks),
     jwks: structuredClone(jwks),
+    signingKey: { ...privateJwk, alg: 'EdDSA', use: 'sig' },
     users: () => [...users.values()].map(({ id, name, tid, roles }) => ({ id, name, tid, roles: [...roles] })),
     async issue (userId) {
       const user = users.get(userId)

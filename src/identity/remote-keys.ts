@@ -1,5 +1,6 @@
 // The identity provider's signing keys, fetched from its JWKS endpoint and cached (API.md §1).
-import { createRemoteJWKSet } from 'jose'
+import { createRemoteJWKSet, type JWTVerifyGetKey } from 'jose'
+import type { Discovery } from './discovery.js'
 
 /**
  * An unknown `kid` refetches the set at most once per cooldown, so a flood of forged tokens cannot
@@ -11,4 +12,14 @@ export function remoteKeys (jwksUrl: string): ReturnType<typeof createRemoteJWKS
     cacheMaxAge: 10 * 60_000,
     timeoutDuration: 5_000
   })
+}
+
+/** The keys at the `jwks_uri` of the provider's discovery document, looked up on first use. */
+export function discoveredKeys (discovery: Discovery): JWTVerifyGetKey {
+  let keys: JWTVerifyGetKey | null = null
+  return async function discoveredKey (header, token) {
+    // A failed discovery throws here and is retried (after its cooldown) by a later token.
+    keys ??= remoteKeys((await discovery.metadata()).jwksUri)
+    return await keys(header, token)
+  }
 }

@@ -9,19 +9,23 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
  * Nothing inline, nothing from elsewhere: a script injected into a page could neither run nor send
  * what it read anywhere but back to us, and no other site may frame the page to trick a click.
  */
-export const ADMIN_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "connect-src 'self'",
-  "img-src 'self' data:",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'"
-].join('; ')
+export function adminCsp (connectSources: readonly string[] = []): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    // The identity provider's token endpoint is the one other place the page may talk to.
+    ['connect-src', "'self'", ...connectSources].join(' '),
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'"
+  ].join('; ')
+}
+
+export const ADMIN_CSP = adminCsp()
 
 const ADMIN_HEADERS: Readonly<Record<string, string>> = {
-  'content-security-policy': ADMIN_CSP,
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   // The file names carry no content hash, so a browser must revalidate (ETag) every time: after an
@@ -41,15 +45,16 @@ export function adminAssetsDir (moduleUrl: string = import.meta.url): string {
 export interface AdminRouteOptions {
   /** The built assets (default: adminAssetsDir()). */
   root?: string
-}
-
-async function addAdminHeaders (_request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
-  reply.headers(ADMIN_HEADERS)
-  return payload
+  /** Origins besides our own the pages may fetch from: the identity provider's (its token endpoint). */
+  connectSources?: string[]
 }
 
 export default async function adminRoutes (app: FastifyInstance, options: AdminRouteOptions): Promise<void> {
-  app.addHook('onSend', addAdminHeaders)
+  const csp = adminCsp(options.connectSources)
+  app.addHook('onSend', async function addAdminHeaders (_request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> {
+    reply.headers(ADMIN_HEADERS).header('content-security-policy', csp)
+    return payload
+  })
   app.get('/admin', { schema: { hide: true } }, async function redirectToAdminCenter (_request, reply) {
     return await reply.redirect('/admin/', 301)
   })

@@ -66,6 +66,7 @@ t.test('uses the documented defaults for an empty environment', async (t) => {
     redisClusterNodes: [],
     tenants: SHIPPED_TENANTS,
     oidc: null,
+    devIdTokenTtlMs: HOUR,
     devUsers: SHIPPED_DEV_USERS,
     providerTenantId: 'provider',
     upstreams: { exchange: null, sharepoint: null, onedrive: null },
@@ -144,6 +145,7 @@ t.test('reads every variable', async (t) => {
     LOCKBOX_TRUST_PROXY: '10.0.0.1, 192.168.0.0/16,,::1, fd00::/8',
     LOCKBOX_LOG_LEVEL: 'debug',
     LOCKBOX_WORKERS: '3',
+    LOCKBOX_DEV_ID_TOKEN_TTL: 'PT5M',
     UNRELATED: 'ignored'
   }, dir)
   t.strictSame(config, {
@@ -157,6 +159,7 @@ t.test('reads every variable', async (t) => {
     redisClusterNodes: [],
     tenants: [{ id: 'woodgrove', displayName: 'Woodgrove Bank', lockboxEnabled: false, approverEmails: ['sec@woodgrove.example'] }],
     oidc: { issuer: 'https://login.example.com/v2.0', audience: 'api://lockbox', jwksUrl: 'https://login.example.com/keys' },
+    devIdTokenTtlMs: 300_000,
     devUsers: [],
     providerTenantId: 'acme-support',
     upstreams: {
@@ -316,11 +319,27 @@ t.test('rejects a provider tenant id that is also a customer tenant', async (t) 
   rejects(t, { LOCKBOX_TENANTS_FILE: path }, 'LOCKBOX_PROVIDER_TENANT_ID', /"provider"/)
 })
 
-t.test('rejects an OIDC issuer without audience or JWKS URL', async (t) => {
+t.test('rejects an OIDC issuer without audience or client id, or with a bad JWKS URL', async (t) => {
   rejects(t, { ...OIDC, LOCKBOX_OIDC_AUDIENCE: undefined }, 'LOCKBOX_OIDC_AUDIENCE', /LOCKBOX_OIDC_ISSUER/)
   rejects(t, { ...OIDC, LOCKBOX_OIDC_AUDIENCE: ' ' }, 'LOCKBOX_OIDC_AUDIENCE')
-  rejects(t, { ...OIDC, LOCKBOX_OIDC_JWKS_URL: undefined }, 'LOCKBOX_OIDC_JWKS_URL', /LOCKBOX_OIDC_ISSUER/)
   rejects(t, { ...OIDC, LOCKBOX_OIDC_JWKS_URL: 'keys.json' }, 'LOCKBOX_OIDC_JWKS_URL', /not a URL/)
+  rejects(t, { ...OIDC, LOCKBOX_OIDC_ISSUER: 'login.example.com' }, 'LOCKBOX_OIDC_ISSUER', /not a URL/)
+  rejects(t, { ...OIDC, LOCKBOX_OIDC_SCOPES: 'profile email' }, 'LOCKBOX_OIDC_SCOPES', /openid/)
+})
+
+t.test('reads the sign-in client, scopes and name; the audience defaults to the client id; the JWKS URL to discovery', async (t) => {
+  const config = loadConfig({
+    LOCKBOX_OIDC_ISSUER: 'https://idp.example/realms/acme/',
+    LOCKBOX_OIDC_CLIENT_ID: 'lockbox',
+    LOCKBOX_OIDC_SCOPES: 'openid, profile offline_access',
+    LOCKBOX_OIDC_NAME: 'Acme SSO'
+  }, ROOT)
+  t.strictSame(config.oidc, { issuer: 'https://idp.example/realms/acme/', audience: 'lockbox', clientId: 'lockbox', scopes: 'openid profile offline_access', name: 'Acme SSO' })
+})
+
+t.test('reads the dev provider\'s identity token lifetime', async (t) => {
+  t.equal(loadConfig({ LOCKBOX_DEV_ID_TOKEN_TTL: 'PT2M' }, ROOT).devIdTokenTtlMs, 120_000)
+  rejects(t, { LOCKBOX_DEV_ID_TOKEN_TTL: 'PT0.5S' }, 'LOCKBOX_DEV_ID_TOKEN_TTL', /one second/)
 })
 
 t.test('ignores audience and JWKS URL without an issuer', async (t) => {

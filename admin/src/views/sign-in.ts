@@ -1,7 +1,8 @@
-// Sign-in: paste an identity token from the organisation's identity provider or, when the gateway
-// runs its dev issuer, pick one of its users.
+// Sign-in: "Sign in with <provider>" (the authorization-code flow, see oidc.ts); as advanced options,
+// paste an identity token or, when the gateway runs its dev provider, pick one of its users directly.
 import { api, ApiError, detach, fetchApi, isAbort } from '../api.js'
 import { append, errorBox, h, messageOf } from '../dom.js'
+import { authConfig, startSignIn } from '../oidc.js'
 import { forgetToken, keepToken } from '../session.js'
 import type { DevUser, Me } from '../types.js'
 
@@ -48,19 +49,40 @@ export async function renderSignIn (options: SignInOptions): Promise<void> {
       detach(signIn(token))
     }
   },
-  h('h2', { id: 'token-heading' }, 'Identity token'),
+  h('h2', { id: 'token-heading' }, 'Or paste an identity token'),
   h('label', { for: 'identity-token' }, 'Identity token (JWT)'),
   tokenField,
   h('p', { id: 'identity-token-hint', class: 'hint' }, 'Issued by your organisation\'s identity provider. It stays in this browser tab only and is cleared when you sign out.'),
   h('div', { class: 'actions' }, submit))
 
   const devSection = h('section', { class: 'card stack', 'aria-labelledby': 'dev-heading', hidden: true })
+  const providerSection = h('section', { class: 'card stack provider-sign-in', 'aria-label': 'Sign in with your identity provider', hidden: true })
   main.replaceChildren()
   append(main,
     h('h1', { tabindex: -1 }, 'Sign in to the Lockbox admin center'),
     notice === null ? null : h('p', { class: 'notice', role: 'status' }, notice),
     error,
+    providerSection,
     h('div', { class: 'sign-in' }, form, devSection))
+
+  const auth = await authConfig()
+  if (signal.aborted) return
+  if (auth !== null) {
+    providerSection.append(
+      h('button', {
+        type: 'button',
+        class: 'primary',
+        onclick: () => {
+          error.clear()
+          // Back to this very page afterwards: the request an e-mail linked to.
+          startSignIn(auth, location.hash).catch((err: unknown) => { error.show(messageOf(err)) })
+        }
+      }, `Sign in with ${auth.name}`),
+      h('p', { class: 'hint' }, auth.dev
+        ? 'The gateway\'s built-in dev provider: it lists the development users to choose from.'
+        : 'You will be taken to your organisation\'s sign-in page, and brought back here.'))
+    providerSection.hidden = false
+  }
 
   const devUsers = await listDevUsers(signal)
   if (devUsers === null || devUsers.length === 0) return

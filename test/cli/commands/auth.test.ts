@@ -67,9 +67,9 @@ t.test('logs in, shows who you are, and logs out', async (t) => {
     cli.lockbox(['whoami'], { env: { LOCKBOX_URL: '', LOCKBOX_PROFILE: '', LOCKBOX_CONFIG_DIR: cli.configDir } })
   ])
   t.equal(after.code, 1)
-  t.match(after.stderr, 'error: not logged in (profile "admin")\nhint: run `lockbox --profile admin login --dev <user>`')
+  t.match(after.stderr, 'error: not logged in (profile "admin")\nhint: run `lockbox --profile admin login` to sign in')
   t.equal(unset.code, 1, 'empty variables count as unset')
-  t.match(unset.stderr, 'error: not logged in (profile "default")\nhint: run `lockbox login --dev <user>`')
+  t.match(unset.stderr, 'error: not logged in (profile "default")\nhint: run `lockbox login` to sign in')
 })
 
 t.test('keeps access tokens for the same user and drops them for another', async (t) => {

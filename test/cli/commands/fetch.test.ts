@@ -24,7 +24,7 @@ t.test('fetches, saves and uploads content with the stored token', async (t) => 
   const tokens = await Promise.all([cli.lockbox(['token', mail.id]), cli.lockbox(['-p', 'other', 'token', drive.id])])
   t.equal(tokens[0]?.code, 0, tokens[0]?.stderr)
   t.equal(tokens[1]?.code, 1, 'a profile that is not logged in has nothing to send')
-  t.match(tokens[1]?.stderr, 'error: not logged in (profile "other")\nhint: run `lockbox --profile other login --dev <user>`')
+  t.match(tokens[1]?.stderr, 'error: not logged in (profile "other")\nhint: run `lockbox --profile other login` to sign in')
   // Two profiles must not race on one file: the second token goes in after the first.
   t.equal((await cli.lockbox(['token', drive.id])).code, 0)
 
