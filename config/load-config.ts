@@ -7,7 +7,6 @@ import { isAbsolute, join, resolve } from 'node:path'
 import Value from 'typebox/value'
 import Type from 'typebox'
 import { parseDuration } from '../src/domain/duration.js'
-import { BACKEND_CAPABILITIES } from '../src/stores/capabilities.js'
 import { ConfigSchema, DevUserSchema, MAX_ACCESS_CEILING_MS, MAX_WORKERS, TenantSchema, type Config } from './schema.js'
 
 // Far beyond any sane decision window, and small enough that deadlines stay valid dates.
@@ -138,9 +137,6 @@ export function loadConfig (env: Env, cwd: string = process.cwd()): Config {
   const workers = workersText === 'auto' ? availableParallelism() : Number(workersText)
   if (!/^(auto|\d{1,3})$/.test(workersText) || workers < 1 || workers > MAX_WORKERS) {
     throw new ConfigError(`LOCKBOX_WORKERS: "${workersText}" is not a number of processes (1-${MAX_WORKERS}) or auto`)
-  }
-  if (workers > 1 && !BACKEND_CAPABILITIES[store].sharedAcrossProcesses) {
-    throw new ConfigError(`LOCKBOX_WORKERS: the ${store} store is opened by one process only, so ${workersText === 'auto' ? `auto (${workers})` : workers} processes cannot share it; set LOCKBOX_WORKERS=1 or LOCKBOX_STORE=redis`)
   }
 
   const dataDir = at(read(env, 'LOCKBOX_DATA_DIR') ?? './data')

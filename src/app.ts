@@ -79,7 +79,7 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
 
   await app.register(problemDetails)
   await app.register(shutdown)
-  await app.register(stores, { config, stores: overrides.stores, now, link: overrides.link })
+  await app.register(stores, { config, stores: overrides.stores, now })
   await app.register(rateLimit, { config })
   await app.register(tenants, { config })
   await app.register(callerIdentity, { config })

@@ -4,9 +4,6 @@ import type { FastifyInstance } from 'fastify'
 import type { Config } from '../../config/schema.js'
 import type { Stores } from '../../src/stores/types.js'
 import { openStores } from '../../src/stores/open.js'
-import { BACKEND_CAPABILITIES } from '../../src/stores/capabilities.js'
-import type { WorkerLink } from '../../src/cluster/messages.js'
-import { relayStoreEvents } from '../../src/cluster/relay.js'
 import { unbackedRequests } from '../../src/stores/state-check.js'
 import { describeMismatch } from '../../src/domain/invariant.js'
 import { StateNotBackedError, StoreUnavailableError } from '../../src/errors.js'
@@ -21,23 +18,17 @@ export interface StoresOptions {
   config: Config
   stores?: Stores
   now: () => number
-  /** In a cluster worker: the link to the primary, which relays events a backend keeps in-process. */
-  link?: WorkerLink
 }
 
 async function stores (app: FastifyInstance, options: StoresOptions): Promise<void> {
   const provided = options.stores
   const opened = provided ?? await openStores(options.config, { now: options.now, log: app.log })
   if (provided === undefined) await refuseUnbackedState(app, opened, options.now())
-  const relay = options.link !== undefined && !BACKEND_CAPABILITIES[options.config.store].eventsReachEveryProcess
-    ? relayStoreEvents(opened, options.link)
-    : null
-  app.decorate('stores', relay?.stores ?? opened)
-  app.addHook('onClose', async () => {
-    relay?.stop()
-    // A backend handed in by the caller is the caller's to close.
-    if (provided === undefined) await opened.close()
-  })
+  // Both backends carry grant events and records to every process that opened them (LMDB by
+  // polling its database, Redis by pub/sub and streams): no relay through the cluster primary.
+  app.decorate('stores', opened)
+  // A backend handed in by the caller is the caller's to close.
+  if (provided === undefined) app.addHook('onClose', async () => { await opened.close() })
 }
 
 /**

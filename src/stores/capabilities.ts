@@ -1,14 +1,10 @@
 // What each backend allows when the gateway runs as several processes on one machine
-// (LOCKBOX_WORKERS). Start-up reads this before anything is opened; the cluster relay reads it to
-// know whether the primary must carry events between the processes.
+// (LOCKBOX_WORKERS). Every backend may be opened by several processes at once (LMDB serialises
+// writers on one data dir; Redis is shared); the cluster relay reads this to know whether the
+// primary must carry events between the processes.
 import type { Config } from '../../config/schema.js'
 
 export interface BackendCapabilities {
-  /**
-   * Several processes may open the backend at once (on one data dir, or one Redis) and all see one
-   * state: commits serialised across them, chains kept whole. False: start-up refuses LOCKBOX_WORKERS > 1.
-   */
-  sharedAcrossProcesses: boolean
   /**
    * Grant events and committed audit records reach the listeners of every process that opened the
    * backend. False: the cluster primary relays them between its workers over IPC (src/cluster/).
@@ -20,7 +16,7 @@ export const BACKEND_CAPABILITIES: Record<Config['store'], BackendCapabilities> 
   // LMDB serialises writers across processes and every chain head is read inside the write
   // transaction; each process follows the others' commits (records, grant events) by polling the
   // database (src/stores/embedded/), so the primary need not relay them.
-  embedded: { sharedAcrossProcesses: true, eventsReachEveryProcess: true },
+  embedded: { eventsReachEveryProcess: true },
   // Redis is the shared state, and its pub/sub and streams reach every process (events.ts).
-  redis: { sharedAcrossProcesses: true, eventsReachEveryProcess: true }
+  redis: { eventsReachEveryProcess: true }
 }

