@@ -95,6 +95,20 @@ export function openTables (dataDir: string): Tables {
   }
 }
 
+/**
+ * Runs `work` in the next asynchronous write transaction. When the commit fails (a full disk), lmdb
+ * also rejects a second promise with the cause, which nobody else holds: it is caught here, so that
+ * the failure reaches the caller alone and never the process as an unhandled rejection.
+ */
+export async function inTransaction<T> (t: Tables, work: () => T): Promise<T> {
+  try {
+    return await t.root.transaction(work)
+  } catch (error) {
+    ;(error as { commitError?: Promise<unknown> }).commitError?.catch(() => {})
+    throw error
+  }
+}
+
 /** Only the owner may read the files (LMDB creates them with the process umask). */
 export async function restrictFiles (dataDir: string): Promise<void> {
   const path = join(dataDir, DATABASE_FILE)

@@ -111,16 +111,14 @@ export class Entities {
   }
 
   /**
-   * A fresh number in its own write transaction, so that no two processes hand out the same one;
+   * Inside a write transaction of its own, so that no two processes hand out the same number;
    * committed numbers move the counter past them too (see putServiceRequest).
    */
-  async nextServiceRequestNumber (tenantId: string): Promise<string> {
+  nextServiceRequestNumber (tenantId: string): string {
     const key = serviceRequestCounter(tenantId)
-    return await this.t.root.transaction(() => {
-      const next = (this.t.counters.get(key) ?? FIRST_SERVICE_REQUEST_NUMBER - 1) + 1
-      this.t.counters.put(key, next)
-      return String(next)
-    })
+    const next = (this.t.counters.get(key) ?? FIRST_SERVICE_REQUEST_NUMBER - 1) + 1
+    this.t.counters.put(key, next)
+    return String(next)
   }
 
   getTenantSettings (tenantId: string): TenantSettings | null {

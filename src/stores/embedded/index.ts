@@ -13,7 +13,7 @@ import { StoreUnavailableError } from '../../errors.js'
 import { assertOneTenant } from '../change.js'
 import type { Change, GrantEvent, Stores } from '../types.js'
 import { AuditLog } from './audit-log.js'
-import { openTables, restrictFiles } from './db.js'
+import { inTransaction, openTables, restrictFiles } from './db.js'
 import { Entities } from './entities.js'
 import { createLocalEvents } from './local-events.js'
 import { migrateJournal, type MigrationLog } from './migrate.js'
@@ -99,12 +99,10 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
   /** Runs `work` in the next write transaction; a failure of the transaction itself is the store's, never the caller's. */
   async function transact<T> (work: () => T): Promise<T> {
     try {
-      const result = await t.root.transaction(work)
+      const result = await inTransaction(t, work)
       failing = false
       return result
     } catch (error) {
-      // lmdb rejects a second promise with the cause of a failed commit, which nobody else holds.
-      ;(error as { commitError?: Promise<unknown> }).commitError?.catch(() => {})
       failing = true
       throw new StoreUnavailableError(`the embedded store could not commit (${(error as Error).message})`, { cause: error })
     }
@@ -253,9 +251,7 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
     lockbox: {
       commit,
       getTenantSettings: guarded((tenantId) => entities.getTenantSettings(tenantId)),
-      nextServiceRequestNumber: guarded(async (tenantId) => await entities.nextServiceRequestNumber(tenantId).catch((error: unknown) => {
-        throw new StoreUnavailableError(`the embedded store could not commit (${(error as Error).message})`, { cause: error })
-      })),
+      nextServiceRequestNumber: guarded(async (tenantId) => await transact(() => entities.nextServiceRequestNumber(tenantId))),
       getServiceRequest: guarded((tenantId, number) => entities.getServiceRequest(tenantId, number)),
       listServiceRequests: guarded((tenantId, page) => entities.listServiceRequests(tenantId, page)),
       getRequest: guarded((id) => entities.getRequest(id)),

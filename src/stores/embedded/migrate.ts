@@ -6,7 +6,7 @@ import { access, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ChainVerifier, type AuditRecord } from '../../domain/audit.js'
 import type { AuditLog } from './audit-log.js'
-import type { Tables } from './db.js'
+import { inTransaction, type Tables } from './db.js'
 import type { CheckedChange, Entities } from './entities.js'
 import type { JournalLine } from './lines.js'
 import { replayJournal } from './replay.js'
@@ -36,7 +36,7 @@ export async function migrateJournal (dataDir: string, t: Tables, entities: Enti
 async function migrate (path: string, t: Tables, entities: Entities, log: AuditLog, progress: MigrationLog | undefined, progressEvery: number): Promise<void> {
   progress?.info({ journal: path }, 'migrating the embedded store from its journal to LMDB')
   // Whatever an interrupted migration left: start again from nothing.
-  await t.root.transaction(() => {
+  await inTransaction(t, () => {
     for (const db of Object.values(t)) if (db !== t.root) db.clearSync()
   })
   const before = new Map<string, ChainVerifier>()
@@ -51,7 +51,7 @@ async function migrate (path: string, t: Tables, entities: Entities, log: AuditL
   const flush = async (): Promise<void> => {
     const lines = batch
     batch = []
-    await t.root.transaction(() => { for (const line of lines) write(line) })
+    await inTransaction(t, () => { for (const line of lines) write(line) })
     if (records >= nextProgress) {
       progress?.info({ records }, 'migrating the embedded store: records copied')
       nextProgress += progressEvery
@@ -109,6 +109,6 @@ async function migrate (path: string, t: Tables, entities: Entities, log: AuditL
     }
     if (!journal.valid) progress?.warn({ tenantId, firstInvalidSeq: journal.firstInvalidSeq }, 'migrating the embedded store: this tenant\'s chain was already broken in the journal (migrated as it is)')
   }
-  await t.root.transaction(() => t.counters.put('migrated', Date.now()))
+  await inTransaction(t, () => t.counters.put('migrated', Date.now()))
   progress?.info({ records, tenants: before.size }, 'migrated the embedded store to LMDB; every chain reads the same as in the journal')
 }
