@@ -45,6 +45,18 @@ async function tokenFor (gateway: Gateway, id: string): Promise<string> {
   return (await expect(gateway, 201, 'POST', `/v1/requests/${id}/token`, { user: 'eng-ada' })).accessToken
 }
 
+const CUT = -1
+
+/** The status of a content request, or CUT when the gateway reset the exchange mid-flight. */
+async function statusOrCut (gateway: Gateway, token: string): Promise<number> {
+  try {
+    return (await gateway.call('GET', CONTENT, { bearer: token })).status
+  } catch (err) {
+    if (err instanceof TypeError && err.message === 'fetch failed') return CUT
+    throw err
+  }
+}
+
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] as number
 
 t.test('runs one workflow across replicas: created on one, approved on the other, a token from either works on both', async (t) => {
@@ -86,9 +98,12 @@ t.test('enforces a revoke answered on one replica on the other within millisecon
     const revokedAt = performance.now()
     let status = 200
     let polls = 0
-    for (; status === 200 && polls < 10_000; polls++) status = (await b.call('GET', CONTENT, { bearer: token })).status
+    for (; status === 200 && polls < 10_000; polls++) status = await statusOrCut(b, token)
     lags.push(performance.now() - revokedAt)
     allowed.push(polls - 1)
+    // A request B admitted just before the grant event is cut by it: its connection is reset, which
+    // is a refusal too; the next one is answered 403.
+    if (status === CUT) status = (await b.call('GET', CONTENT, { bearer: token })).status
     t.equal(status, 403)
   }
   // Reported, not asserted: timings on a shared machine are no pass/fail criterion. The lag runs
