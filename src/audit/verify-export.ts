@@ -28,6 +28,14 @@ export interface ExportReport {
   checkpoint: { tenantId: string, seq: number, reached: boolean } | null
 }
 
+/** An OCSF event carries the native record it was mapped from: that record is what the chain covers. */
+interface OcsfLine { class_uid: number, unmapped?: { lockbox?: AuditRecord } }
+
+function nativeRecord (parsed: AuditRecord | OcsfLine): AuditRecord {
+  if (parsed !== null && typeof parsed === 'object' && 'class_uid' in parsed) return parsed.unmapped?.lockbox as AuditRecord
+  return parsed
+}
+
 export async function verifyExport (lines: AsyncIterable<string>, checkpoint: Checkpoint | null = null): Promise<ExportReport> {
   const chains = new Map<string, { verifier: ChainVerifier, firstSeq: number, fromGenesis: boolean, hashes: Map<number, string> | null }>()
   const problems: string[] = []
@@ -38,13 +46,13 @@ export async function verifyExport (lines: AsyncIterable<string>, checkpoint: Ch
     if (line === '') continue
     let record: AuditRecord
     try {
-      record = JSON.parse(line) as AuditRecord
+      record = nativeRecord(JSON.parse(line) as AuditRecord | OcsfLine)
     } catch {
       problems.push(`line ${lineNo}: not JSON`)
       continue
     }
-    if (typeof record.tenantId !== 'string' || typeof record.seq !== 'number' || typeof record.hash !== 'string') {
-      problems.push(`line ${lineNo}: not an audit record (export without ?format=o365)`)
+    if (typeof record?.tenantId !== 'string' || typeof record.seq !== 'number' || typeof record.hash !== 'string') {
+      problems.push(`line ${lineNo}: not an audit record (export as native or ocsf, not o365)`)
       continue
     }
     let chain = chains.get(record.tenantId)

@@ -144,7 +144,7 @@ export const AuditRecord = Type.Object({
   hash: Type.String()
 }, { $id: 'AuditRecord', additionalProperties: true })
 
-const AuditFormat = Type.Optional(Type.Union([Type.Literal('native'), Type.Literal('o365')], { description: 'o365: the Office 365 Management Activity API common schema' }))
+export const AuditFormat = Type.Optional(Type.Union([Type.Literal('native'), Type.Literal('o365'), Type.Literal('ocsf')], { description: 'o365: the Office 365 Management Activity API common schema; ocsf: OCSF 1.3 events (docs/audit.md)' }))
 
 export const O365Record = Type.Object({
   CreationTime: Type.String(),
@@ -168,6 +168,15 @@ export const O365Record = Type.Object({
   LockboxHash: Type.String()
 }, { $id: 'O365Record', description: 'Office 365 Management Activity API common schema, plus Lockbox* fields' })
 
+export const OcsfRecord = Type.Object({
+  class_uid: Type.Integer(),
+  activity_id: Type.Integer(),
+  type_uid: Type.Integer(),
+  time: Type.Integer(),
+  metadata: Type.Object({ uid: Type.String(), sequence: Type.Integer(), tenant_uid: Type.String() }, { additionalProperties: true }),
+  unmapped: Type.Object({ lockbox: Type.Ref('AuditRecord') }, { additionalProperties: true })
+}, { $id: 'OcsfRecord', additionalProperties: true, description: 'OCSF 1.3 Web Resources Activity (content access) or API Activity (workflow); the native record in unmapped.lockbox' })
+
 export const AuditQuery = Type.Object({
   format: AuditFormat,
   tenantId: Type.Optional(TenantId),
@@ -182,4 +191,4 @@ export const AuditQuery = Type.Object({
 
 export const AuditExportQuery = Type.Omit(AuditQuery, ['limit', 'cursor'])
 
-export const sharedSchemas = [Problem, Tenant, ServiceRequest, LockboxRequest, AuditRecord, O365Record]
+export const sharedSchemas = [Problem, Tenant, ServiceRequest, LockboxRequest, AuditRecord, O365Record, OcsfRecord]

@@ -39,7 +39,7 @@ function withFilters (command: Command): Command {
     .option('--actor <id>', 'only records of this actor')
     .addOption(new Option('--from <time>', 'records at or after this time (ISO 8601)').argParser(timestamp))
     .addOption(new Option('--to <time>', 'records at or before this time (ISO 8601)').argParser(timestamp))
-    .addOption(new Option('--format <format>', 'o365: the Office 365 Management Activity API common schema').choices(['native', 'o365']))
+    .addOption(new Option('--format <format>', 'o365: the Office 365 Management Activity API common schema; ocsf: OCSF 1.3 events').choices(['native', 'o365', 'ocsf']))
 }
 
 function filterQuery (options: FilterOptions): Record<string, string | undefined> {
@@ -57,6 +57,15 @@ function filterQuery (options: FilterOptions): Record<string, string | undefined
 /** o365 records carry their own names; shown with the columns a SIEM user knows. */
 function o365Rows (records: Array<Record<string, unknown>>): string[][] {
   return records.map((r) => ['CreationTime', 'Operation', 'ResultStatus', 'UserId', 'ObjectId'].map((k) => String(r[k])))
+}
+
+/** OCSF events, shown by what a SIEM user searches on: time, class and activity, status, user, record id. */
+function ocsfRows (records: Array<Record<string, unknown>>): string[][] {
+  return records.map((r) => {
+    const metadata = r.metadata as { uid: string, original_time: string }
+    const user = (r.actor as { user: { uid: string } }).user
+    return [metadata.original_time, String(r.type_name), String(r.status), user.uid, metadata.uid]
+  })
 }
 
 async function tail (ctx: Context, options: { tenant?: string, request?: string, max?: number }): Promise<void> {
@@ -107,6 +116,7 @@ export function registerAudit (program: Command): void {
       ctx.out.result(page, () => {
         if (page.items.length === 0) ctx.out.line('No records.')
         else if (options.format === 'o365') ctx.out.lines(table(['CREATED', 'OPERATION', 'RESULT', 'USER', 'OBJECT'], o365Rows(page.items)))
+        else if (options.format === 'ocsf') ctx.out.lines(table(['TIME', 'TYPE', 'STATUS', 'USER', 'UID'], ocsfRows(page.items)))
         else ctx.out.lines(table(AUDIT_HEADER, auditRows(ctx.out, page.items)))
         showMore(ctx.out, page.nextCursor)
       })

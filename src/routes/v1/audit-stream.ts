@@ -4,10 +4,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { Writable } from 'node:stream'
 import Type from 'typebox'
 import type { AuditRecord } from '../../domain/audit.js'
-import { problems } from '../schemas.js'
-import { auditTenantScope } from './audit.js'
+import { AuditFormat, problems } from '../schemas.js'
+import { auditTenantScope, renderRecord } from './audit.js'
 
 const StreamQuery = Type.Object({
+  format: AuditFormat,
   tenantId: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' })),
   requestId: Type.Optional(Type.String({ maxLength: 64 }))
 })
@@ -29,8 +30,8 @@ export function writeOrCut (out: Writable, text: string, limit = MAX_BUFFERED_BY
   return true
 }
 
-export function sseEvent (record: AuditRecord): string {
-  return `id: ${record.tenantId}:${record.seq}\nevent: record\ndata: ${JSON.stringify(record)}\n\n`
+export function sseEvent (record: AuditRecord, render: (record: AuditRecord) => object = (r) => r): string {
+  return `id: ${record.tenantId}:${record.seq}\nevent: record\ndata: ${JSON.stringify(render(record))}\n\n`
 }
 
 const auditStreamRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -49,6 +50,7 @@ const auditStreamRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const scope = auditTenantScope(request.caller, request.query.tenantId)
     const { requestId } = request.query
+    const render = renderRecord(request.query.format)
     const wanted = (r: AuditRecord): boolean =>
       (scope.tenantId === undefined || r.tenantId === scope.tenantId) && (requestId === undefined || r.requestId === requestId)
 
@@ -65,7 +67,7 @@ const auditStreamRoutes: FastifyPluginAsyncTypebox = async (app) => {
     let closed = false
     const unsubscribe = app.stores.audit.subscribe(function forwardRecords (records) {
       let out = ''
-      for (const record of records) if (wanted(record)) out += sseEvent(record)
+      for (const record of records) if (wanted(record)) out += sseEvent(record, render)
       // Unsubscribed on close, so a closed stream is never written to.
       if (out === '') return
       /* c8 ignore next -- needs a client tens of MB behind over loopback; writeOrCut is tested on its own */

@@ -7,6 +7,7 @@ import { Forbidden, ValidationFailed } from '../../errors.js'
 import type { AuditQuery as StoreAuditQuery } from '../../stores/types.js'
 import { Readable } from 'node:stream'
 import { toO365 } from '../../domain/o365.js'
+import { toOcsf } from '../../domain/ocsf.js'
 import type { AuditRecord } from '../../domain/audit.js'
 import { signCheckpoint } from '../../gateway/checkpoint.js'
 import { unbackedRequests } from '../../stores/state-check.js'
@@ -51,11 +52,21 @@ export function auditFilters (caller: Caller, q: AuditFilters): Omit<StoreAuditQ
 
 const EXPORT_CHUNK_BYTES = 64 * 1024
 
+export type AuditFormatName = 'native' | 'o365' | 'ocsf'
+
+/** How a record is rendered in a format: as stored, or mapped onto a SIEM's schema. */
+export function renderRecord (format: AuditFormatName | undefined): (record: AuditRecord) => object {
+  if (format === 'o365') return toO365
+  if (format === 'ocsf') return toOcsf
+  return (record) => record
+}
+
 /** NDJSON in chunks of about 64 KiB: few enough writes to be fast, small enough to keep memory flat. */
-async function * ndjson (records: AsyncIterable<AuditRecord>, format: 'native' | 'o365' | undefined): AsyncGenerator<string> {
+async function * ndjson (records: AsyncIterable<AuditRecord>, format: AuditFormatName | undefined): AsyncGenerator<string> {
+  const render = renderRecord(format)
   let chunk = ''
   for await (const record of records) {
-    chunk += JSON.stringify(format === 'o365' ? toO365(record) : record) + '\n'
+    chunk += JSON.stringify(render(record)) + '\n'
     if (chunk.length >= EXPORT_CHUNK_BYTES) {
       yield chunk
       chunk = ''
@@ -71,12 +82,12 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
       security,
       summary: 'Search the audit log, oldest first',
       querystring: AuditQuery,
-      response: { 200: pageOf(Type.Union([Type.Ref('AuditRecord'), Type.Ref('O365Record')])), ...problems(400, 401, 403) }
+      response: { 200: pageOf(Type.Union([Type.Ref('AuditRecord'), Type.Ref('O365Record'), Type.Ref('OcsfRecord')])), ...problems(400, 401, 403) }
     }
   }, async (request) => {
     const { limit, cursor, format, ...filters } = request.query
     const page = await app.stores.audit.query({ ...auditFilters(request.caller, filters), limit: limit as number, cursor })
-    return format === 'o365' ? { items: page.items.map(toO365), nextCursor: page.nextCursor } : page
+    return format === undefined || format === 'native' ? page : { items: page.items.map(renderRecord(format)), nextCursor: page.nextCursor }
   })
 
   app.get('/audit/export', {
@@ -90,7 +101,7 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request, reply) => {
     const { format, ...filters } = request.query
     const records = app.stores.audit.export(auditFilters(request.caller, filters))
-    const name = `lockbox-audit-${filters.tenantId ?? 'all'}${format === 'o365' ? '-o365' : ''}.ndjson`
+    const name = `lockbox-audit-${filters.tenantId ?? 'all'}${format === undefined || format === 'native' ? '' : `-${format}`}.ndjson`
     return await reply
       .type('application/x-ndjson')
       .header('content-disposition', `attachment; filename="${name}"`)

@@ -30,13 +30,15 @@ t.test('searches, exports, verifies and checkpoints a tenant\'s log', async (t) 
   const sec = async (...args: string[]): Promise<Run> => await cli.lockbox(['-p', 'security', ...args])
 
   t.test('shows records oldest first, in a table, as JSON, and in the o365 schema', async (t) => {
-    const [human, json, o365, page, none] = await Promise.all([
+    const [human, json, o365, page, none, ocsf] = await Promise.all([
       sec('audit', 'search', '--tenant', 'contoso'),
       sec('--json', 'audit', 'search', '--request', req.id, '--operation', 'LockboxRequestApproved'),
       sec('audit', 'search', '--tenant', 'contoso', '--format', 'o365', '--actor', 'mgr-carol'),
       sec('audit', 'search', '--tenant', 'contoso', '--limit', '2'),
-      sec('audit', 'search', '--tenant', 'contoso', '--from', '2001-01-01T00:00:00Z', '--to', '2001-01-02T00:00:00Z')
+      sec('audit', 'search', '--tenant', 'contoso', '--from', '2001-01-01T00:00:00Z', '--to', '2001-01-02T00:00:00Z'),
+      sec('audit', 'search', '--tenant', 'contoso', '--format', 'ocsf', '--actor', 'mgr-carol')
     ])
+    t.match(ocsf.stdout, /^TIME +TYPE +STATUS +USER +UID\n\S+ +API Activity: Update +Success +mgr-carol +\S+\n/)
     t.match(human.stdout, /^SEQ +TENANT +TIME +OPERATION +RESULT +ACTOR +REQUEST +OBJECT\n1 +contoso +\S+ +ServiceRequestOpened +Success +contoso-user/)
     t.match(JSON.parse(json.stdout), { items: [{ operation: 'LockboxRequestApproved', requestId: req.id, actor: { id: 'contoso-approver' } }], nextCursor: null })
     t.match(o365.stdout, /^CREATED +OPERATION +RESULT +USER +OBJECT\n\S+ +LockboxRequestManagerApproved +Succeeded +mgr-carol/)
