@@ -140,11 +140,40 @@ export interface GrantEvents {
   resubscribed: (listener: () => void) => () => void
 }
 
+/**
+ * Where a SIEM sink (src/siem) stands in one tenant's chain, and which replica delivers it now. Kept
+ * in the store so that a restart resumes where delivery stopped, and so that of several replicas one
+ * at a time delivers a tenant (the lease, compare-and-set like the notification outbox's claims).
+ */
+export interface SiemCursor {
+  sink: string
+  tenantId: string
+  /** The last record the sink acknowledged: seq 0 and the genesis hash before any. */
+  seq: number
+  hash: string
+  /** That record's time (ISO 8601), where reading resumes; null before any. */
+  time: string | null
+  /** Who holds the delivery lease (a forwarder's id), and until when (epoch ms); null and 0 when nobody. */
+  owner: string | null
+  leaseUntil: number
+  version: number
+}
+
+export interface SiemCursors {
+  get: (sink: string, tenantId: string) => Promise<SiemCursor | null>
+  /**
+   * Compare-and-set: stores `cursor` as version `expectedVersion + 1` if the stored version is
+   * `expectedVersion` (0: none stored) and resolves true; otherwise writes nothing and resolves false.
+   */
+  put: (cursor: Omit<SiemCursor, 'version'>, expectedVersion: number) => Promise<boolean>
+}
+
 /** Everything a backend provides, plus its lifecycle. */
 export interface Stores {
   lockbox: LockboxStore
   audit: AuditLog
   grantEvents: GrantEvents
+  siemCursors: SiemCursors
   /**
    * A shared backend's command client, for counters every replica must agree on beside the store's
    * own data (the refusal budget, under its own key prefix); absent on the embedded store.

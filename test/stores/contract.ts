@@ -10,6 +10,7 @@ import { enforcementContract } from './contract-enforcement.js'
 import { listingContract } from './contract-listing.js'
 import { notificationsContract } from './contract-notifications.js'
 import { retentionContract } from './contract-retention.js'
+import { siemCursorsContract } from './contract-siem.js'
 import { advance, draft, MINUTE, newRequest, newServiceRequest, next, openFor, storeRequest, T0, waitFor, type OpenStores, type Test } from './contract-fixtures.js'
 
 export type { OpenStores, Test }
@@ -199,6 +200,7 @@ export function storeContract (t: Test, open: OpenStores): void {
   enforcementContract(t, open)
   retentionContract(t, open)
   notificationsContract(t, open)
+  siemCursorsContract(t, open)
 
   t.test('refuses every call with StoreUnavailableError once closed, and ping turns false', async (t) => {
     const stores = await openFor(t, open)
@@ -224,7 +226,9 @@ export function storeContract (t: Test, open: OpenStores): void {
       () => stores.audit.verify('contoso'),
       () => stores.audit.head('contoso'),
       () => stores.audit.prune(T0),
-      () => stores.grantEvents.publish({ requestId: request.id, tenantId: 'contoso', status: 'Revoked' })
+      () => stores.grantEvents.publish({ requestId: request.id, tenantId: 'contoso', status: 'Revoked' }),
+      () => stores.siemCursors.get('hec', 'contoso'),
+      () => stores.siemCursors.put({ sink: 'hec', tenantId: 'contoso', seq: 0, hash: GENESIS_HASH, time: null, owner: null, leaseUntil: 0 }, 0)
     ]
     for (const call of calls) await t.rejects(call(), StoreUnavailableError)
     await t.resolves(stores.close(), 'closing twice is harmless')

@@ -17,6 +17,7 @@ import { inTransaction, openTables, restrictFiles } from './db.js'
 import { Entities } from './entities.js'
 import { createLocalEvents } from './local-events.js'
 import { migrateJournal, type MigrationLog } from './migrate.js'
+import { embeddedSiemCursors } from './siem-cursors.js'
 
 export { DATABASE_FILE } from './db.js'
 
@@ -278,6 +279,7 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
       // Events are followed by polling the database, which loses none: never renewed.
       resubscribed: () => () => {}
     },
+    siemCursors: embeddedSiemCursors(t, transact, guard),
     ping: async () => {
       if (closing !== null) return false
       if (!failing) return true

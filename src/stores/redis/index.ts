@@ -14,6 +14,7 @@ import { RedisKeys } from './keys.js'
 import { NotificationReads } from './notifications.js'
 import { Reads } from './reads.js'
 import { Registry } from './registry.js'
+import { redisSiemCursors } from './siem-cursors.js'
 
 export interface StoreLog {
   info: (obj: object, msg: string) => void
@@ -76,6 +77,7 @@ export async function openRedisStores (options: RedisStoreOptions): Promise<Redi
   const reads = new Reads(client, keys, registry)
   const audit = new AuditReads(client, keys, registry)
   const notifications = new NotificationReads(client, keys, registry)
+  const siemCursors = redisSiemCursors(client, keys)
   const events = new RedisEvents(subscriber, client, keys, origin, log)
   watch(client, 'commands', log, () => { registry.forgetTenants() })
   watch(subscriber, 'events', log, () => { events.ready() })
@@ -171,6 +173,7 @@ export async function openRedisStores (options: RedisStoreOptions): Promise<Redi
       subscribe: events.grants.subscribe,
       resubscribed: (listener) => events.resubscribed.subscribe(() => { listener() })
     },
+    siemCursors: { get: guarded(siemCursors.get), put: guarded(siemCursors.put) },
     redis: { client, refusalBudgetPrefix: keys.refusalBudgetPrefix() },
     ping: async () => {
       if (closing !== null) return false

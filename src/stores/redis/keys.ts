@@ -118,6 +118,11 @@ export class RedisKeys {
     return `${this.tenant(tenantId)}:audit-anchor`
   }
 
+  /** Hash `v`, `j`: where a SIEM sink stands in the tenant's chain, and who delivers it (src/siem). */
+  siemCursor (tenantId: string, sink: string): string {
+    return `${this.tenant(tenantId)}:siem-cursor:${encodeId(sink)}`
+  }
+
   /** Set of every tenant with stored data: cross-tenant reads visit these. */
   tenants (): string {
     return this.global('tenants')
