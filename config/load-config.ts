@@ -7,7 +7,7 @@ import { isAbsolute, join, resolve } from 'node:path'
 import Value from 'typebox/value'
 import Type from 'typebox'
 import { parseDuration } from '../src/domain/duration.js'
-import { ConfigSchema, DevUserSchema, MAX_ACCESS_CEILING_MS, MAX_WORKERS, TenantSchema, type Config } from './schema.js'
+import { ConfigSchema, DevUserSchema, MAX_ACCESS_CEILING_MS, MAX_WORKERS, TenantSchema, type Config, type SiemConfig } from './schema.js'
 
 // Far beyond any sane decision window, and small enough that deadlines stay valid dates.
 const MAX_PENDING_TTL_MS = 30 * 24 * 3600_000
@@ -110,6 +110,25 @@ function jsonFile (name: string, path: string, schema: ReturnType<typeof Type.Ar
     throw new ConfigError(`${name}: ${path} is invalid at "${first?.instancePath ?? ''}": ${first?.message ?? 'schema mismatch'}`)
   }
   return data as unknown[]
+}
+
+/** The SIEM push sinks (LOCKBOX_SIEM_*): none unless a URL is set. */
+function siemVars (env: Env, at: (path: string) => string): SiemConfig {
+  const hecUrl = urlVar(env, 'LOCKBOX_SIEM_HEC_URL', HTTP)
+  const hecToken = read(env, 'LOCKBOX_SIEM_HEC_TOKEN') ?? null
+  if (hecUrl !== null && hecToken === null) throw new ConfigError('LOCKBOX_SIEM_HEC_TOKEN: required when LOCKBOX_SIEM_HEC_URL is set')
+  const format = read(env, 'LOCKBOX_SIEM_FORMAT') ?? 'ocsf'
+  if (format !== 'ocsf' && format !== 'native' && format !== 'o365') throw new ConfigError(`LOCKBOX_SIEM_FORMAT: "${format}" is not a format (ocsf, native, o365)`)
+  const caFile = read(env, 'LOCKBOX_SIEM_CA_FILE')
+  let ca: string | null = null
+  if (caFile !== undefined) {
+    try {
+      ca = readFileSync(at(caFile), 'utf8')
+    } catch {
+      throw new ConfigError(`LOCKBOX_SIEM_CA_FILE: cannot read ${caFile}`)
+    }
+  }
+  return { hecUrl, hecToken, syslogUrl: urlVar(env, 'LOCKBOX_SIEM_SYSLOG_URL', ['tcp:', 'tls:']), format, ca }
 }
 
 /** `cwd` anchors relative paths (the data dir, the tenants file). */
@@ -245,6 +264,7 @@ export function loadConfig (env: Env, cwd: string = process.cwd()): Config {
       summaryIntervalMs: secondsVar(env, 'LOCKBOX_REFUSAL_SUMMARY_INTERVAL', 'PT10S'),
       maxSources: 1000
     },
+    siem: siemVars(env, at),
     workers
   }
   /* c8 ignore next 3 -- every field was checked above; this guards the schema and the loader drifting apart */

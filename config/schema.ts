@@ -39,6 +39,19 @@ export const RefusalBudgetSchema = Type.Object({
   /** Sources tracked between two summaries; the rest fold into one summary per tenant. */
   maxSources: Type.Integer({ minimum: 1 })
 }, { additionalProperties: false })
+/** Push delivery of the audit log to a SIEM (src/siem; docs/audit.md "Sending to a SIEM"). */
+export const SiemSchema = Type.Object({
+  /** Splunk HTTP Event Collector: its base URL (or full event endpoint) and token; null: no HEC sink. */
+  hecUrl: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
+  hecToken: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
+  /** `tcp://host:port` or `tls://host:port`; null: no syslog sink. */
+  syslogUrl: Type.Union([Type.String({ minLength: 1 }), Type.Null()]),
+  /** How each record is rendered: OCSF by default. */
+  format: Type.Union([Type.Literal('ocsf'), Type.Literal('native'), Type.Literal('o365')]),
+  /** PEM of a private CA the sinks trust (an https collector, a tls syslog relay); null: the system's. */
+  ca: Type.Union([Type.String({ minLength: 1 }), Type.Null()])
+}, { additionalProperties: false })
+
 /** A bound on LOCKBOX_WORKERS: a typo (10000) must not fork a machine to death. */
 export const MAX_WORKERS = 256
 
@@ -98,6 +111,8 @@ export const ConfigSchema = Type.Object({
   /** How often the sweeper writes down expiries and completions. */
   sweepIntervalMs: Type.Integer({ minimum: 10 }),
   refusalBudget: RefusalBudgetSchema,
+  /** Absent: no SIEM push (tests leave it out). */
+  siem: Type.Optional(SiemSchema),
   /** Gateway processes on this machine (LOCKBOX_WORKERS); absent: 1. */
   workers: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_WORKERS }))
 })
@@ -106,5 +121,6 @@ export type Config = Static<typeof ConfigSchema>
 export type TenantConfig = Static<typeof TenantSchema>
 export type DevUser = Static<typeof DevUserSchema>
 export type RefusalBudgetConfig = Static<typeof RefusalBudgetSchema>
+export type SiemConfig = Static<typeof SiemSchema>
 
 export const MAX_ACCESS_CEILING_MS = 4 * 3600 * 1000

@@ -12,6 +12,7 @@ import metrics from '../plugins/app/metrics.js'
 import problemDetails from '../plugins/app/problem-details.js'
 import retention from '../plugins/app/retention.js'
 import shutdown from '../plugins/app/shutdown.js'
+import siem from '../plugins/app/siem.js'
 import stores from '../plugins/app/stores.js'
 import tenants from '../plugins/app/tenants.js'
 import { strictValidatorCompiler } from '../plugins/app/validation.js'
@@ -88,6 +89,7 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
   await app.register(metrics, { link: overrides.link })
   await app.register(gateway, { config })
   await app.register(notifications, { config, start: overrides.notify ?? true })
+  await app.register(siem, { config })
 
   await app.register(healthRoutes)
   await app.register(metricsRoutes, { token: config.metricsToken })

@@ -112,6 +112,7 @@ t.test('reads every variable', async (t) => {
   writeJson(dir, 'tenants.json', [
     { id: 'woodgrove', displayName: 'Woodgrove Bank', lockboxEnabled: false, approverEmails: ['sec@woodgrove.example'] }
   ])
+  writeFileSync(join(dir, 'siem-ca.pem'), '-----BEGIN CERTIFICATE-----\n')
   const config = loadConfig({
     ...OIDC,
     LOCKBOX_HOST: ' 0.0.0.0 ',
@@ -146,6 +147,11 @@ t.test('reads every variable', async (t) => {
     LOCKBOX_LOG_LEVEL: 'debug',
     LOCKBOX_WORKERS: '3',
     LOCKBOX_DEV_ID_TOKEN_TTL: 'PT5M',
+    LOCKBOX_SIEM_HEC_URL: 'https://splunk.internal:8088/',
+    LOCKBOX_SIEM_HEC_TOKEN: ' 7d3b-hec ',
+    LOCKBOX_SIEM_SYSLOG_URL: 'tls://relay.internal:6514',
+    LOCKBOX_SIEM_FORMAT: 'native',
+    LOCKBOX_SIEM_CA_FILE: 'siem-ca.pem',
     UNRELATED: 'ignored'
   }, dir)
   t.strictSame(config, {
@@ -182,8 +188,18 @@ t.test('reads every variable', async (t) => {
     logLevel: 'debug',
     sweepIntervalMs: 1000,
     refusalBudget: { perAddress: 20, perTenant: 500, windowMs: 300_000, delayMs: 1500, summaryIntervalMs: 1000, maxSources: 1000 },
+    siem: { hecUrl: 'https://splunk.internal:8088', hecToken: '7d3b-hec', syslogUrl: 'tls://relay.internal:6514', format: 'native', ca: '-----BEGIN CERTIFICATE-----\n' },
     workers: 3
   })
+})
+
+t.test('sends nothing to a SIEM unless told to, and refuses a SIEM setting it cannot use', async (t) => {
+  t.same(loadConfig({}, ROOT).siem, { hecUrl: null, hecToken: null, syslogUrl: null, format: 'ocsf', ca: null })
+  rejects(t, { LOCKBOX_SIEM_HEC_URL: 'https://splunk.internal:8088' }, 'LOCKBOX_SIEM_HEC_TOKEN', /LOCKBOX_SIEM_HEC_URL/)
+  rejects(t, { LOCKBOX_SIEM_HEC_URL: 'splunk.internal:8088', LOCKBOX_SIEM_HEC_TOKEN: 'x' }, 'LOCKBOX_SIEM_HEC_URL')
+  rejects(t, { LOCKBOX_SIEM_SYSLOG_URL: 'udp://relay.internal:514' }, 'LOCKBOX_SIEM_SYSLOG_URL', /tcp: or tls:/)
+  rejects(t, { LOCKBOX_SIEM_FORMAT: 'cef' }, 'LOCKBOX_SIEM_FORMAT', /ocsf, native, o365/)
+  rejects(t, { LOCKBOX_SIEM_CA_FILE: 'no-such-ca.pem' }, 'LOCKBOX_SIEM_CA_FILE', /cannot read/)
 })
 
 t.test('keeps the signing key in the data dir by default', async (t) => {
