@@ -85,6 +85,7 @@ t.test('uses the documented defaults for an empty environment', async (t) => {
     logLevel: 'info',
     sweepIntervalMs: 1000,
     refusalBudget: { perAddress: 100, perTenant: 1000, windowMs: 60_000, delayMs: 200, summaryIntervalMs: 10_000, maxSources: 1000 },
+    siem: { hecUrl: null, hecToken: null, syslogUrl: null, format: 'ocsf', ca: null },
     workers: 1
   })
 })
