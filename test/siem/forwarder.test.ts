@@ -135,3 +135,24 @@ t.test('reads after a cursor from its time on, past a page of records of the sam
   t.same(rest.records.map((r) => r.seq), [12])
   t.equal(rest.end, true)
 })
+
+t.test('keeps chain order when the live feed brings another process\'s records after its own', async (t) => {
+  const dir = tempDir('lockbox-siem-shared-')
+  // Two processes on one data dir: this one hears the other's commits only when it polls (rarely here).
+  const here = await openEmbeddedStores({ dataDir: dir.path, pollMs: 60_000 })
+  const there = await openEmbeddedStores({ dataDir: dir.path })
+  t.teardown(async () => {
+    await Promise.all([here.close(), there.close()])
+    dir.remove()
+  })
+  const receiver = await startHecReceiver()
+  t.teardown(receiver.stop)
+  const f = forwarder(t, here, receiver, { rescanMs: 60_000 })
+  f.start(60_000)
+  await f.deliver()
+  await commitRecords(there, 'contoso', 5)
+  await commitRecords(here, 'contoso', 5)
+  await waitUntil(() => receiver.events.length >= 10, 'all 10 arrived')
+  await sleep(100)
+  t.match(checkDelivery(arrivals(receiver.events), 10), { complete: true, resumes: [], gaps: [], duplicates: 0 }, 'the hole before its own records was read from the store')
+})

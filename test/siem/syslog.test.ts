@@ -73,7 +73,7 @@ t.test('rsyslog killed mid-stream and restarted still gets every record, in orde
   t.teardown(rsyslog.stop)
   const stores = await embedded(t)
   let failures = 0
-  const f = forwarder(t, stores, syslogSink({ url: rsyslog.url, render: toOcsf, settleMs: 100, connectTimeoutMs: 1000 }), { batch: 25, onFailure: () => { failures++ } })
+  const f = forwarder(t, stores, syslogSink({ url: rsyslog.url, render: toOcsf, settleMs: 300, connectTimeoutMs: 1000 }), { batch: 25, onFailure: () => { failures++ } })
   f.start(50)
   const writing = (async () => {
     for (let i = 0; i < 30; i++) {
