@@ -43,6 +43,7 @@ async function listening (port: number): Promise<boolean> {
 }
 
 export async function startRsyslog (): Promise<Rsyslog> {
+  if (!existsSync(RSYSLOGD)) throw new Error(`${RSYSLOGD} is missing: apt-get install rsyslog (npm run test:all does)`)
   const dir = mkdtempSync(join(tmpdir(), 'lockbox-rsyslog-'))
   const port = await freePort()
   const out = join(dir, 'received.log')

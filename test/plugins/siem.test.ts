@@ -1,6 +1,7 @@
 // The siem plugin: the configured sinks run from the app's start to its close, deliver what the
 // workflow writes, and report delivery, failures and lag in /metrics.
 import t from 'tap'
+import { spawnSync } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { siemSinks } from '../../plugins/app/siem.js'
 import { startTestApp } from '../helpers/app.js'
@@ -40,6 +41,11 @@ t.test('delivers the workflow\'s records to every configured sink and reports it
   t.match(metrics, /^lockbox_siem_lag_records\{sink="hec"\} 0$/m)
   t.match(metrics, /^lockbox_siem_lag_seconds\{sink="syslog"\} 0$/m)
   t.match(metrics, /^lockbox_siem_delivery_seconds_count\{sink="hec"\} \d+$/m)
+  // The same check /metrics passes without sinks (test/routes/metrics.test.ts), where promtool is installed.
+  if (spawnSync('sh', ['-c', 'command -v promtool']).status === 0) {
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: metrics, encoding: 'utf8' })
+    t.equal(check.status, 0, `promtool: ${check.stdout}${check.stderr}`)
+  }
 
   await receiver.kill()
   await openServiceRequest(h)
