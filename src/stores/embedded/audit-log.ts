@@ -36,6 +36,15 @@ interface Candidate { position: number, text: string | undefined }
 interface Read { transaction?: Transaction }
 
 const KNOWN_OPERATIONS = new Set<string>(AUDIT_OPERATIONS)
+/** An index entry's value: its key is the data. One shared empty buffer, so no put allocates one. */
+const NOTHING = Buffer.alloc(0)
+/**
+ * LMDB refuses keys over 1,978 bytes; an index key is the field and a position. A longer field is
+ * refused before its change writes anything (a failed put would leave the change half written).
+ */
+const MAX_INDEXED_BYTES = 1900
+/** Below this many UTF-16 units a field cannot exceed MAX_INDEXED_BYTES in UTF-8: no need to count. */
+const MAX_INDEXED_LENGTH = MAX_INDEXED_BYTES / 3
 
 function matches (record: AuditRecord, filter: AuditFilter): boolean {
   return (filter.tenantId === undefined || record.tenantId === filter.tenantId) &&
@@ -66,36 +75,42 @@ export class AuditLog {
   }
 
   /**
-   * Inside a write transaction: seals the drafts onto the tenant's chain as it is now (read in this
-   * transaction, so another process's appends are under it) and returns them, writing nothing;
-   * throws (TypeError) for a draft the log cannot hold.
+   * Seals the drafts onto the chain after `head` and returns them, writing nothing; throws
+   * (TypeError) for a draft the log cannot hold: one without a canonical form, or with a field too
+   * long for an index key.
    */
-  seal (tenantId: string, drafts: AuditDraft[], time: string): SealedRecord[] {
-    let head = this.head(tenantId)
+  seal (drafts: AuditDraft[], head: ChainHead, time: string): SealedRecord[] {
     return drafts.map((draft) => {
+      for (const field of [draft.tenantId, draft.requestId ?? '', draft.operation, draft.actor.id]) {
+        if (field.length > MAX_INDEXED_LENGTH && Buffer.byteLength(field) > MAX_INDEXED_BYTES) throw new TypeError(`an indexed field of an audit record is longer than ${MAX_INDEXED_BYTES} bytes`)
+      }
       const sealed = sealRecordText(draft, head, { id: randomUUID(), time })
       head = sealed.record
       return sealed
     })
   }
 
-  /** Inside the same write transaction: writes sealed records at the next positions; returns the first. */
-  write (tenantId: string, sealed: SealedRecord[]): number {
+  /**
+   * Inside a write transaction: writes sealed records of one tenant from `position` on, with their
+   * index entries. The caller moves the tenant's head and the log's end once per transaction (see
+   * `advance`).
+   */
+  write (tenantId: string, sealed: SealedRecord[], position: number): void {
     const { t } = this
-    const start = this.end()
-    let position = start
     for (const { record, text } of sealed) {
       t.audit.put(position, text)
-      t.auditOfTenant.put([tenantId, position], '')
-      if (record.requestId !== null) t.auditOfRequest.put([record.requestId, position], '')
-      t.auditOfOperation.put([record.operation, position], '')
-      t.auditOfActor.put([record.actor.id, position], '')
+      t.auditOfTenant.put([tenantId, position], NOTHING)
+      if (record.requestId !== null) t.auditOfRequest.put([record.requestId, position], NOTHING)
+      t.auditOfOperation.put([record.operation, position], NOTHING)
+      t.auditOfActor.put([record.actor.id, position], NOTHING)
       position++
     }
-    const last = (sealed[sealed.length - 1] as SealedRecord).record
-    t.heads.put(tenantId, JSON.stringify({ seq: last.seq, hash: last.hash }))
-    t.counters.put('position', position)
-    return start
+  }
+
+  /** Inside the same write transaction: the tenants' new heads and the log's new end. */
+  advance (heads: Map<string, ChainHead>, end: number): void {
+    for (const [tenantId, head] of heads) this.t.heads.put(tenantId, JSON.stringify({ seq: head.seq, hash: head.hash }))
+    this.t.counters.put('position', end)
   }
 
   /** The records at positions from `start` (inclusive) to `end` (exclusive) that still exist. */
