@@ -43,6 +43,8 @@ export interface Tables {
   notificationsOfRequest: Text
   /** Audit position → the record's sealed JSON text. Positions count records in append order, for good. */
   audit: Database<string, number>
+  /** The same table, read as bytes: an export copies the stored texts without decoding them. */
+  auditBytes: Database<Buffer, number>
   /** [tenantId, position], [requestId, position], [operation, position], [actorId, position] → ''. */
   auditOfTenant: Index
   auditOfRequest: Index
@@ -89,6 +91,7 @@ export function openTables (dataDir: string): Tables {
     notificationsOfStatus: text('notificationsOfStatus'),
     notificationsOfRequest: text('notificationsOfRequest'),
     audit: root.openDB<string, number>({ name: 'audit', encoding: 'string', keyEncoding: 'uint32' }),
+    auditBytes: root.openDB<Buffer, number>({ name: 'audit', encoding: 'binary', keyEncoding: 'uint32' }),
     auditOfTenant: index('auditOfTenant'),
     auditOfRequest: index('auditOfRequest'),
     auditOfOperation: index('auditOfOperation'),

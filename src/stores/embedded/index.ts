@@ -219,6 +219,7 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
     audit: {
       query: guarded((query) => log.query(query)),
       export: (filter) => log.export(filter, guard),
+      exportNdjson: (filter, map) => log.exportNdjson(filter, guard, map),
       verify: guarded(async (tenantId) => await log.verify(tenantId, guard)),
       head: guarded((tenantId) => log.head(tenantId)),
       prune: guarded(async (before) => await log.prune(before, transact, guard)),
