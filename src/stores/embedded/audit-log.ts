@@ -4,6 +4,7 @@
 // goes backwards in append order, so a time range is a range of positions. Nothing is held in memory:
 // every query reads what it needs.
 import { randomUUID } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
 import { setImmediate as breathe } from 'node:timers/promises'
 import type { Key, RangeIterable, Transaction } from 'lmdb'
 import { AUDIT_OPERATIONS, ChainVerifier, EMPTY_HEAD, sealRecordText, type AuditDraft, type AuditRecord, type ChainHead, type SealedRecord } from '../../domain/audit.js'
@@ -20,8 +21,9 @@ const NDJSON_CHUNK_BYTES = 64 * 1024
 const NEWLINE = 0x0a
 /** Records looked at without a match before an export lets the event loop run. */
 const SCAN_BUDGET = 4096
-/** Records one retention transaction deletes: small enough that appends never wait long behind it. */
+/** Records one retention transaction deletes at most, and the time it may take: appends never wait long behind it. */
 const PRUNE_CHUNK = 500
+const PRUNE_SLICE_MS = 2
 
 /** What a filter becomes: between which positions, which index lists to merge (null: every position), what to check per record. */
 interface Plan {
@@ -291,9 +293,13 @@ export class AuditLog {
   private pruneChunk (cut: number): number {
     const { t } = this
     const first = this.first()
-    const end = Math.min(cut, first + PRUNE_CHUNK)
+    const limit = Math.min(cut, first + PRUNE_CHUNK)
     const anchors = new Map<string, ChainHead>()
-    for (let position = first; position < end; position++) {
+    const started = performance.now()
+    let end = first
+    // Commits that share the transaction wait for it: it stops after PRUNE_SLICE_MS.
+    while (end < limit && ((end - first) % 32 !== 31 || performance.now() - started < PRUNE_SLICE_MS)) {
+      const position = end++
       const text = t.audit.get(position)
       /* c8 ignore next -- positions below `end` exist unless something else deleted them: skip, never stop retention */
       if (text === undefined) continue
