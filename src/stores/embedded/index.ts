@@ -15,7 +15,7 @@ import { AuditLog } from './audit-log.js'
 import { inTransaction, openTables, restrictFiles } from './db.js'
 import { Entities } from './entities.js'
 import { GroupCommit } from './group-commit.js'
-import { createLocalEvents } from './local-events.js'
+import { createLocalEvents } from '../local-events.js'
 import { migrateJournal, type MigrationLog } from './migrate.js'
 
 export { DATABASE_FILE } from './db.js'
