@@ -232,6 +232,9 @@ t.test('streams, verifies and replays a long log', async (t) => {
   }
   t.same(await lines({ tenantId: 'contoso' }), Array.from({ length: 5501 }, (_, index) => index + 1), 'NDJSON: every record, in order, over many chunks')
   t.same(await lines({ tenantId: 'fabrikam', operations: ['ContentAccessed'] }), [], 'NDJSON: a scan past thousands of candidates that do not match')
+  // Two exports at once: each reads between the other's chunks, and neither line is torn by that.
+  t.same(await Promise.all([lines({ tenantId: 'contoso' }), lines({ operations: ['ContentAccessed'], from: 0 })]),
+    [Array.from({ length: 5501 }, (_, index) => index + 1), Array.from({ length: 5501 }, (_, index) => index + 1).filter((seq) => seq !== 5001)], 'NDJSON: two exports at once')
   // A record longer than a chunk goes out whole, in a chunk of its own size.
   await stores.lockbox.commit({ tenantId: 'contoso', audit: [draft('ContentAccessed', { details: { note: 'x'.repeat(100_000) } })] })
   t.same(await lines({ operations: ['ContentAccessDenied', 'ContentAccessed'], from: 0 }), Array.from({ length: 5502 }, (_, index) => index + 1), 'NDJSON: a record larger than a chunk')

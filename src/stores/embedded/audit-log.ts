@@ -208,21 +208,26 @@ export class AuditLog {
         const line = record === null || map === undefined ? stored : JSON.stringify(map(record))
         // A string takes at most three bytes per UTF-16 unit.
         const room = typeof line === 'string' ? line.length * 3 + 1 : line.length + 1
-        if (used + room > chunk.length && used > 0) {
-          yield chunk.subarray(0, used)
-          guard()
-          chunk = Buffer.allocUnsafe(NDJSON_CHUNK_BYTES)
+        let full: Buffer | null = null
+        if (used + room > chunk.length) {
+          if (used > 0) full = chunk.subarray(0, used)
+          chunk = Buffer.allocUnsafe(Math.max(NDJSON_CHUNK_BYTES, room))
           used = 0
-          looked = 0
-          await breathe()
         }
-        if (room > chunk.length) chunk = Buffer.allocUnsafe(room)
+        // Copied before anything else can run: `stored` is a view of lmdb's shared read buffer,
+        // which the next read anywhere in the process overwrites.
         if (typeof line === 'string') used += chunk.write(line, used)
         else {
           chunk.set(line, used)
           used += line.length
         }
         chunk[used++] = NEWLINE
+        if (full !== null) {
+          yield full
+          guard()
+          looked = 0
+          await breathe()
+        }
       }
       if (used > 0) yield chunk.subarray(0, used)
     } finally {
