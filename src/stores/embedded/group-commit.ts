@@ -43,8 +43,8 @@ export interface GroupCommitOptions {
   logGrantEvents: (events: GrantEvent[]) => void
   /** Inside the transaction: the records a batch appends from `start` on; `forget` if it fails. */
   appended: { own: (start: number, records: AuditRecord[]) => void, forget: (start: number) => void }
-  /** After a batch is durable, before its changes are acknowledged. */
-  durable: () => void
+  /** After a batch is durable, before its changes are acknowledged; `start` is its first position (-1: it appended nothing). */
+  durable: (start: number) => void
 }
 
 export interface GroupCommitStats {
@@ -108,7 +108,7 @@ export class GroupCommit {
       this.queue = []
       ;({ outcomes, start } = this.apply(batch))
     }).then(() => {
-      this.o.durable()
+      this.o.durable(start)
       ;(batch as Pending[]).forEach((pending, index) => {
         const outcome = outcomes[index] as Outcome
         if ('refused' in outcome) pending.reject(outcome.refused)

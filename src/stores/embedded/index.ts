@@ -123,7 +123,7 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
     nextOrdinal,
     logGrantEvents,
     appended: { own: (start, records) => feed.own(start, records), forget: (start) => feed.forget(start) },
-    durable: () => feed.deliver()
+    durable: (start) => { feed.settle(start) }
   })
 
   async function commit (change: Change): Promise<AuditRecord[]> {
@@ -140,20 +140,30 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
    */
   const feed = (() => {
     let delivered = log.end()
-    /** This process's sealed batches by first position, until delivered. */
-    const pending = new Map<number, { end: number, records: AuditRecord[] }>()
+    /** This process's sealed batches by first position, until delivered; `durable` once flushed. */
+    const pending = new Map<number, { end: number, records: AuditRecord[], durable: boolean }>()
     return {
       own (start: number, records: AuditRecord[]): void {
-        pending.set(start, { end: start + records.length, records })
+        pending.set(start, { end: start + records.length, records, durable: false })
       },
       forget (start: number): void {
         pending.delete(start)
       },
+      /** The batch at `start` is on disk: it (and what follows it) may go out. */
+      settle (start: number): void {
+        const batch = pending.get(start)
+        if (batch !== undefined) batch.durable = true
+        this.deliver()
+      },
       deliver (): void {
         const end = log.end()
-        for (let position = delivered; position < end;) {
+        let position = delivered
+        while (position < end) {
           const batch = pending.get(position)
           if (batch !== undefined) {
+            // Committed but not yet flushed (the next batch commits while this one is flushed):
+            // it goes out, and what follows it, once it is durable.
+            if (!batch.durable) break
             pending.delete(position)
             appended.emit(batch.records)
             position = batch.end
@@ -167,7 +177,7 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
           }
           position = next
         }
-        delivered = Math.max(delivered, end)
+        delivered = Math.max(delivered, position)
       }
     }
   })()
