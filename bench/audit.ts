@@ -3,9 +3,11 @@
 // from outside: time to ready, anonymous memory (RssAnon; the mapped database file apart), the first
 // page of filtered searches and export throughput over HTTP, and a retention run over the oldest
 // tenth while the gateway serves (latency quiet vs during). Prints a table.
-// BENCH_CONCURRENCY: commit loops; BENCH_FILL_BATCH: records per commit while filling (1 = as the
-// gateway writes; larger fills a 10M store sooner); the last BENCH_MEASURED records are always
-// committed one per commit, and give the durable appends/s.
+// BENCH_FILL_BATCH: records per commit while filling (1 = as the gateway writes; larger fills a 10M
+// store sooner). The last BENCH_MEASURED records are always committed one per commit, as a gateway
+// writes them, by as many concurrent appenders as BENCH_CONCURRENCY lists (its in-flight calls; a
+// share of the records at each level), and give the durable appends/s: a durable commit waits for
+// an fsync, so the rate a level reaches is about its appenders / commit latency.
 import { fork } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
@@ -19,7 +21,7 @@ import { DATABASE_FILE, openEmbeddedStores, type EmbeddedStores } from '../src/s
 import type { Memory } from './audit-gateway.js'
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 1_000_000)
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 512)
+const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '64,512,4096').split(',').map(Number)
 const FILL_BATCH = Number(process.env.BENCH_FILL_BATCH ?? 1)
 const MEASURED = Math.min(RECORDS, Number(process.env.BENCH_MEASURED ?? 200_000))
 const EXPORT_RUNS = Number(process.env.BENCH_EXPORT_RUNS ?? (RECORDS > 2_000_000 ? 1 : 3))
@@ -66,8 +68,8 @@ function draftFor (index: number, requestIds: string[]): AuditDraft {
   }
 }
 
-/** CONCURRENCY loops committing `batch` records at a time from `from` to `to`, each awaiting its durability. */
-async function load (stores: EmbeddedStores, requestIds: string[], from: number, to: number, batch: number): Promise<{ seconds: number, commits: number, syncs: number }> {
+/** `concurrency` loops committing `batch` records at a time from `from` to `to`, each awaiting its durability. */
+async function load (stores: EmbeddedStores, requestIds: string[], from: number, to: number, batch: number, concurrency: number): Promise<{ seconds: number, commits: number, syncs: number }> {
   let next = from
   let commits = 0
   const started = performance.now()
@@ -81,7 +83,7 @@ async function load (stores: EmbeddedStores, requestIds: string[], from: number,
       if (Math.floor(end / 500_000) > Math.floor(index / 500_000)) process.stderr.write(`  … ${format(end)} records\n`)
     }
   }
-  await Promise.all(Array.from({ length: CONCURRENCY }, loop))
+  await Promise.all(Array.from({ length: concurrency }, loop))
   return { seconds: (performance.now() - started) / 1000, commits, syncs: stores.stats.syncs - syncsBefore }
 }
 
@@ -91,12 +93,19 @@ async function fill (dataDir: string, requestIds: string[]): Promise<void> {
   let step = STEP_MS * FILL_BATCH
   const stores = await openEmbeddedStores({ dataDir, now: () => (clock += step) })
   try {
-    const bulk = await load(stores, requestIds, 0, RECORDS - MEASURED, FILL_BATCH)
+    const bulk = await load(stores, requestIds, 0, RECORDS - MEASURED, FILL_BATCH, Math.max(...CONCURRENCY))
     step = STEP_MS
     if (RECORDS > MEASURED) process.stderr.write(`  filled ${format(RECORDS - MEASURED)} records in ${format(bulk.seconds, 1)} s (${FILL_BATCH} per commit)\n`)
-    const { seconds, syncs } = await load(stores, requestIds, RECORDS - MEASURED, RECORDS, 1)
-    report('append (durable, one record per commit)', `${format(MEASURED / seconds)} records/s`,
-      `the last ${format(MEASURED)} of ${format(RECORDS)}, ${CONCURRENCY} concurrent; ${format(syncs)} transactions (fsyncs), ${format(MEASURED / syncs, 1)} commits each`)
+    let from = RECORDS - MEASURED
+    for (const [index, concurrency] of CONCURRENCY.entries()) {
+      const to = RECORDS - Math.floor(MEASURED * (CONCURRENCY.length - index - 1) / CONCURRENCY.length)
+      const cpu = process.cpuUsage()
+      const { seconds, syncs } = await load(stores, requestIds, from, to, 1, concurrency)
+      const { user, system } = process.cpuUsage(cpu)
+      report(`append, ${concurrency} concurrent (durable, one record per commit)`, `${format((to - from) / seconds)} records/s`,
+        `${format(to - from)} records up to ${format(to)}; ${format(syncs)} transactions (fsyncs), ${format((to - from) / syncs, 1)} commits each; ${format((user + system) / (to - from), 1)} µs CPU per record`)
+      from = to
+    }
   } finally {
     await stores.close()
   }

@@ -29,16 +29,19 @@ export function start (name: string, command: string, args: string[], options: {
   return { name, child, pid: child.pid }
 }
 
+/** How long a process may take to answer at start (BENCH_READY_SECONDS; a loaded machine needs more). */
+const READY_SECONDS = Number(process.env.BENCH_READY_SECONDS ?? 30)
+
 /** Waits until `url` answers 200 (or, for a bare port, accepts a request at all). */
 export async function ready (name: string, url: string, anyStatus = false): Promise<void> {
-  const giveUpAt = Date.now() + 30_000
+  const giveUpAt = Date.now() + READY_SECONDS * 1000
   for (;;) {
     try {
       const res = await fetch(url)
       await res.arrayBuffer()
       if (anyStatus || res.status === 200) return
     } catch {}
-    if (Date.now() > giveUpAt) throw new Error(`${name}: ${url} did not answer within 30 s`)
+    if (Date.now() > giveUpAt) throw new Error(`${name}: ${url} did not answer within ${READY_SECONDS} s`)
     await sleep(100)
   }
 }

@@ -1,6 +1,6 @@
-// The primary's switchboard between its workers: relays grant events to every other worker and
-// committed audit records to the workers that stream them (telling each worker whether anyone
-// elsewhere wants its records), and gathers the other workers' metrics for a scrape of any one of them.
+// The primary's switchboard between its workers: gathers the other workers' metrics for a scrape of
+// any one of them. (Grant events and audit records need no relay: every store backend carries them
+// to every process itself, the embedded one through its shared database.)
 import type { MetricsPart, ToPrimary, ToWorker } from './messages.js'
 
 export interface HubWorker {
@@ -15,10 +15,6 @@ interface Gathering { requester: HubWorker, requestId: number, waiting: Set<numb
 
 export class Hub {
   private readonly workers = new Map<number, HubWorker>()
-  /** Workers with live audit stream subscribers. */
-  private readonly listening = new Set<number>()
-  /** What each worker was last told about sending its records. */
-  private readonly wanted = new Map<number, boolean>()
   private readonly gatherings = new Map<number, Gathering>()
   private nextGathering = 0
 
@@ -26,36 +22,21 @@ export class Hub {
 
   add (worker: HubWorker): void {
     this.workers.set(worker.id, worker)
-    this.updateWanted()
   }
 
   /** A worker gone: nothing more is sent to it, and no scrape waits for it. */
   remove (id: number): void {
     this.workers.delete(id)
-    this.listening.delete(id)
-    this.wanted.delete(id)
     for (const [key, gathering] of this.gatherings) {
       if (gathering.requester.id === id) this.finish(key, false)
       else if (gathering.waiting.delete(id) && gathering.waiting.size === 0) this.finish(key, true)
     }
-    this.updateWanted()
   }
 
   receive (from: number, message: ToPrimary): void {
     const sender = this.workers.get(from)
     if (sender === undefined) return
     switch (message.lockbox) {
-      case 'grant':
-        for (const worker of this.workers.values()) if (worker.id !== from) worker.send(message)
-        break
-      case 'records':
-        for (const id of this.listening) if (id !== from) this.workers.get(id)?.send(message)
-        break
-      case 'listening':
-        if (message.on) this.listening.add(from)
-        else this.listening.delete(from)
-        this.updateWanted()
-        break
       case 'metrics':
         this.gather(sender, message.id)
         break
@@ -64,16 +45,6 @@ export class Hub {
         break
       default:
         break
-    }
-  }
-
-  private updateWanted (): void {
-    for (const worker of this.workers.values()) {
-      // Wanted when some other worker streams: a worker's own stream hears its commits directly.
-      const wanted = [...this.listening].some((id) => id !== worker.id)
-      if (this.wanted.get(worker.id) === wanted) continue
-      this.wanted.set(worker.id, wanted)
-      worker.send({ lockbox: 'records-wanted', wanted })
     }
   }
 

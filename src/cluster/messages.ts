@@ -1,8 +1,6 @@
 // What the cluster primary and its workers say to each other over IPC (LOCKBOX_WORKERS > 1). Every
 // message is tagged `lockbox`, so anything else on the channel (Node's own cluster traffic) is ignored.
 import type { MetricObjectWithValues, MetricValue } from 'prom-client'
-import type { AuditRecord } from '../domain/audit.js'
-import type { GrantEvent } from '../stores/types.js'
 
 /** One process's metrics, as `Registry.getMetricsAsJSON()` gives them. */
 export type MetricsPart = Array<MetricObjectWithValues<MetricValue<string>>>
@@ -10,22 +8,12 @@ export type MetricsPart = Array<MetricObjectWithValues<MetricValue<string>>>
 export type ToPrimary =
   /** The worker listens; `banner` is what a single process would print at start. */
   | { lockbox: 'ready', banner: string }
-  /** A request left Approved in this process: every other one must drop the grant. */
-  | { lockbox: 'grant', event: GrantEvent }
-  /** Records this process committed, sent only while another process streams them. */
-  | { lockbox: 'records', records: AuditRecord[] }
-  /** This process has live audit stream subscribers (or no longer has any). */
-  | { lockbox: 'listening', on: boolean }
   /** A scrape of /metrics in this process: gather every process's metrics. */
   | { lockbox: 'metrics', id: number }
   /** This process's answer to `metrics-collect`. */
   | { lockbox: 'metrics-part', id: number, metrics: MetricsPart }
 
 export type ToWorker =
-  | { lockbox: 'grant', event: GrantEvent }
-  | { lockbox: 'records', records: AuditRecord[] }
-  /** Whether another process streams audit records, so this one must send what it commits. */
-  | { lockbox: 'records-wanted', wanted: boolean }
   | { lockbox: 'metrics-collect', id: number }
   /** Every process's metrics, answering this worker's `metrics` request `id`. */
   | { lockbox: 'metrics-all', id: number, parts: MetricsPart[] }

@@ -29,6 +29,25 @@ export interface ServiceRequest {
   version: number
 }
 
+/** A tenant's service request numbers start here. */
+export const FIRST_SERVICE_REQUEST_NUMBER = 100001
+
+/**
+ * The numbering rule every store keeps, atomically: the number after `last`, the tenant's counter
+ * (undefined before its first number), never below FIRST_SERVICE_REQUEST_NUMBER.
+ */
+export function serviceRequestNumberAfter (last: number | undefined): number {
+  return Math.max((last ?? 0) + 1, FIRST_SERVICE_REQUEST_NUMBER)
+}
+
+/**
+ * A committed service request's number as the counter counts it (a plain decimal number: the
+ * counter moves past it, so no later number repeats it), or null for one it ignores ('legacy-7').
+ */
+export function countedServiceRequestNumber (number: string): number | null {
+  return /^\d{1,15}$/.test(number) ? Number(number) : null
+}
+
 export type PublicServiceRequest = Omit<ServiceRequest, 'version'>
 
 export function viewServiceRequest (sr: ServiceRequest): PublicServiceRequest {

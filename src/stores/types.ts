@@ -104,6 +104,12 @@ export interface AuditLog {
   query: (query: AuditQuery) => Promise<Page<AuditRecord>>
   /** Every matching record, oldest first, streamed (no page size). */
   export: (query: Omit<AuditQuery, 'limit' | 'cursor'>) => AsyncIterable<AuditRecord>
+  /**
+   * The same records as NDJSON, in chunks: one record's JSON per line, as the record was sealed, or
+   * the JSON of what `map` makes of it (another format). Without `map`, a backend that keeps each
+   * record's text writes it out as it is (no parse, no serialisation).
+   */
+  exportNdjson: (query: Omit<AuditQuery, 'limit' | 'cursor'>, map?: (record: AuditRecord) => unknown) => AsyncIterable<string | Uint8Array>
   /** Walks the tenant's chain from its first kept record (from the genesis, or from its anchor). */
   verify: (tenantId: string) => Promise<AuditVerification>
   /** The tenant's last record ever appended, pruned or not: where its next record continues. */

@@ -1,6 +1,6 @@
 // Tenant helpers: the public view of a service request and stored settings over the tenants file.
 import t from 'tap'
-import { viewServiceRequest, withSettings, type ServiceRequest, type Tenant } from '../../src/domain/tenant.js'
+import { countedServiceRequestNumber, FIRST_SERVICE_REQUEST_NUMBER, serviceRequestNumberAfter, viewServiceRequest, withSettings, type ServiceRequest, type Tenant } from '../../src/domain/tenant.js'
 
 const contoso: Tenant = {
   id: 'contoso',
@@ -45,4 +45,13 @@ t.test('lets stored settings win over the tenants file', async (t) => {
   t.strictSame(merged, { id: 'contoso', displayName: 'Contoso Ltd.', lockboxEnabled: false, approverEmails: [] })
   t.equal(contoso.lockboxEnabled, true, 'the file entry is not changed')
   t.strictSame(contoso.approverEmails, ['lockbox-approvers@contoso.com'])
+})
+
+t.test('numbers service requests from 100001 on, after the last number counted', async (t) => {
+  t.equal(serviceRequestNumberAfter(undefined), FIRST_SERVICE_REQUEST_NUMBER, 'a tenant\'s first')
+  t.equal(serviceRequestNumberAfter(100001), 100002)
+  t.equal(serviceRequestNumberAfter(7), FIRST_SERVICE_REQUEST_NUMBER, 'never below the first')
+  t.equal(countedServiceRequestNumber('100005'), 100005, 'a plain decimal number is counted')
+  t.equal(countedServiceRequestNumber('legacy-7'), null, 'anything else is not')
+  t.equal(countedServiceRequestNumber('1234567890123456'), null, 'nor a number too long to count exactly')
 })

@@ -152,4 +152,21 @@ export function auditContract (t: Test, open: OpenStores): void {
       t.same(exported, items, JSON.stringify(filter))
     }
   })
+
+  t.test('exports as NDJSON the records export gives, one JSON text per line', async (t) => {
+    const stores = await openFor(t, open)
+    const { filters } = await seed(stores)
+    for (const filter of [...filters, { tenantIds: [] }]) {
+      const exported: AuditRecord[] = []
+      for await (const record of stores.audit.export(filter)) exported.push(record)
+      const text = async (map?: (record: AuditRecord) => unknown): Promise<string> => {
+        let out = ''
+        for await (const chunk of stores.audit.exportNdjson(filter, map)) out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
+        return out
+      }
+      t.same(await text(), exported.map((record) => JSON.stringify(record) + '\n').join(''), JSON.stringify(filter))
+      const brief = (record: AuditRecord): unknown => ({ n: record.seq, who: `${record.actor.id} ✓` })
+      t.same(await text(brief), exported.map((record) => JSON.stringify(brief(record)) + '\n').join(''), `mapped: ${JSON.stringify(filter)}`)
+    }
+  })
 }

@@ -223,6 +223,7 @@ export function storeContract (t: Test, open: OpenStores): void {
       () => stores.lockbox.listNotifications({ limit: 5 }),
       () => stores.audit.query(query),
       async () => { for await (const record of stores.audit.export({})) t.fail(`exported ${record.id}`) },
+      async () => { for await (const chunk of stores.audit.exportNdjson({})) t.fail(`exported ${String(chunk)}`) },
       () => stores.audit.verify('contoso'),
       () => stores.audit.head('contoso'),
       () => stores.audit.prune(T0),

@@ -224,12 +224,29 @@ t.test('streams, verifies and replays a long log', async (t) => {
   t.same(await seqs({ operations: ['ContentAccessDenied'] }), [5001], 'a rare record is found across a long scan')
   t.same(await seqs({ tenantId: 'fabrikam', operations: ['ContentAccessed'] }), [], 'a scan past thousands of candidates that do not match')
   t.same(await seqs({ tenantId: 'contoso' }), Array.from({ length: 5501 }, (_, index) => index + 1), 'every record, in order')
+  const lines = async (filter: Parameters<Stores['audit']['export']>[0]): Promise<number[]> => {
+    const chunks: Buffer[] = []
+    for await (const chunk of stores.audit.exportNdjson(filter)) chunks.push(Buffer.from(chunk))
+    t.ok(chunks.every((chunk) => chunk.at(-1) === 0x0a), 'every chunk ends with a whole line')
+    return Buffer.concat(chunks).toString('utf8').split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as AuditRecord).seq)
+  }
+  t.same(await lines({ tenantId: 'contoso' }), Array.from({ length: 5501 }, (_, index) => index + 1), 'NDJSON: every record, in order, over many chunks')
+  t.same(await lines({ tenantId: 'fabrikam', operations: ['ContentAccessed'] }), [], 'NDJSON: a scan past thousands of candidates that do not match')
+  // Two exports at once: each reads between the other's chunks, and neither line is torn by that.
+  t.same(await Promise.all([lines({ tenantId: 'contoso' }), lines({ operations: ['ContentAccessed'], from: 0 })]),
+    [Array.from({ length: 5501 }, (_, index) => index + 1), Array.from({ length: 5501 }, (_, index) => index + 1).filter((seq) => seq !== 5001)], 'NDJSON: two exports at once')
+  // A record longer than a chunk goes out whole, in a chunk of its own size.
+  await stores.lockbox.commit({ tenantId: 'contoso', audit: [draft('ContentAccessed', { details: { note: 'x'.repeat(100_000) } })] })
+  t.same(await lines({ operations: ['ContentAccessDenied', 'ContentAccessed'], from: 0 }), Array.from({ length: 5502 }, (_, index) => index + 1), 'NDJSON: a record larger than a chunk')
+  let mapped = 0
+  for await (const chunk of stores.audit.exportNdjson({ tenantId: 'contoso' }, (record) => record)) mapped += Buffer.from(chunk).toString('utf8').split('\n').length - 1
+  t.equal(mapped, 5502, 'NDJSON mapped: a record larger than a chunk')
   const verified = await stores.audit.verify('contoso')
   await stores.close()
 
   stores = await openFresh(t, dataDir)
   t.same(await stores.audit.verify('contoso'), verified)
-  t.match(verified, { valid: true, records: 5501 })
+  t.match(verified, { valid: true, records: 5502 })
 })
 
 t.test('loses no acknowledged commit when killed with SIGKILL mid-stream', async (t) => {

@@ -4,6 +4,7 @@
 // goes backwards in append order, so a time range is a range of positions. Nothing is held in memory:
 // every query reads what it needs.
 import { randomUUID } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
 import { setImmediate as breathe } from 'node:timers/promises'
 import type { Key, RangeIterable, Transaction } from 'lmdb'
 import { AUDIT_OPERATIONS, ChainVerifier, EMPTY_HEAD, sealRecordText, type AuditDraft, type AuditRecord, type ChainHead, type SealedRecord } from '../../domain/audit.js'
@@ -15,10 +16,14 @@ export type AuditFilter = Omit<AuditQuery, 'limit' | 'cursor'>
 
 /** Records handed out (or chain links checked) between two turns of the event loop. */
 const CHUNK = 256
+/** An NDJSON export's chunk: few enough writes to be fast, small enough to keep memory flat. */
+const NDJSON_CHUNK_BYTES = 64 * 1024
+const NEWLINE = 0x0a
 /** Records looked at without a match before an export lets the event loop run. */
 const SCAN_BUDGET = 4096
-/** Records one retention transaction deletes: small enough that appends never wait long behind it. */
+/** Records one retention transaction deletes at most, and the time it may take: appends never wait long behind it. */
 const PRUNE_CHUNK = 500
+const PRUNE_SLICE_MS = 2
 
 /** What a filter becomes: between which positions, which index lists to merge (null: every position), what to check per record. */
 interface Plan {
@@ -32,10 +37,25 @@ interface Plan {
 
 interface Candidate { position: number, text: string | undefined }
 
+/**
+ * lmdb's zero-copy read (typed without its options): a view of the stored bytes, valid until the
+ * next read, so it is copied into the chunk at once.
+ */
+interface FastBytes { getBinaryFast: (key: number, options?: Read) => Buffer | undefined }
+
 /** Reads in one snapshot (an export, a chain walk) or, with no transaction, in the latest committed state. */
 interface Read { transaction?: Transaction }
 
 const KNOWN_OPERATIONS = new Set<string>(AUDIT_OPERATIONS)
+/** An index entry's value: its key is the data. One shared empty buffer, so no put allocates one. */
+const NOTHING = Buffer.alloc(0)
+/**
+ * LMDB refuses keys over 1,978 bytes; an index key is the field and a position. A longer field is
+ * refused before its change writes anything (a failed put would leave the change half written).
+ */
+const MAX_INDEXED_BYTES = 1900
+/** Below this many UTF-16 units a field cannot exceed MAX_INDEXED_BYTES in UTF-8: no need to count. */
+const MAX_INDEXED_LENGTH = MAX_INDEXED_BYTES / 3
 
 function matches (record: AuditRecord, filter: AuditFilter): boolean {
   return (filter.tenantId === undefined || record.tenantId === filter.tenantId) &&
@@ -44,6 +64,14 @@ function matches (record: AuditRecord, filter: AuditFilter): boolean {
     // An operation the log does not know is kept, and found by its other fields, but never by its name.
     (filter.operations === undefined || (filter.operations.includes(record.operation) && KNOWN_OPERATIONS.has(record.operation))) &&
     (filter.actorId === undefined || record.actor.id === filter.actorId)
+}
+
+/**
+ * Whether the index an export walks answers the whole filter: a tenant (or tenants) and a time
+ * range only, or nothing. Then every position it gives matches, and no record needs parsing.
+ */
+function indexAnswers (filter: AuditFilter): boolean {
+  return filter.requestId === undefined && filter.actorId === undefined && filter.operations === undefined
 }
 
 const parseHead = (text: string | undefined): ChainHead | undefined => (text === undefined ? undefined : JSON.parse(text) as ChainHead)
@@ -66,36 +94,42 @@ export class AuditLog {
   }
 
   /**
-   * Inside a write transaction: seals the drafts onto the tenant's chain as it is now (read in this
-   * transaction, so another process's appends are under it) and returns them, writing nothing;
-   * throws (TypeError) for a draft the log cannot hold.
+   * Seals the drafts onto the chain after `head` and returns them, writing nothing; throws
+   * (TypeError) for a draft the log cannot hold: one without a canonical form, or with a field too
+   * long for an index key.
    */
-  seal (tenantId: string, drafts: AuditDraft[], time: string): SealedRecord[] {
-    let head = this.head(tenantId)
+  seal (drafts: AuditDraft[], head: ChainHead, time: string): SealedRecord[] {
     return drafts.map((draft) => {
+      for (const field of [draft.tenantId, draft.requestId ?? '', draft.operation, draft.actor.id]) {
+        if (field.length > MAX_INDEXED_LENGTH && Buffer.byteLength(field) > MAX_INDEXED_BYTES) throw new TypeError(`an indexed field of an audit record is longer than ${MAX_INDEXED_BYTES} bytes`)
+      }
       const sealed = sealRecordText(draft, head, { id: randomUUID(), time })
       head = sealed.record
       return sealed
     })
   }
 
-  /** Inside the same write transaction: writes sealed records at the next positions; returns the first. */
-  write (tenantId: string, sealed: SealedRecord[]): number {
+  /**
+   * Inside a write transaction: writes sealed records of one tenant from `position` on, with their
+   * index entries. The caller moves the tenant's head and the log's end once per transaction (see
+   * `advance`).
+   */
+  write (tenantId: string, sealed: SealedRecord[], position: number): void {
     const { t } = this
-    const start = this.end()
-    let position = start
     for (const { record, text } of sealed) {
       t.audit.put(position, text)
-      t.auditOfTenant.put([tenantId, position], '')
-      if (record.requestId !== null) t.auditOfRequest.put([record.requestId, position], '')
-      t.auditOfOperation.put([record.operation, position], '')
-      t.auditOfActor.put([record.actor.id, position], '')
+      t.auditOfTenant.put([tenantId, position], NOTHING)
+      if (record.requestId !== null) t.auditOfRequest.put([record.requestId, position], NOTHING)
+      t.auditOfOperation.put([record.operation, position], NOTHING)
+      t.auditOfActor.put([record.actor.id, position], NOTHING)
       position++
     }
-    const last = (sealed[sealed.length - 1] as SealedRecord).record
-    t.heads.put(tenantId, JSON.stringify({ seq: last.seq, hash: last.hash }))
-    t.counters.put('position', position)
-    return start
+  }
+
+  /** Inside the same write transaction: the tenants' new heads and the log's new end. */
+  advance (heads: Map<string, ChainHead>, end: number): void {
+    for (const [tenantId, head] of heads) this.t.heads.put(tenantId, JSON.stringify({ seq: head.seq, hash: head.hash }))
+    this.t.counters.put('position', end)
   }
 
   /** The records at positions from `start` (inclusive) to `end` (exclusive) that still exist. */
@@ -133,6 +167,69 @@ export class AuditLog {
         after = resume
         await breathe()
       }
+    } finally {
+      read.transaction.done()
+    }
+  }
+
+  /**
+   * The same records as `export`, as NDJSON in chunks of about 64 KiB. Without `map`, each line is
+   * the record's text as it was sealed, copied from the database as it is: nothing is parsed unless
+   * the filter names a field the index it walks does not answer (a request, actor or operation
+   * beside a tenant). With `map`, each line is the JSON of what it makes of the record. The next
+   * chunk is read only when the consumer asks for it (backpressure).
+   */
+  async * exportNdjson (filter: AuditFilter, guard: () => void, map?: (record: AuditRecord) => unknown): AsyncGenerator<Buffer> {
+    guard()
+    const read = { transaction: this.t.root.useReadTransaction() }
+    try {
+      const plan = this.plan(filter, read)
+      if (plan.none) return
+      const exact = indexAnswers(filter)
+      let chunk = Buffer.allocUnsafe(NDJSON_CHUNK_BYTES)
+      let used = 0
+      let looked = 0
+      for (const position of this.positions(plan, plan.start, read)) {
+        const bytes = (this.t.auditBytes as unknown as FastBytes).getBinaryFast(position, read)
+        /* c8 ignore next -- a position listed by an index always has its record, unless deleted behind the store's back */
+        if (bytes === undefined) continue
+        // lmdb's shared read buffer has the value's size as its own `length` over a larger memory,
+        // which Buffer methods do not all honour: work on a view of exactly that size.
+        const stored = bytes.subarray(0, bytes.length)
+        const record = exact && map === undefined ? null : JSON.parse(stored.toString('utf8')) as AuditRecord
+        if (record !== null && !matches(record, filter)) {
+          if (++looked === SCAN_BUDGET) {
+            looked = 0
+            await breathe()
+            guard()
+          }
+          continue
+        }
+        const line = record === null || map === undefined ? stored : JSON.stringify(map(record))
+        // A string takes at most three bytes per UTF-16 unit.
+        const room = typeof line === 'string' ? line.length * 3 + 1 : line.length + 1
+        let full: Buffer | null = null
+        if (used + room > chunk.length) {
+          if (used > 0) full = chunk.subarray(0, used)
+          chunk = Buffer.allocUnsafe(Math.max(NDJSON_CHUNK_BYTES, room))
+          used = 0
+        }
+        // Copied before anything else can run: `stored` is a view of lmdb's shared read buffer,
+        // which the next read anywhere in the process overwrites.
+        if (typeof line === 'string') used += chunk.write(line, used)
+        else {
+          chunk.set(line, used)
+          used += line.length
+        }
+        chunk[used++] = NEWLINE
+        if (full !== null) {
+          yield full
+          guard()
+          looked = 0
+          await breathe()
+        }
+      }
+      if (used > 0) yield chunk.subarray(0, used)
     } finally {
       read.transaction.done()
     }
@@ -201,9 +298,13 @@ export class AuditLog {
   private pruneChunk (cut: number): number {
     const { t } = this
     const first = this.first()
-    const end = Math.min(cut, first + PRUNE_CHUNK)
+    const limit = Math.min(cut, first + PRUNE_CHUNK)
     const anchors = new Map<string, ChainHead>()
-    for (let position = first; position < end; position++) {
+    const started = performance.now()
+    let end = first
+    // Commits that share the transaction wait for it: it stops after PRUNE_SLICE_MS.
+    while (end < limit && ((end - first) % 32 !== 31 || performance.now() - started < PRUNE_SLICE_MS)) {
+      const position = end++
       const text = t.audit.get(position)
       /* c8 ignore next -- positions below `end` exist unless something else deleted them: skip, never stop retention */
       if (text === undefined) continue
@@ -239,6 +340,15 @@ export class AuditLog {
       for (const { key, value } of this.t.audit.getRange({ start, end: plan.end, ...read })) yield { position: key, text: value }
       return
     }
+    for (const position of this.positions(plan, start, read)) yield { position, text: undefined }
+  }
+
+  /** Positions from `start` to `end` in any of the plan's lists (or every kept position), ascending. */
+  private * positions (plan: Plan, start: number, read: Read): Generator<number> {
+    if (plan.lists === null) {
+      for (const key of this.t.audit.getKeys({ start, end: plan.end, ...read })) yield key
+      return
+    }
     const iterators = plan.lists.map(({ db, value }) => (db.getKeys({ start: [value, start], end: [value, plan.end], ...read }) as RangeIterable<Key>)[Symbol.iterator]())
     try {
       const heads = iterators.map((iterator) => iterator.next())
@@ -255,7 +365,7 @@ export class AuditLog {
         })
         if (at === -1) return
         heads[at] = (iterators[at] as Iterator<Key>).next()
-        yield { position: lowest, text: undefined }
+        yield lowest
       }
     } finally {
       for (const iterator of iterators) iterator.return?.()

@@ -14,6 +14,8 @@ export const FILE_MODE = 0o600
 
 /** Values are JSON texts (entities, sealed records) or empty (index entries, whose key is the data). */
 type Text = Database<string, Key>
+/** An index: its keys are the data, its values empty (written as one shared empty buffer). */
+type Index = Database<string | Uint8Array, Key>
 
 export interface Tables {
   root: RootDatabase<unknown, Key>
@@ -41,11 +43,13 @@ export interface Tables {
   notificationsOfRequest: Text
   /** Audit position → the record's sealed JSON text. Positions count records in append order, for good. */
   audit: Database<string, number>
+  /** The same table, read as bytes: an export copies the stored texts without decoding them. */
+  auditBytes: Database<Buffer, number>
   /** [tenantId, position], [requestId, position], [operation, position], [actorId, position] → ''. */
-  auditOfTenant: Text
-  auditOfRequest: Text
-  auditOfOperation: Text
-  auditOfActor: Text
+  auditOfTenant: Index
+  auditOfRequest: Index
+  auditOfOperation: Index
+  auditOfActor: Index
   /** tenantId → { seq, hash } of its last record ever appended, and of its last pruned one. */
   heads: Text
   anchors: Text
@@ -57,9 +61,10 @@ export function openTables (dataDir: string): Tables {
   const root = open<unknown, Key>({
     path: join(dataDir, DATABASE_FILE),
     maxDbs: 32,
-    // The commit promise resolves once the transaction is on disk (fdatasync on lmdb's write thread),
-    // never earlier: an acknowledged access must survive a power cut.
-    overlappingSync: false,
+    // A commit is written under the write lock and fsynced after it (on lmdb's write thread), so the
+    // next batch's transaction runs while the previous one is being flushed. inTransaction resolves
+    // only once its commit is flushed: an acknowledged access must survive a power cut.
+    overlappingSync: true,
     compression: false,
     // Our writes are all transaction callbacks, batched by lmdb as they queue. Event-turn batching
     // would add a batch-start write whose promise nobody holds: a failed commit (a full disk) would
@@ -68,6 +73,7 @@ export function openTables (dataDir: string): Tables {
     noMemInit: false
   })
   const text = (name: string): Text => root.openDB<string, Key>({ name, encoding: 'string' })
+  const index = (name: string): Index => root.openDB<string | Uint8Array, Key>({ name, encoding: 'string' })
   return {
     root,
     counters: root.openDB<number, Key>({ name: 'counters' }),
@@ -85,10 +91,11 @@ export function openTables (dataDir: string): Tables {
     notificationsOfStatus: text('notificationsOfStatus'),
     notificationsOfRequest: text('notificationsOfRequest'),
     audit: root.openDB<string, number>({ name: 'audit', encoding: 'string', keyEncoding: 'uint32' }),
-    auditOfTenant: text('auditOfTenant'),
-    auditOfRequest: text('auditOfRequest'),
-    auditOfOperation: text('auditOfOperation'),
-    auditOfActor: text('auditOfActor'),
+    auditBytes: root.openDB<Buffer, number>({ name: 'audit', encoding: 'binary', keyEncoding: 'uint32' }),
+    auditOfTenant: index('auditOfTenant'),
+    auditOfRequest: index('auditOfRequest'),
+    auditOfOperation: index('auditOfOperation'),
+    auditOfActor: index('auditOfActor'),
     heads: text('heads'),
     anchors: text('anchors'),
     grantLog: root.openDB<string, number>({ name: 'grantLog', encoding: 'string', keyEncoding: 'uint32' })
@@ -96,13 +103,17 @@ export function openTables (dataDir: string): Tables {
 }
 
 /**
- * Runs `work` in the next asynchronous write transaction. When the commit fails (a full disk), lmdb
- * also rejects a second promise with the cause, which nobody else holds: it is caught here, so that
- * the failure reaches the caller alone and never the process as an unhandled rejection.
+ * Runs `work` in the next asynchronous write transaction and resolves once its commit is on disk.
+ * When the commit fails (a full disk), lmdb also rejects a second promise with the cause, which
+ * nobody else holds: it is caught here, so that the failure reaches the caller alone and never the
+ * process as an unhandled rejection.
  */
 export async function inTransaction<T> (t: Tables, work: () => T): Promise<T> {
   try {
-    return await t.root.transaction(work)
+    const result = await t.root.transaction(work)
+    // Resolves once every commit so far is flushed: this one's, and possibly later ones'.
+    await t.root.flushed
+    return result
   } catch (error) {
     ;(error as { commitError?: Promise<unknown> }).commitError?.catch(() => {})
     throw error

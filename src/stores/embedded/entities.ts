@@ -5,7 +5,8 @@ import type { Key } from 'lmdb'
 import { ConflictError } from '../../errors.js'
 import { grantEnded } from '../change.js'
 import { effectiveStatus, isFinal, type LockboxRequest, type RequestStatus } from '../../domain/lockbox.js'
-import type { ServiceRequest, TenantSettings } from '../../domain/tenant.js'
+import { dueAt, isDue } from '../../domain/outbox.js'
+import { countedServiceRequestNumber, serviceRequestNumberAfter, type ServiceRequest, type TenantSettings } from '../../domain/tenant.js'
 import type { OutboxMessage } from '../../notify/types.js'
 import type { Change, GrantEvent, Page, RequestQuery, VersionedPut } from '../types.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
@@ -20,15 +21,12 @@ export interface CheckedChange {
   leftApproved: GrantEvent[]
 }
 
-export const FIRST_SERVICE_REQUEST_NUMBER = 100001
 /** Above every creation time (epoch ms): the upper end of a newest-first range. */
 const TOP = Number.MAX_SAFE_INTEGER
 
 type Status = OutboxMessage['status']
 export interface NotificationQuery { status?: Status, requestId?: string, limit: number }
 
-/** When a pending message falls due: not before its next attempt, nor while a worker holds its lease. */
-const dueAt = (message: OutboxMessage): number => Math.max(message.nextAttemptAt, message.leaseUntil)
 const parse = <T>(text: string | undefined): T | null => (text === undefined ? null : JSON.parse(text) as T)
 const serviceRequestCounter = (tenantId: string): Key => ['sr', tenantId]
 
@@ -116,7 +114,7 @@ export class Entities {
    */
   nextServiceRequestNumber (tenantId: string): string {
     const key = serviceRequestCounter(tenantId)
-    const next = (this.t.counters.get(key) ?? FIRST_SERVICE_REQUEST_NUMBER - 1) + 1
+    const next = serviceRequestNumberAfter(this.t.counters.get(key))
     this.t.counters.put(key, next)
     return String(next)
   }
@@ -129,7 +127,7 @@ export class Entities {
   listDueNotifications (now: number, limit: number): OutboxMessage[] {
     const due = withPrefix(this.t.notificationsOfStatus, ['pending'])
       .map((key) => this.notification(key[3] as string, key[4] as string))
-      .filter((message) => dueAt(message) <= now)
+      .filter((message) => isDue(message, now))
     return due.sort((a, b) => dueAt(a) - dueAt(b)).slice(0, Math.max(1, Math.floor(limit)))
   }
 
@@ -178,9 +176,9 @@ export class Entities {
     const key = [serviceRequest.tenantId, serviceRequest.number]
     if (t.serviceRequests.get(key) === undefined) {
       t.serviceRequestOrder.put([serviceRequest.tenantId, Date.parse(serviceRequest.createdAt), ordinal()], serviceRequest.number)
-      const number = Number(serviceRequest.number)
+      const number = countedServiceRequestNumber(serviceRequest.number)
       const counter = serviceRequestCounter(serviceRequest.tenantId)
-      if (Number.isSafeInteger(number) && number > (t.counters.get(counter) ?? 0)) t.counters.put(counter, number)
+      if (number !== null && number > (t.counters.get(counter) ?? 0)) t.counters.put(counter, number)
     }
     t.serviceRequests.put(key, JSON.stringify(serviceRequest))
   }

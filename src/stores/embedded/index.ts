@@ -1,21 +1,21 @@
 // The embedded store: one LMDB environment in the data dir. A change (its compare-and-sets, its
-// sealed records, its notices) is one asynchronous lmdb transaction callback: lmdb runs the callbacks
-// queued meanwhile in one write transaction and commits and fsyncs it on its own thread, so
-// concurrent changes share a commit and the main thread never waits on the disk. Several processes
+// sealed records, its notices) commits in one write transaction with the changes queued meanwhile
+// (group-commit.ts); lmdb commits and fsyncs it on its own thread, so concurrent changes share a
+// commit and the main thread never waits on the disk. Several processes
 // may open the same data dir: LMDB serialises their writers, every chain head is read inside the
 // write transaction, and the live stream and grant events follow the other processes' commits by
 // polling the database.
 import { randomUUID } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
-import type { AuditRecord, SealedRecord } from '../../domain/audit.js'
-import { iso } from '../../domain/lockbox.js'
+import type { AuditRecord } from '../../domain/audit.js'
 import { StoreUnavailableError } from '../../errors.js'
 import { assertOneTenant } from '../change.js'
 import type { Change, GrantEvent, Stores } from '../types.js'
 import { AuditLog } from './audit-log.js'
 import { inTransaction, openTables, restrictFiles } from './db.js'
 import { Entities } from './entities.js'
-import { createLocalEvents } from './local-events.js'
+import { GroupCommit } from './group-commit.js'
+import { createLocalEvents } from '../local-events.js'
 import { migrateJournal, type MigrationLog } from './migrate.js'
 import { embeddedSiemCursors } from './siem-cursors.js'
 
@@ -39,6 +39,8 @@ export interface CommitStats {
   readonly batches: number
   /** Changes committed. */
   readonly lines: number
+  /** Changes whose records were sealed again inside their transaction (another process appended, a change before them was refused). */
+  readonly resealed: number
 }
 
 export interface EmbeddedStores extends Stores {
@@ -49,9 +51,6 @@ export interface EmbeddedStores extends Stores {
 const DEFAULT_POLL_MS = 200
 /** Grant events kept in the log for the other processes to pick up: far more than a poll ever misses. */
 const GRANT_LOG_KEPT = 1000
-
-/** What a change's callback hands back: its outcome, or the error that refused it (nothing written). */
-type Outcome = { sealed: SealedRecord[], start: number, leftApproved: GrantEvent[] } | { refused: unknown }
 
 interface GrantLine { origin: string, event: GrantEvent }
 
@@ -73,18 +72,9 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
   const grantEvents = createLocalEvents<GrantEvent>()
   const appended = createLocalEvents<AuditRecord[]>()
   const listening = { records: 0, grants: 0 }
-  const counters = { syncs: 0, batches: 0, lines: 0 }
-  let lastTxn = -1
   let closing: Promise<void> | null = null
   /** Set by a failed commit (a full disk...): ping probes with a write until one succeeds again. */
   let failing = false
-
-  /** Commits within one millisecond share their timestamp text. */
-  let lastStamp = { ms: Number.NaN, text: '' }
-  const stamp = (ms: number): string => {
-    if (ms !== lastStamp.ms) lastStamp = { ms, text: iso(ms) }
-    return lastStamp.text
-  }
 
   function guard (): void {
     if (closing !== null) throw new StoreUnavailableError('the embedded store is closed')
@@ -125,59 +115,24 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
     t.counters.put('grantSeq', seq)
   }
 
-  /**
-   * Inside the write transaction, every check comes before every write: a change refused (stale
-   * version, ended grant, a record the log cannot hold) writes nothing and the others sharing the
-   * transaction commit.
-   */
-  function apply (change: Change): Outcome {
-    // Counted per transaction that holds a change (retention's and the probe's are not batches of commits).
-    const txn = t.root.getWriteTxnId()
-    if (txn !== lastTxn) {
-      lastTxn = txn
-      counters.batches++
-      counters.syncs++
-    }
-    let sealed: SealedRecord[] = []
-    let checked
-    let time = 0
-    try {
-      checked = entities.check(change)
-      if (change.audit.length > 0) {
-        time = Math.max(now(), t.counters.get('lastTime') ?? 0)
-        sealed = log.seal(change.tenantId, change.audit, stamp(time))
-      }
-    } catch (refused) {
-      return { refused }
-    }
-    entities.write(checked, nextOrdinal)
-    let start = -1
-    if (sealed.length > 0) {
-      t.counters.put('lastTime', time)
-      start = log.write(change.tenantId, sealed)
-      feed.own(start, sealed.map(({ record }) => record))
-    }
-    if (checked.leftApproved.length > 0) logGrantEvents(checked.leftApproved)
-    counters.lines++
-    return { sealed, start, leftApproved: checked.leftApproved }
-  }
+  const group = new GroupCommit({
+    t,
+    entities,
+    log,
+    now,
+    transact,
+    nextOrdinal,
+    logGrantEvents,
+    appended: { own: (start, records) => feed.own(start, records), forget: (start) => feed.forget(start) },
+    durable: (start) => { feed.settle(start) }
+  })
 
   async function commit (change: Change): Promise<AuditRecord[]> {
     guard()
     assertOneTenant(change)
-    let registered: number | undefined
-    const outcome = await transact(() => {
-      const result = apply(change)
-      if ('start' in result && result.start !== -1) registered = result.start
-      return result
-    }).catch((error: unknown) => {
-      if (registered !== undefined) feed.forget(registered)
-      throw error
-    })
-    if ('refused' in outcome) throw outcome.refused
-    for (const event of outcome.leftApproved) grantEvents.emit(event)
-    feed.deliver()
-    return outcome.sealed.map(({ record }) => record)
+    const { records, leftApproved } = await group.submit(change)
+    for (const event of leftApproved) grantEvents.emit(event)
+    return records
   }
 
   /**
@@ -186,20 +141,30 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
    */
   const feed = (() => {
     let delivered = log.end()
-    /** This process's sealed batches by first position, until delivered. */
-    const pending = new Map<number, { end: number, records: AuditRecord[] }>()
+    /** This process's sealed batches by first position, until delivered; `durable` once flushed. */
+    const pending = new Map<number, { end: number, records: AuditRecord[], durable: boolean }>()
     return {
       own (start: number, records: AuditRecord[]): void {
-        pending.set(start, { end: start + records.length, records })
+        pending.set(start, { end: start + records.length, records, durable: false })
       },
       forget (start: number): void {
         pending.delete(start)
       },
+      /** The batch at `start` is on disk: it (and what follows it) may go out. */
+      settle (start: number): void {
+        const batch = pending.get(start)
+        if (batch !== undefined) batch.durable = true
+        this.deliver()
+      },
       deliver (): void {
         const end = log.end()
-        for (let position = delivered; position < end;) {
+        let position = delivered
+        while (position < end) {
           const batch = pending.get(position)
           if (batch !== undefined) {
+            // Committed but not yet flushed (the next batch commits while this one is flushed):
+            // it goes out, and what follows it, once it is durable.
+            if (!batch.durable) break
             pending.delete(position)
             appended.emit(batch.records)
             position = batch.end
@@ -213,7 +178,7 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
           }
           position = next
         }
-        delivered = Math.max(delivered, end)
+        delivered = Math.max(delivered, position)
       }
     }
   })()
@@ -265,6 +230,7 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
     audit: {
       query: guarded((query) => log.query(query)),
       export: (filter) => log.export(filter, guard),
+      exportNdjson: (filter, map) => log.exportNdjson(filter, guard, map),
       verify: guarded(async (tenantId) => await log.verify(tenantId, guard)),
       head: guarded((tenantId) => log.head(tenantId)),
       prune: guarded(async (before) => await log.prune(before, transact, guard)),
@@ -294,7 +260,8 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
       await closing
     },
     get stats () {
-      return { ...counters }
+      const { batches, lines, resealed } = group.stats
+      return { syncs: batches, batches, lines, resealed }
     }
   }
 }

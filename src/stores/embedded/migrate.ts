@@ -83,7 +83,9 @@ async function migrate (path: string, t: Tables, entities: Entities, log: AuditL
   }
   const writeRecord = (record: AuditRecord): void => {
     // Written as it was read (a tampered record stays tampered, for verify to find).
-    log.write(record.tenantId, [{ record, text: JSON.stringify(record) }])
+    const position = log.end()
+    log.write(record.tenantId, [{ record, text: JSON.stringify(record) }], position)
+    log.advance(new Map([[record.tenantId, record]]), position + 1)
     const time = Date.parse(record.time)
     if (time > (t.counters.get('lastTime') ?? 0)) t.counters.put('lastTime', time)
   }

@@ -5,7 +5,7 @@
 // the grant cache's short TTL bounds how long that can matter.
 import type { AuditRecord } from '../../domain/audit.js'
 import type { GrantEvent } from '../types.js'
-import { createLocalEvents } from '../embedded/local-events.js'
+import { createLocalEvents } from '../local-events.js'
 import type { RedisClient } from './connect.js'
 import type { RedisKeys } from './keys.js'
 

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { AuditRecord } from '../../domain/audit.js'
 import { ConflictError, OWN_CODES, StoreUnavailableError } from '../../errors.js'
+import { ndjsonChunks } from '../ndjson.js'
 import type { AuditLog, Stores } from '../types.js'
 import { AuditReads } from './audit.js'
 import { Committer, type CommitStats } from './commit.js'
@@ -163,6 +164,7 @@ export async function openRedisStores (options: RedisStoreOptions): Promise<Redi
     audit: {
       query: guarded((query) => audit.query(query)),
       export: exported,
+      exportNdjson: (filter, map) => ndjsonChunks(exported(filter), map),
       verify: guarded((tenantId) => audit.verify(tenantId)),
       head: guarded((tenantId) => audit.head(tenantId)),
       prune: guarded((before) => audit.prune(before)),

@@ -2,6 +2,7 @@
 // newest-first listings merged across tenants from each tenant's creation-order indexes. The indexes
 // are read before the values, so every value is checked again against what was asked: a claim on
 // another replica may have come between.
+import { isDue } from '../../domain/outbox.js'
 import type { OutboxMessage } from '../../notify/types.js'
 import type { RedisClient } from './connect.js'
 import { decodeId, encodeId, type RedisKeys } from './keys.js'
@@ -37,7 +38,7 @@ export class NotificationReads {
     }))
     const soonest = perTenant.flat().sort((a, b) => a.score - b.score).slice(0, count)
     const messages = await readValues<OutboxMessage>(this.client, soonest.map((due) => due.key))
-    return messages.filter((message) => message.status === 'pending' && message.nextAttemptAt <= now && message.leaseUntil <= now)
+    return messages.filter((message) => isDue(message, now))
   }
 
   async list (query: NotificationQuery): Promise<OutboxMessage[]> {

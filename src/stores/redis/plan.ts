@@ -2,13 +2,13 @@
 // their new versions, the index entries, and the status runs that may leave Approved. Pure: it
 // reads nothing; the script decides against the stored versions.
 import { iso, isFinal, type LockboxRequest, type RequestStatus } from '../../domain/lockbox.js'
+import { dueAt } from '../../domain/outbox.js'
+import { countedServiceRequestNumber } from '../../domain/tenant.js'
 import { ConflictError } from '../../errors.js'
 import type { OutboxMessage } from '../../notify/types.js'
 import type { Change, VersionedPut } from '../types.js'
 import { encodeId, sortableMs, type RedisKeys } from './keys.js'
 import { assertOneTenant } from '../change.js'
-
-export const FIRST_SERVICE_REQUEST_NUMBER = 100001
 
 const NOTIFICATION_STATUSES: Array<OutboxMessage['status']> = ['pending', 'sent', 'dead']
 
@@ -85,7 +85,7 @@ export function planChange (change: Change, keys: RedisKeys): PlannedChange {
     const serviceRequest = serviceRequestPut.value
     put(keys.serviceRequest(tenantId, serviceRequest.number), serviceRequestPut)
     plan.zadds.push({ key: keys.serviceRequests(tenantId), member: creationMember(serviceRequest.createdAt, serviceRequest.number) })
-    if (/^\d{1,15}$/.test(serviceRequest.number)) plan.counters.push({ key: keys.serviceRequestCounter(tenantId), number: serviceRequest.number })
+    if (countedServiceRequestNumber(serviceRequest.number) !== null) plan.counters.push({ key: keys.serviceRequestCounter(tenantId), number: serviceRequest.number })
   }
   if (change.tenantSettings !== undefined) put(keys.settings(tenantId), change.tenantSettings)
   const notifications = new Map<string, OutboxMessage>()
@@ -105,7 +105,7 @@ export function planChange (change: Change, keys: RedisKeys): PlannedChange {
       else plan.zrems.push(entry)
     }
     const due = { key: keys.notificationsDue(tenantId), member: message.id }
-    if (message.status === 'pending') plan.zadds.push({ ...due, score: String(Math.max(message.nextAttemptAt, message.leaseUntil)) })
+    if (message.status === 'pending') plan.zadds.push({ ...due, score: String(dueAt(message)) })
     else plan.zrems.push(due)
   }
   return plan

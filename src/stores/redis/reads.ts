@@ -6,7 +6,7 @@ import type { Page, RequestQuery } from '../types.js'
 import type { RedisClient } from './connect.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import { decodeId, type RedisKeys } from './keys.js'
-import { FIRST_SERVICE_REQUEST_NUMBER } from './plan.js'
+import { FIRST_SERVICE_REQUEST_NUMBER } from '../../domain/tenant.js'
 import type { Registry } from './registry.js'
 import { NEXT_NUMBER, runScript } from './scripts.js'
 

@@ -1,5 +1,5 @@
-// In-process events (grant events, new audit records): one process holds the whole embedded store,
-// so every subscriber is local.
+// In-process events (grant events, new audit records) for a store's listeners in this process; each
+// backend feeds them from its own source (the shared database, Redis pub/sub).
 
 export interface LocalEvents<T> {
   emit: (event: T) => void
