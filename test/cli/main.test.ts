@@ -6,6 +6,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
+import { UNCOVERED } from '../helpers/compiled.js'
 import { ROOT, runCli, runInProcess, spawnCli, startCliHarness } from './run.js'
 
 // Each child compiles the CLI's TypeScript as it starts: seconds apiece on a busy machine, so this
@@ -186,8 +187,8 @@ t.test('prints help with the workflow and the exit codes', async (t) => {
 // so there the shim is always checked; a bare `tap` run on an unbuilt checkout skips it.
 const built = existsSync(join(ROOT, 'dist/src/cli/main.js'))
 t.test('the installed shim runs the built CLI', { skip: built || process.env.CI !== undefined ? false : 'dist/ is not built (npm run build)' }, async (t) => {
-  // A bare environment: without tap's coverage variables, so the compiled files are not reported.
-  const res = spawnSync(process.execPath, [join(ROOT, 'bin/lockbox.js'), '--version'], { encoding: 'utf8', env: { PATH: process.env.PATH } })
+  // A bare environment, kept out of coverage (test/helpers/compiled.ts).
+  const res = spawnSync(process.execPath, [join(ROOT, 'bin/lockbox.js'), '--version'], { encoding: 'utf8', env: { PATH: process.env.PATH, ...UNCOVERED } })
   t.equal(res.status, 0, res.stderr)
   t.match(res.stdout, /^\d+\.\d+\.\d+\n$/)
 })
