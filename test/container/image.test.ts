@@ -7,6 +7,7 @@ import { once } from 'node:events'
 import { mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { UNCOVERED } from '../helpers/compiled.js'
 import { tempDir } from '../helpers/config.js'
 import { freePort } from '../helpers/redis.js'
 import { buildStage, bytesUnder, ROOT, runtimeStage, stages, type Mirrored, type Stage } from './image.js'
@@ -45,7 +46,8 @@ async function startRuntime (t: Test, text: string): Promise<{ app: string, base
   t.equal(command, 'node', 'the image runs node')
   // The stage's ENV, then what a container's runtime would differ in: a loopback port of our own and a
   // data dir standing for the volume. Nothing else of this process's environment reaches it.
-  const env = { PATH: process.env.PATH, ...image.env, LOCKBOX_HOST: '127.0.0.1', LOCKBOX_PORT: String(port), LOCKBOX_DATA_DIR: join(app, 'data') }
+  // Kept out of coverage: it runs the compiled files (test/helpers/compiled.ts).
+  const env = { PATH: process.env.PATH, ...UNCOVERED, ...image.env, LOCKBOX_HOST: '127.0.0.1', LOCKBOX_PORT: String(port), LOCKBOX_DATA_DIR: join(app, 'data') }
   const child = spawn(process.execPath, args, { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })

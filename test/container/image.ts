@@ -8,6 +8,7 @@ import { basename, dirname, join, posix } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { DockerfileParser, type Instruction } from 'dockerfile-ast'
+import { UNCOVERED } from '../helpers/compiled.js'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const run = promisify(execFile)
@@ -97,7 +98,7 @@ export async function buildStage (stage: Stage, dir: string): Promise<Mirrored> 
     else if (keyword === 'COPY') copy(instruction, CONTEXT, { dir, workdir })
     else if (keyword === 'RUN' && words(instruction)[1] === 'ci') symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'))
   }
-  await run('npm', ['run', 'build', '--silent'], { cwd: dir, env: { PATH: process.env.PATH } })
+  await run('npm', ['run', 'build', '--silent'], { cwd: dir, env: { PATH: process.env.PATH, ...UNCOVERED } })
   unlinkSync(join(dir, 'node_modules'))
   const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> }
   for (const [path, entry] of Object.entries(lock.packages)) {

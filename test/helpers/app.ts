@@ -27,6 +27,11 @@ export async function startTestApp (options: { config?: Partial<Config>, overrid
   const dir = options.dataDir === undefined ? tempDir() : null
   const dataDir = options.dataDir ?? (dir as { path: string }).path
   const config = testConfig(dataDir, options.config)
+  // The dev OpenID provider (oidc-provider and its dependencies) is loaded while its plugin starts,
+  // which fastify allows 10 s: more than enough, except for a first load on a machine running other
+  // suites. Loaded before the app starts, its load is not counted against that limit (and it is the
+  // same module the app then imports).
+  if (config.oidc === null) await import('../../src/identity/dev-provider.js')
   let clock = START
   const now = (): number => clock
   const app = await buildApp(config, { logger: false, now, sweep: false, notify: false, ...options.overrides })

@@ -2,7 +2,7 @@
 // was made by that store (see make-journal-v1.ts), and read back by it into expected.json.
 import t from 'tap'
 import { existsSync } from 'node:fs'
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -92,4 +92,32 @@ t.test('starts a migration again from nothing when the last one did not finish',
   t.teardown(() => stores.close())
   const expected = JSON.parse(await readFile(join(dataDir, 'expected.json'), 'utf8')) as { audit: unknown[] }
   t.same((await stores.audit.query({ limit: 100 })).items, expected.audit, 'nothing twice')
+})
+
+t.test('migrates a long journal never compacted (no snapshot line) in several transactions', async (t) => {
+  // A tenant's chain, sealed by a store (one commit, so every record has the same time), then written
+  // one record per line as the journal store did: more lines than one migration transaction takes.
+  const source = await openEmbeddedStores({ dataDir: join(root, `source-${++dirs}`), now: () => T0 + 40 * 60_000 })
+  await source.lockbox.commit({ tenantId: 'northwind', audit: Array.from({ length: 2100 }, (_, index) => draft('ContentAccessed', { tenantId: 'northwind', details: { index } })) })
+  const sealed: AuditRecord[] = []
+  for await (const record of source.audit.export({ tenantId: 'northwind' })) sealed.push(record)
+  const chain = await source.audit.verify('northwind')
+  await source.close()
+  const settings = { tenantId: 'northwind', lockboxEnabled: true, approverEmails: ['it@northwind.example'], version: 1 }
+  const dataDir = join(root, `store-${++dirs}`)
+  await mkdir(dataDir)
+  await writeFile(join(dataDir, JOURNAL_FILE), [
+    JSON.stringify({ tenantId: 'northwind', tenantSettings: settings, audit: [] }),
+    ...sealed.map((record) => JSON.stringify({ tenantId: 'northwind', audit: [record] }))
+  ].join('\n') + '\n')
+
+  const { lines, log } = capture()
+  // A clock behind the journal's last record: the migrated store must not stamp below it.
+  const stores = await openEmbeddedStores({ dataDir, log, now: () => T0 })
+  t.teardown(() => stores.close())
+  t.match(lines.at(-1), { level: 'info', fields: { records: 2100, tenants: 1 } })
+  t.same(await stores.audit.verify('northwind'), chain, 'the chain reads as it did in the store that sealed it')
+  t.match(await stores.lockbox.getTenantSettings('northwind'), settings)
+  const [next] = await stores.lockbox.commit({ tenantId: 'northwind', audit: [draft('ContentAccessed', { tenantId: 'northwind' })] }) as [AuditRecord]
+  t.match(next, { seq: 2101, time: (sealed.at(-1) as AuditRecord).time }, 'the chain goes on, its times never going back')
 })

@@ -307,3 +307,38 @@ t.test('shares the data dir with another process: one chain per tenant, and its 
   const positions = new Map((await allPages((cursor) => stores.audit.query({ limit: 500, cursor }))).items.map((record, index) => [record.id, index]))
   t.ok(streamed.every((record, index) => index === 0 || (positions.get(record.id) as number) > (positions.get((streamed[index - 1] as AuditRecord).id) as number)), 'streamed in append order, each once')
 })
+
+t.test('hears the grant events another process sharing the data dir publishes or commits, each once', async (t) => {
+  const dataDir = freshDir()
+  // Two stores on one data dir in this process stand for two processes: each has its own origin in
+  // the grant log and follows the other's events by polling, as another process would.
+  const ours = await openEmbeddedStores({ dataDir, pollMs: 20 })
+  t.teardown(() => ours.close())
+  const theirs = await openEmbeddedStores({ dataDir, pollMs: 20 })
+  t.teardown(() => theirs.close())
+  const heard: GrantEvent[] = []
+  const own: GrantEvent[] = []
+  t.teardown(ours.grantEvents.subscribe((event) => heard.push(event)))
+  t.teardown(theirs.grantEvents.subscribe((event) => own.push(event)))
+  const published: GrantEvent = { requestId: 'published-1', tenantId: 'contoso', status: 'Revoked' }
+  await theirs.grantEvents.publish(published)
+  const approved = await advance(theirs, await advance(theirs, await storeRequest(theirs, newRequest()), 'ManagerApprove', T0 + MINUTE), 'CustomerApprove', T0 + 2 * MINUTE)
+  await advance(theirs, approved, 'Revoke', T0 + 3 * MINUTE)
+  const committed: GrantEvent = { requestId: approved.id, tenantId: 'contoso', status: 'Revoked' }
+  await waitFor(() => heard.length >= 2)
+  t.same(heard, [published, committed], 'the other process hears both, in order')
+  t.same(own, [published, committed], 'the publishing process emitted each once, not again when its poll found them')
+})
+
+t.test('keeps the last 1000 grant events in its log, not every event ever', async (t) => {
+  const dataDir = freshDir()
+  const stores = await openEmbeddedStores({ dataDir })
+  await Promise.all(Array.from({ length: 1005 }, async (_, index) => await stores.grantEvents.publish({ requestId: `r-${index}`, tenantId: 'contoso', status: 'Revoked' })))
+  await stores.close()
+  const env = openLmdb({ path: join(dataDir, DATABASE_FILE) })
+  const log = env.openDB<string, number>({ name: 'grantLog', encoding: 'string', keyEncoding: 'uint32' })
+  const kept = [...log.getKeys()]
+  await env.close()
+  t.equal(kept.length, 1000)
+  t.same([kept[0], kept.at(-1)], [6, 1005], 'the oldest five are gone')
+})
