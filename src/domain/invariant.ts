@@ -9,6 +9,7 @@ export const REQUEST_OPERATIONS: readonly LockboxOperation[] = [
   'LockboxRequestCreated',
   'LockboxRequestManagerApproved',
   'LockboxRequestManagerRejected',
+  'LockboxRequestApprovalAdded',
   'LockboxRequestApproved',
   'LockboxRequestDenied',
   'LockboxRequestExpired',

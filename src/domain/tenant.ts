@@ -5,6 +5,8 @@ export interface Tenant {
   displayName: string
   lockboxEnabled: boolean
   approverEmails: string[]
+  /** Distinct approvers a lockbox request needs (1–5); absent: 1, today's behaviour. */
+  approvalsRequired?: number
 }
 
 /** Settings changed through the API; they win over the tenants file. */
@@ -12,6 +14,8 @@ export interface TenantSettings {
   tenantId: string
   lockboxEnabled: boolean
   approverEmails: string[]
+  /** Absent on settings stored before quorums existed. */
+  approvalsRequired?: number
   version: number
 }
 
@@ -39,5 +43,17 @@ export function viewServiceRequest (sr: ServiceRequest): PublicServiceRequest {
 /** Applies stored settings over the tenants file's entry. */
 export function withSettings (tenant: Tenant, settings: TenantSettings | null): Tenant {
   if (settings === null) return tenant
-  return { ...tenant, lockboxEnabled: settings.lockboxEnabled, approverEmails: settings.approverEmails }
+  const merged: Tenant = { ...tenant, lockboxEnabled: settings.lockboxEnabled, approverEmails: settings.approverEmails }
+  if (settings.approvalsRequired !== undefined) merged.approvalsRequired = settings.approvalsRequired
+  return merged
+}
+
+/** How many distinct approvers the tenant's lockbox requests need. */
+export function approvalsRequiredOf (tenant: Pick<Tenant, 'approvalsRequired'>): number {
+  return tenant.approvalsRequired ?? 1
+}
+
+/** The tenant as the API shows it: every setting with its effective value. */
+export function viewTenant (tenant: Tenant): Required<Tenant> {
+  return { ...tenant, approvalsRequired: approvalsRequiredOf(tenant) }
 }

@@ -2,6 +2,7 @@
 import Type, { type TSchema } from 'typebox'
 import { AUDIT_OPERATIONS } from '../domain/audit.js'
 import { ACCESS_LEVELS, STATUSES, WORKLOADS } from '../domain/lockbox.js'
+import { MAX_APPROVALS_REQUIRED } from '../domain/quorum.js'
 
 const literals = <T extends readonly string[]>(values: T) => Type.Union(values.map((v) => Type.Literal(v)))
 
@@ -31,14 +32,16 @@ export const Tenant = Type.Object({
   id: Type.String(),
   displayName: Type.String(),
   lockboxEnabled: Type.Boolean(),
-  approverEmails: Type.Array(Type.String())
+  approverEmails: Type.Array(Type.String()),
+  approvalsRequired: Type.Integer({ minimum: 1, maximum: MAX_APPROVALS_REQUIRED, description: 'Distinct approvers a lockbox request needs before it is Approved (default 1)' })
 }, { $id: 'Tenant' })
 
 export const TenantParams = Type.Object({ tenantId: TenantId })
 
 export const TenantPatch = Type.Object({
   lockboxEnabled: Type.Optional(Type.Boolean()),
-  approverEmails: Type.Optional(Type.Array(Email, { maxItems: 50, uniqueItems: true }))
+  approverEmails: Type.Optional(Type.Array(Email, { maxItems: 50, uniqueItems: true })),
+  approvalsRequired: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_APPROVALS_REQUIRED }))
 }, { additionalProperties: false, minProperties: 1 })
 
 export const ServiceRequest = Type.Object({
@@ -63,7 +66,22 @@ const HistoryEntry = Type.Object({
   at: Timestamp,
   action: Type.String(),
   actor: Type.Object({ id: Type.String(), role: Type.String() }),
-  comment: Type.Union([Type.String(), Type.Null()])
+  comment: Type.Union([Type.String(), Type.Null()]),
+  onBehalfOf: Type.Optional(Type.String({ description: 'The approver a delegate decided for' }))
+})
+
+const Grant = Type.Object({
+  scope: Type.String(),
+  accessLevel: AccessLevel,
+  duration: Type.String()
+}, { description: 'Access granted: at most the scope, level and duration requested' })
+
+const Approval = Type.Object({
+  by: Type.String({ description: 'The person who approved' }),
+  at: Timestamp,
+  comment: Type.Union([Type.String(), Type.Null()]),
+  onBehalfOf: Type.Union([Type.String(), Type.Null()], { description: 'The approver a delegate approved for' }),
+  granted: Grant
 })
 
 export const LockboxRequest = Type.Object({
@@ -81,7 +99,10 @@ export const LockboxRequest = Type.Object({
   decisionDeadline: NullableTimestamp,
   accessStartsAt: NullableTimestamp,
   accessEndsAt: NullableTimestamp,
-  history: Type.Array(HistoryEntry)
+  history: Type.Array(HistoryEntry),
+  approvals: Type.Array(Approval, { description: 'The customer approvals of the request so far' }),
+  approvalsRequired: Type.Union([Type.Integer(), Type.Null()], { description: 'Distinct approvers needed, fixed when the request reached the customer (null before)' }),
+  granted: Type.Union([Grant, Type.Null()], { description: 'What the approvals allow together; null until approved (or when lockbox is off: exactly what was requested)' })
 }, { $id: 'LockboxRequest' })
 
 export const CreateRequestBody = Type.Object({
@@ -103,7 +124,10 @@ export const ReviewBody = Type.Object({
 
 export const DecisionBody = Type.Object({
   decision: Type.Union([Type.Literal('Approve'), Type.Literal('Deny')]),
-  comment: Type.Optional(Comment)
+  comment: Type.Optional(Comment),
+  duration: Type.Optional(Type.String({ minLength: 3, maxLength: 32, description: 'Approve for a shorter window than requested (ISO 8601 PT…H…M…S)' })),
+  scope: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Approve a sub-path of the requested scope only' })),
+  accessLevel: Type.Optional(AccessLevel)
 }, { additionalProperties: false })
 
 export const CommentBody = Type.Object({ comment: Type.Optional(Comment) }, { additionalProperties: false })

@@ -1,12 +1,17 @@
 // Lockbox request actions (API.md §3): authorise, run the state machine, commit with the audit record.
 import { parseAccessDuration } from '../domain/duration.js'
 import { parseScope } from '../domain/grant.js'
+import { publicGrant, type AccessNarrowing, type NarrowingRefusal } from '../domain/granted-access.js'
 import {
-  createRequest, transition,
-  type AccessLevel, type ActingRole, type LockboxEvent, type LockboxRequest, type Workload
+  createRequest, effectiveStatus, transition,
+  type AccessLevel, type ActingRole, type LockboxEvent, type LockboxRequest, type TransitionContext, type Workload
 } from '../domain/lockbox.js'
+import { alreadyApproved, approvalAccess, approvalProgress } from '../domain/quorum.js'
+import { approvalsRequiredOf } from '../domain/tenant.js'
 import { customerActingRole, may, violatesSeparationOfDuties, type Caller } from '../domain/policy.js'
-import { Forbidden, InvalidState, NotFound, SeparationOfDuties, ServiceRequestInvalid, ValidationFailed } from '../errors.js'
+import {
+  AlreadyApproved, Forbidden, GrantDisjoint, GrantWidened, InvalidState, NotFound, SeparationOfDuties, ServiceRequestInvalid, ValidationFailed
+} from '../errors.js'
 import { draft, retryOnConflict, type Acting, type WorkflowContext } from './context.js'
 import { randomUUID } from 'node:crypto'
 import type { Tenant } from '../domain/tenant.js'
@@ -77,7 +82,7 @@ export async function loadVisibleRequest (ctx: WorkflowContext, caller: Caller, 
 
 export type RequestAction =
   | { kind: 'review', decision: 'Approve' | 'Reject', comment?: string }
-  | { kind: 'decision', decision: 'Approve' | 'Deny', comment?: string }
+  | { kind: 'decision', decision: 'Approve' | 'Deny', comment?: string } & AccessNarrowing
   | { kind: 'revoke', comment?: string }
   | { kind: 'cancel', comment?: string }
 
@@ -120,12 +125,16 @@ export async function actOnRequest (ctx: WorkflowContext, acting: Acting, id: st
     const { event, role } = authorise(acting.caller, req, action)
     const tenant = await tenantOf(ctx, req)
     const now = ctx.now()
+    const approval = event === 'CustomerApprove' ? approvalOf(req, acting.caller, action as Extract<RequestAction, { kind: 'decision' }>, now) : undefined
+    if (action.kind === 'decision' && action.decision === 'Deny') refuseNarrowedDenial(action)
     const result = transition(req, event, {
       now,
       actor: { id: acting.caller.id, role },
       comment: action.comment ?? null,
       lockboxEnabled: tenant.lockboxEnabled,
-      pendingTtlMs: ctx.pendingTtlMs
+      pendingTtlMs: ctx.pendingTtlMs,
+      approvalsRequired: approvalsRequiredOf(tenant),
+      approval
     })
     if (!result.ok) throw new InvalidState(`cannot ${VERBS[event]} a request that is ${result.status}`)
     const next = result.request
@@ -138,12 +147,52 @@ export async function actOnRequest (ctx: WorkflowContext, acting: Acting, id: st
         requestId: req.id,
         workload: req.workload,
         object: req.scope,
-        details: requestDetails(next, { from: result.from, status: next.status, comment: action.comment ?? null, reason: event === 'Cancel' ? 'CanceledByRequester' : undefined })
+        details: requestDetails(next, {
+          from: result.from,
+          status: next.status,
+          comment: action.comment ?? null,
+          reason: event === 'Cancel' ? 'CanceledByRequester' : undefined,
+          ...(event === 'CustomerApprove' ? quorumDetails(next) : {})
+        })
       })]
     })
     if (notices.length > 0) ctx.notificationsQueued()
     return { ...next, version: req.version + 1 }
   })
+}
+
+/**
+ * A customer's approval: a person counts once towards the quorum, and what they allow is checked
+ * against the request (never wider) and intersected with the earlier approvals. Only while the
+ * request awaits the customer: otherwise the transition answers 409 as for any decision.
+ */
+function approvalOf (req: LockboxRequest, caller: Caller, action: Extract<RequestAction, { kind: 'decision' }>, now: number): TransitionContext['approval'] {
+  if (effectiveStatus(req, now) !== 'AwaitingCustomerApproval') return undefined
+  if (alreadyApproved(req, [caller.id])) throw new AlreadyApproved(`${caller.id} has already approved this request; it needs ${approvalProgress(req).required} different approvers`)
+  const access = approvalAccess(req, { duration: action.duration, scope: action.scope, accessLevel: action.accessLevel })
+  if (!access.ok) throw narrowingError(access.refusal)
+  return { access: access.access, allowed: access.allowed, onBehalfOf: null }
+}
+
+function narrowingError (refusal: NarrowingRefusal): Error {
+  switch (refusal.code) {
+    case 'GRANT_WIDENED': return new GrantWidened(refusal.detail)
+    case 'GRANT_DISJOINT': return new GrantDisjoint(refusal.detail)
+    case 'VALIDATION_FAILED': return new ValidationFailed(refusal.detail)
+  }
+}
+
+/** A denial ends the request: there is nothing to narrow, and a client that sent a grant is confused. */
+function refuseNarrowedDenial (action: AccessNarrowing): void {
+  if (action.duration !== undefined || action.scope !== undefined || action.accessLevel !== undefined) {
+    throw new ValidationFailed('duration, scope and accessLevel narrow an approval; a denial takes none of them')
+  }
+}
+
+/** What an approval record adds: how far the quorum is, and what the approvals allow so far. */
+function quorumDetails (req: LockboxRequest): Record<string, unknown> {
+  const progress = approvalProgress(req)
+  return { approvals: progress.approvals, required: progress.required }
 }
 
 /** The request's tenant; one removed from the tenants file since is an error, not a crash. */
@@ -165,6 +214,7 @@ export function requestDetails (req: LockboxRequest, extra: Record<string, unkno
   if (req.decisionDeadline !== null) details.decisionDeadline = req.decisionDeadline
   if (req.accessStartsAt !== null) details.accessStartsAt = req.accessStartsAt
   if (req.accessEndsAt !== null) details.accessEndsAt = req.accessEndsAt
+  if (req.granted !== undefined && req.granted !== null) details.granted = publicGrant(req.granted)
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) details[k] = v
   return details
 }

@@ -60,7 +60,14 @@ const requestRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => viewRequest(await actOnRequest(ctx, actingOf(request), request.params.id, { kind: 'review', ...request.body }), app.now()))
 
   app.post('/requests/:id/decision', {
-    schema: { tags: ['requests'], security, summary: 'The customer\'s decision (GlobalAdministrator or CustomerLockboxApprover)', params: RequestParams, body: DecisionBody, response: actionResponses }
+    schema: {
+      tags: ['requests'],
+      security,
+      summary: 'The customer\'s decision (GlobalAdministrator or CustomerLockboxApprover); an approval may narrow the grant, and counts towards the tenant\'s quorum',
+      params: RequestParams,
+      body: DecisionBody,
+      response: { ...actionResponses, ...problems(422) }
+    }
   }, async (request) => viewRequest(await actOnRequest(ctx, actingOf(request), request.params.id, { kind: 'decision', ...request.body }), app.now()))
 
   app.post('/requests/:id/revoke', {
