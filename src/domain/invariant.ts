@@ -15,7 +15,14 @@ export const REQUEST_OPERATIONS: readonly LockboxOperation[] = [
   'LockboxRequestExpired',
   'LockboxRequestCanceled',
   'LockboxAccessRevoked',
-  'LockboxAccessCompleted'
+  'LockboxAccessCompleted',
+  'LockboxExtensionRequested',
+  'LockboxExtensionManagerApproved',
+  'LockboxExtensionManagerRejected',
+  'LockboxExtensionApprovalAdded',
+  'LockboxExtensionApproved',
+  'LockboxExtensionDenied',
+  'LockboxExtensionExpired'
 ]
 
 /**

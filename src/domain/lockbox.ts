@@ -1,6 +1,7 @@
 // The lockbox request state machine of API.md §3, as a table of allowed transitions.
 // Pure: every function takes `now` (epoch ms) and returns new values; nothing here does I/O.
 import { grantedAccess, publicGrant, type GrantedAccess } from './granted-access.js'
+import { viewExtension, type Extension, type ExtensionAction, type ExtensionOperation, type PublicExtension } from './extension.js'
 
 export const WORKLOADS = ['exchange', 'sharepoint', 'onedrive'] as const
 export type Workload = typeof WORKLOADS[number]
@@ -49,6 +50,7 @@ export type HistoryAction =
   | 'Revoked'
   | 'Canceled'
   | 'Completed'
+  | ExtensionAction
 
 export interface HistoryEntry {
   at: string
@@ -102,6 +104,8 @@ export interface LockboxRequest {
   approvalsRequired?: number | null
   /** What the approvals allow together (the intersection); absent or null: exactly what was asked. */
   granted?: GrantedAccess | null
+  /** The latest extension of the access window asked for (see extension.ts). */
+  extension?: Extension | null
 }
 
 /** The audit operation written for each kind of transition (API.md §6). */
@@ -116,6 +120,7 @@ export type LockboxOperation =
   | 'LockboxRequestCanceled'
   | 'LockboxAccessRevoked'
   | 'LockboxAccessCompleted'
+  | ExtensionOperation
 
 export type LockboxEvent =
   | 'ManagerApprove'
@@ -333,14 +338,15 @@ export function viewRequest (req: LockboxRequest, now: number): PublicLockboxReq
     /* c8 ignore next -- effectiveStatus differing from the stored status makes the time-driven transition valid */
     if (result.ok) history = result.request.history
   }
-  const { version: _version, durationMs: _durationMs, requesterEmail: _email, reminderSentAt: _reminded, approvals, approvalsRequired, granted, ...rest } = req
+  const { version: _version, durationMs: _durationMs, requesterEmail: _email, reminderSentAt: _reminded, approvals, approvalsRequired, granted, extension: _extension, ...rest } = req
   return {
     ...rest,
     status,
     history,
     approvals: (approvals ?? []).map((a) => ({ by: a.by, at: a.at, comment: a.comment, onBehalfOf: a.onBehalfOf, granted: publicGrant(a.access) })),
     approvalsRequired: approvalsRequired ?? null,
-    granted: granted === undefined || granted === null ? null : publicGrant(granted)
+    granted: granted === undefined || granted === null ? null : publicGrant(granted),
+    extension: viewExtension(req, now)
   }
 }
 
@@ -353,10 +359,11 @@ export interface PublicApproval {
   granted: ReturnType<typeof publicGrant>
 }
 
-export type PublicLockboxRequest = Omit<LockboxRequest, 'version' | 'durationMs' | 'requesterEmail' | 'reminderSentAt' | 'approvals' | 'approvalsRequired' | 'granted'> & {
+export type PublicLockboxRequest = Omit<LockboxRequest, 'version' | 'durationMs' | 'requesterEmail' | 'reminderSentAt' | 'approvals' | 'approvalsRequired' | 'granted' | 'extension'> & {
   approvals: PublicApproval[]
   approvalsRequired: number | null
   granted: ReturnType<typeof publicGrant> | null
+  extension: PublicExtension | null
 }
 
 /** The time at which this request changes status by itself, if it is waiting on the clock. */

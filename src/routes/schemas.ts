@@ -3,6 +3,7 @@ import Type, { type TSchema } from 'typebox'
 import { AUDIT_OPERATIONS } from '../domain/audit.js'
 import { ACCESS_LEVELS, STATUSES, WORKLOADS } from '../domain/lockbox.js'
 import { MAX_APPROVALS_REQUIRED } from '../domain/quorum.js'
+import { EXTENSION_STATUSES } from '../domain/extension.js'
 
 const literals = <T extends readonly string[]>(values: T) => Type.Union(values.map((v) => Type.Literal(v)))
 
@@ -84,6 +85,24 @@ const Approval = Type.Object({
   granted: Grant
 })
 
+const Extension = Type.Object({
+  duration: Type.String(),
+  justification: Type.String(),
+  requestedAt: Timestamp,
+  status: literals(EXTENSION_STATUSES),
+  decisionDeadline: NullableTimestamp,
+  approvals: Type.Array(Type.Object({
+    by: Type.String(),
+    at: Timestamp,
+    comment: Type.Union([Type.String(), Type.Null()]),
+    onBehalfOf: Type.Union([Type.String(), Type.Null()]),
+    duration: Type.String()
+  })),
+  approvalsRequired: Type.Union([Type.Integer(), Type.Null()]),
+  grantedDuration: Type.Union([Type.String(), Type.Null()], { description: 'The time added when approved (the shortest any approver allowed)' }),
+  previousAccessEndsAt: NullableTimestamp
+})
+
 export const LockboxRequest = Type.Object({
   id: Type.String(),
   tenantId: Type.String(),
@@ -102,7 +121,8 @@ export const LockboxRequest = Type.Object({
   history: Type.Array(HistoryEntry),
   approvals: Type.Array(Approval, { description: 'The customer approvals of the request so far' }),
   approvalsRequired: Type.Union([Type.Integer(), Type.Null()], { description: 'Distinct approvers needed, fixed when the request reached the customer (null before)' }),
-  granted: Type.Union([Grant, Type.Null()], { description: 'What the approvals allow together; null until approved (or when lockbox is off: exactly what was requested)' })
+  granted: Type.Union([Grant, Type.Null()], { description: 'What the approvals allow together; null until approved (or when lockbox is off: exactly what was requested)' }),
+  extension: Type.Union([Extension, Type.Null()], { description: 'The latest extension of the window asked for, if any' })
 }, { $id: 'LockboxRequest' })
 
 export const CreateRequestBody = Type.Object({
@@ -128,6 +148,11 @@ export const DecisionBody = Type.Object({
   duration: Type.Optional(Type.String({ minLength: 3, maxLength: 32, description: 'Approve for a shorter window than requested (ISO 8601 PT…H…M…S)' })),
   scope: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Approve a sub-path of the requested scope only' })),
   accessLevel: Type.Optional(AccessLevel)
+}, { additionalProperties: false })
+
+export const ExtendBody = Type.Object({
+  duration: Type.String({ minLength: 3, maxLength: 32, description: 'How much longer (ISO 8601 PT…H…M…S), at most LOCKBOX_MAX_ACCESS' }),
+  justification: Type.String({ minLength: 1, maxLength: 2000 })
 }, { additionalProperties: false })
 
 export const CommentBody = Type.Object({ comment: Type.Optional(Comment) }, { additionalProperties: false })

@@ -16,6 +16,7 @@ import { draft, retryOnConflict, type Acting, type WorkflowContext } from './con
 import { randomUUID } from 'node:crypto'
 import type { Tenant } from '../domain/tenant.js'
 import { noticesFor } from '../notify/messages.js'
+import { decideExtension, extensionPending } from './extensions.js'
 
 export interface CreateRequestInput {
   tenantId: string
@@ -123,8 +124,14 @@ export async function actOnRequest (ctx: WorkflowContext, acting: Acting, id: st
   return await retryOnConflict(async () => {
     const req = await loadVisibleRequest(ctx, acting.caller, id)
     const { event, role } = authorise(acting.caller, req, action)
-    const tenant = await tenantOf(ctx, req)
     const now = ctx.now()
+    if ((action.kind === 'review' || action.kind === 'decision') && extensionPending(req, now)) {
+      if (action.kind === 'decision' && (action.scope !== undefined || action.accessLevel !== undefined)) {
+        throw new ValidationFailed('an extension is approved for the access already granted: only its duration can be narrowed')
+      }
+      return await decideExtension(ctx, acting, req, role, action)
+    }
+    const tenant = await tenantOf(ctx, req)
     const approval = event === 'CustomerApprove' ? approvalOf(req, acting.caller, action as Extract<RequestAction, { kind: 'decision' }>, now) : undefined
     if (action.kind === 'decision' && action.decision === 'Deny') refuseNarrowedDenial(action)
     const result = transition(req, event, {

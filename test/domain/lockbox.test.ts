@@ -334,7 +334,8 @@ t.test('shows a request without its internal fields', async (t) => {
     ...rest,
     approvals: [{ by: APPROVER.id, at: approved.accessStartsAt, comment: null, onBehalfOf: null, granted: grant }],
     approvalsRequired: 1,
-    granted: grant
+    granted: grant,
+    extension: null
   })
 })
 
