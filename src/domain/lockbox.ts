@@ -144,10 +144,12 @@ export interface TransitionContext {
   /** The tenant's quorum, fixed onto the request when it reaches the customer stage (default 1). */
   approvalsRequired?: number
   /**
-   * A customer approval: the access this approver allows, already narrowed and intersected with the
-   * earlier approvals (see addApproval), and whose delegate they acted as, if anyone's.
+   * A customer approval: the access this approver allows (`allowed`, checked against the request),
+   * and together with the earlier approvals (`access`, see quorum.ts approvalAccess).
    */
-  approval?: { access: GrantedAccess, allowed: GrantedAccess, onBehalfOf: string | null }
+  approval?: { access: GrantedAccess, allowed: GrantedAccess }
+  /** The approver a delegate decides for (API: `onBehalfOf`), recorded with the decision. */
+  onBehalfOf?: string | null
 }
 
 interface Rule {
@@ -182,7 +184,7 @@ function approve (req: LockboxRequest, ctx: TransitionContext): Step {
     by: ctx.actor.id,
     at: iso(ctx.now),
     comment: ctx.comment ?? null,
-    onBehalfOf: ctx.approval?.onBehalfOf ?? null,
+    onBehalfOf: ctx.onBehalfOf ?? null,
     access: ctx.approval?.allowed ?? access
   }
   const approvals = [...(req.approvals ?? []), approval]
@@ -295,7 +297,7 @@ export function transition (req: LockboxRequest, event: LockboxEvent, ctx: Trans
     ...req,
     ...step.patch,
     status: step.status,
-    history: [...req.history, historyEntry(step, actor, timeDriven ? null : (ctx.comment ?? null), timeDriven ? null : (ctx.approval?.onBehalfOf ?? null))]
+    history: [...req.history, historyEntry(step, actor, timeDriven ? null : (ctx.comment ?? null), timeDriven ? null : (ctx.onBehalfOf ?? null))]
   }
   return { ok: true, request: next, operation: step.operation, from: req.status }
 }

@@ -1,4 +1,5 @@
 // Tenants and their service requests (API.md §2).
+import type { Delegation } from './delegation.js'
 
 export interface Tenant {
   id: string
@@ -16,6 +17,8 @@ export interface TenantSettings {
   approverEmails: string[]
   /** Absent on settings stored before quorums existed. */
   approvalsRequired?: number
+  /** Current delegations of approving (see delegation.ts); absent: none. */
+  delegations?: Delegation[]
   version: number
 }
 

@@ -1,6 +1,7 @@
 // What approvers and engineers are told, as e-mail (text and HTML) and as webhook JSON. Pure.
 import { randomUUID } from 'node:crypto'
 import { formatDuration } from '../domain/duration.js'
+import type { Delegation } from '../domain/delegation.js'
 import type { Extension, ExtensionStatus } from '../domain/extension.js'
 import { viewRequest, type LockboxRequest, type RequestStatus } from '../domain/lockbox.js'
 import type { Tenant } from '../domain/tenant.js'
@@ -218,4 +219,19 @@ export function reminderDue (req: LockboxRequest, pendingTtlMs: number, now: num
   if (req.status !== 'AwaitingCustomerApproval' || req.decisionDeadline === null || (req.reminderSentAt ?? null) !== null) return false
   const deadline = Date.parse(req.decisionDeadline)
   return now >= deadline - pendingTtlMs * 0.25 && now < deadline
+}
+
+export const DELEGATE_EVENT = 'lockbox.request.decided_by_delegate'
+
+/** The delegator hears of every decision taken for them (when their address is known). */
+export function delegateNotices (req: LockboxRequest, delegation: Delegation, ctx: NoticeContext): OutboxMessage[] {
+  const out: OutboxMessage[] = []
+  const last = req.history.at(-1) as LockboxRequest['history'][number]
+  const what = `${last.actor.id} took a decision for you (${last.action}) on ${req.requester.name}'s request for ${ctx.tenant.displayName} ${req.workload} ${req.scope} (SR ${req.serviceRequestNumber}), as your delegate until ${utc(delegation.until)}.`
+  if (delegation.fromEmail !== null) {
+    const subject = `[Lockbox] ${ctx.tenant.displayName}: your delegate decided on service request ${req.serviceRequestNumber}`
+    out.push(message('email', 'DelegateDecided', DELEGATE_EVENT, req, ctx, render([delegation.fromEmail], subject, what, req, ctx.tenant, requestLink(ctx.publicUrl, req), 'Open the request'), `Lockbox: ${what}`))
+  }
+  if (ctx.webhook) out.push(message('webhook', 'DelegateDecided', DELEGATE_EVENT, req, ctx, null, `Lockbox: ${what}`))
+  return out
 }

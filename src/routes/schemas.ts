@@ -45,6 +45,28 @@ export const TenantPatch = Type.Object({
   approvalsRequired: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_APPROVALS_REQUIRED }))
 }, { additionalProperties: false, minProperties: 1 })
 
+const UserId = Type.String({ minLength: 1, maxLength: 256, description: 'A user id (the identity token\'s sub)' })
+
+export const Delegation = Type.Object({
+  id: Type.String(),
+  from: Type.String({ description: 'The approver whose approving is delegated' }),
+  to: Type.String({ description: 'Who may decide for them' }),
+  until: Timestamp,
+  createdAt: Timestamp,
+  createdBy: Type.String(),
+  revokedAt: NullableTimestamp,
+  revokedBy: Type.Union([Type.String(), Type.Null()]),
+  status: Type.Union([Type.Literal('Active'), Type.Literal('Revoked'), Type.Literal('Expired')])
+}, { $id: 'Delegation' })
+
+export const DelegationBody = Type.Object({
+  to: UserId,
+  from: Type.Optional(UserId),
+  until: Type.String({ format: 'date-time', description: 'When the delegation ends (at most 90 days ahead)' })
+}, { additionalProperties: false })
+
+export const DelegationParams = Type.Object({ tenantId: TenantId, delegationId: Type.String({ minLength: 1, maxLength: 64 }) })
+
 export const ServiceRequest = Type.Object({
   number: Type.String(),
   tenantId: Type.String(),
@@ -147,7 +169,8 @@ export const DecisionBody = Type.Object({
   comment: Type.Optional(Comment),
   duration: Type.Optional(Type.String({ minLength: 3, maxLength: 32, description: 'Approve for a shorter window than requested (ISO 8601 PT…H…M…S)' })),
   scope: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Approve a sub-path of the requested scope only' })),
-  accessLevel: Type.Optional(AccessLevel)
+  accessLevel: Type.Optional(AccessLevel),
+  onBehalfOf: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Decide as the delegate of this approver (a delegation from them must be active)' }))
 }, { additionalProperties: false })
 
 export const ExtendBody = Type.Object({
@@ -231,4 +254,4 @@ export const AuditQuery = Type.Object({
 
 export const AuditExportQuery = Type.Omit(AuditQuery, ['limit', 'cursor'])
 
-export const sharedSchemas = [Problem, Tenant, ServiceRequest, LockboxRequest, AuditRecord, O365Record]
+export const sharedSchemas = [Problem, Tenant, Delegation, ServiceRequest, LockboxRequest, AuditRecord, O365Record]

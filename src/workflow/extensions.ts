@@ -37,7 +37,7 @@ export interface ExtensionDecision {
   decision: 'Approve' | 'Reject' | 'Deny'
   comment?: string
   duration?: string
-  onBehalfOf?: string | null
+  onBehalfOf: string | null
 }
 
 /** A manager's review or a customer's decision of the pending extension (already authorised for the request). */

@@ -100,14 +100,16 @@ export function quorumContract (t: Test, open: OpenStores): void {
     }
   })
 
-  t.test('keeps every field of tenant settings it does not know about', async (t) => {
+  t.test('keeps a tenant\'s quorum and delegations in its settings', async (t) => {
     const stores = await openFor(t, open)
     const settings = {
       tenantId: 'contoso',
       lockboxEnabled: true,
       approverEmails: [],
       approvalsRequired: 2,
-      delegations: [{ id: 'd-1', from: 'a-1', to: 'a-2', until: '2025-06-03T08:00:00.000Z' }],
+      delegations: [{
+        id: 'd-1', from: 'a-1', to: 'a-2', until: '2025-06-03T08:00:00.000Z', createdAt: '2025-06-02T08:00:00.000Z', createdBy: 'a-1', fromEmail: null, revokedAt: null, revokedBy: null
+      }],
       version: 0
     }
     await stores.lockbox.commit({ tenantId: 'contoso', tenantSettings: { value: settings, expectedVersion: 0 }, audit: [] })

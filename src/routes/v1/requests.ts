@@ -9,6 +9,7 @@ import { actingOf } from '../../../plugins/app/workflow.js'
 import { actOnRequest, createLockboxRequest, loadVisibleRequest } from '../../workflow/requests.js'
 import { issueToken } from '../../workflow/tokens.js'
 import { requestExtension } from '../../workflow/extensions.js'
+import { standInFor } from '../../workflow/delegations.js'
 import { CommentBody, CreateRequestBody, DecisionBody, ExtendBody, RequestListQuery, RequestParams, ReviewBody, pageOf, problems } from '../schemas.js'
 
 const security = [{ identityToken: [] }]
@@ -33,7 +34,9 @@ const requestRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/requests', {
     schema: { tags: ['requests'], security, summary: 'Lockbox requests visible to the caller, newest first', querystring: RequestListQuery, response: { 200: pageOf(RequestRef), ...problems(400, 401, 403) } }
   }, async (request) => {
-    const visibility = requestVisibility(request.caller)
+    // A delegate of approving sees their tenant's requests while the delegation runs.
+    const visibility = requestVisibility(request.caller) ??
+      (await standInFor(ctx, request.caller, request.caller.tenantId) === null ? null : { tenantId: request.caller.tenantId })
     const { tenantId, status, limit, cursor } = request.query
     if (visibility === null) throw new Forbidden('you may not list lockbox requests')
     if (visibility.tenantId !== undefined && tenantId !== undefined && tenantId !== visibility.tenantId) {
