@@ -258,6 +258,11 @@ function grantedRows (req: LockboxRequest): Array<[string, Child]> {
   }
   const approvals = req.approvals ?? []
   if (approvals.length > 0) rows.push(['Approved by', approvals.map((a) => a.onBehalfOf === null ? a.by : `${a.by} (for ${a.onBehalfOf})`).join(', ')])
+  const ext = req.extension ?? null
+  if (ext !== null) {
+    const progress = ext.approvalsRequired === null ? '' : `, ${ext.approvals.length} of ${ext.approvalsRequired} approvals`
+    rows.push(['Extension', `${readableDuration(ext.duration)} more: ${ext.status}${progress}`])
+  }
   return rows
 }
 
