@@ -176,3 +176,19 @@ t.test('with a quorum the grant is the intersection of what every approver allow
     { scope: `${ALICE}/messages`, accessLevel: 'read', duration: 'PT2H' }
   ], 'each approval keeps what that approver allowed')
 })
+
+t.test('the OpenAPI document describes the approval policy from the route schemas', async (t) => {
+  const h = await startTestApp()
+  t.teardown(h.close)
+  const doc = (await h.app.inject({ method: 'GET', url: '/docs/json' })).json()
+  t.ok(doc.paths['/v1/requests/{id}/extend']?.post)
+  t.ok(doc.paths['/v1/tenants/{tenantId}/delegations']?.post)
+  t.ok(doc.paths['/v1/tenants/{tenantId}/delegations']?.get)
+  t.ok(doc.paths['/v1/tenants/{tenantId}/delegations/{delegationId}/revoke']?.post)
+  const decision = doc.paths['/v1/requests/{id}/decision'].post.requestBody.content['application/json'].schema
+  t.same(Object.keys(decision.properties).sort(), ['accessLevel', 'comment', 'decision', 'duration', 'onBehalfOf', 'scope'])
+  const request = doc.components.schemas.LockboxRequest
+  for (const field of ['approvals', 'approvalsRequired', 'granted', 'extension']) t.ok(request.properties[field], field)
+  t.ok(doc.components.schemas.Tenant.properties.approvalsRequired)
+  t.ok(doc.components.schemas.Delegation)
+})
