@@ -1,4 +1,4 @@
-// The admin center's shell: a hash router (#/requests, #/requests/<id>, #/settings), the masthead,
+// The admin center's shell: a hash router (#/requests, #/requests/<id>, #/delegations, #/settings), the masthead,
 // sign-in and sign-out. Each page renders into <main> and is stopped when the user navigates away.
 import { api, detach, isAbort, onSessionEnded } from './api.js'
 import { errorBox, h, messageOf } from './dom.js'
@@ -9,12 +9,14 @@ import type { ViewContext } from './view.js'
 import { renderRequest } from './views/request.js'
 import { renderRequests } from './views/requests.js'
 import { renderSettings } from './views/settings.js'
+import { renderDelegations } from './views/delegations.js'
 import { renderSignIn } from './views/sign-in.js'
 
 type Route =
   | { view: 'requests', params: URLSearchParams }
   | { view: 'request', id: string }
   | { view: 'settings' }
+  | { view: 'delegations' }
   | { view: 'missing' }
 
 const APP_NAME = 'Lockbox admin center'
@@ -44,6 +46,7 @@ function parseRoute (hash: string): Route {
     }
   }
   if (parts[0] === 'settings' && parts.length === 1) return { view: 'settings' }
+  if (parts[0] === 'delegations' && parts.length === 1) return { view: 'delegations' }
   return { view: 'missing' }
 }
 
@@ -71,6 +74,7 @@ function renderMasthead (route: Route): void {
     h('a', { class: 'brand', href: '#/requests' }, APP_NAME),
     h('nav', { 'aria-label': 'Main' }, h('ul', {},
       link('#/requests', 'Requests', route.view === 'requests' || route.view === 'request'),
+      me.provider ? null : link('#/delegations', 'Delegations', route.view === 'delegations'),
       me.provider ? null : link('#/settings', 'Settings', route.view === 'settings'))),
     h('div', { class: 'who' },
       h('span', { class: 'who-name' }, me.name),
@@ -178,6 +182,7 @@ async function render (): Promise<void> {
   if (route.view === 'requests') pending = renderRequests(ctx, route.params)
   else if (route.view === 'request') pending = renderRequest(ctx, route.id)
   else if (route.view === 'settings') pending = renderSettings(ctx)
+  else if (route.view === 'delegations') pending = renderDelegations(ctx)
   else pending = renderMissing(ctx)
   // Each page puts its heading in place before its first await: moving focus there tells a screen
   // reader user that the page changed.

@@ -32,6 +32,35 @@ export interface LockboxRequest {
   accessStartsAt: string | null
   accessEndsAt: string | null
   history: HistoryEntry[]
+  // Absent from gateways older than approval policies (docs/approval-policy.md).
+  approvals?: Approval[]
+  approvalsRequired?: number | null
+  granted?: Grant | null
+  extension?: Extension | null
+}
+
+export interface Grant { scope: string, accessLevel: string, duration: string }
+
+export interface Approval { by: string, at: string, comment: string | null, onBehalfOf: string | null, granted: Grant }
+
+export interface Extension {
+  duration: string
+  justification: string
+  status: string
+  decisionDeadline: string | null
+  approvals: Array<{ by: string, onBehalfOf: string | null }>
+  approvalsRequired: number | null
+  grantedDuration: string | null
+}
+
+export interface Delegation {
+  id: string
+  from: string
+  to: string
+  until: string
+  createdAt: string
+  createdBy: string
+  status: string
 }
 
 export interface Page<T> {
@@ -60,6 +89,7 @@ export interface Tenant {
   displayName: string
   lockboxEnabled: boolean
   approverEmails: string[]
+  approvalsRequired?: number
 }
 
 export interface DevUser {

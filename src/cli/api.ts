@@ -48,6 +48,32 @@ export interface LockboxRequest {
   accessStartsAt: string | null
   accessEndsAt: string | null
   history: HistoryEntry[]
+  /** Absent from gateways older than approval policies. */
+  approvals?: Array<{ by: string, at: string, comment: string | null, onBehalfOf: string | null, granted: Grant }>
+  approvalsRequired?: number | null
+  granted?: Grant | null
+  extension?: {
+    duration: string
+    status: string
+    decisionDeadline: string | null
+    approvals: Array<{ by: string }>
+    approvalsRequired: number | null
+    grantedDuration: string | null
+  } | null
+}
+
+export interface Grant { scope: string, accessLevel: string, duration: string }
+
+export interface Delegation {
+  id: string
+  from: string
+  to: string
+  until: string
+  createdAt: string
+  createdBy: string
+  revokedAt: string | null
+  revokedBy: string | null
+  status: string
 }
 
 export interface IssuedToken {

@@ -5,6 +5,7 @@ import { Command, CommanderError, Option } from 'commander'
 import pkg from '../../package.json' with { type: 'json' }
 import { registerApprovals } from './commands/approval.js'
 import { registerAudit } from './commands/audit.js'
+import { registerDelegations } from './commands/delegate.js'
 import { registerAuth, renewIdentity } from './commands/auth.js'
 import { registerFetch } from './commands/fetch.js'
 import { registerRequests } from './commands/request.js'
@@ -55,6 +56,7 @@ export function buildProgram (io: Io): Command {
   registerServiceRequests(program)
   registerRequests(program)
   registerApprovals(program)
+  registerDelegations(program)
   registerToken(program)
   registerFetch(program)
   registerAudit(program)

@@ -17,8 +17,15 @@ export function requestTiming (req: LockboxRequest, now: number): string {
 export function nextStep (req: LockboxRequest): string | null {
   switch (req.status) {
     case 'AwaitingManagerApproval': return `next: a support manager reviews it: lockbox review approve ${req.id}`
-    case 'AwaitingCustomerApproval': return `next: ${req.tenantId}'s lockbox approver decides: lockbox decide approve ${req.id}`
-    case 'Approved': return `next: the requester gets an access token: lockbox token ${req.id}`
+    case 'AwaitingCustomerApproval': {
+      const left = (req.approvalsRequired ?? 1) - (req.approvals?.length ?? 0)
+      const who = left > 1 ? `${left} more of ${req.tenantId}'s lockbox approvers decide` : `${req.tenantId}'s lockbox approver decides`
+      return `next: ${who}: lockbox decide approve ${req.id}`
+    }
+    case 'Approved':
+      if (req.extension?.status === 'AwaitingManagerApproval') return `next: a support manager reviews the extension: lockbox review approve ${req.id}`
+      if (req.extension?.status === 'AwaitingCustomerApproval') return `next: ${req.tenantId}'s lockbox approvers decide the extension: lockbox decide approve ${req.id}`
+      return `next: the requester gets an access token: lockbox token ${req.id}`
     default: return null
   }
 }
@@ -43,12 +50,34 @@ export function showRequest (out: Output, req: LockboxRequest, now: number): voi
     ['requester', `${req.requester.name} (${req.requester.id})`],
     ['reason', req.justification],
     ['created', `${req.createdAt} (${relative(req.createdAt, now)})`],
-    ...(req.accessStartsAt === null ? [] : [['window', `${req.accessStartsAt} → ${req.accessEndsAt as string}`] as [string, string]])
+    ...(req.accessStartsAt === null ? [] : [['window', `${req.accessStartsAt} → ${req.accessEndsAt as string}`] as [string, string]]),
+    ...policyFields(req)
   ]))
   out.line()
   out.lines(table(['WHEN', 'ACTION', 'BY', 'ROLE', 'COMMENT'], req.history.map((h) => [relative(h.at, now), h.action, h.actor.id, h.actor.role, h.comment ?? ''])))
   const next = nextStep(req)
   if (next !== null) out.note(next)
+}
+
+/** Quorum progress, requested vs granted access, and a pending or settled extension, when there are any. */
+function policyFields (req: LockboxRequest): Array<[string, string]> {
+  const rows: Array<[string, string]> = []
+  const required = req.approvalsRequired ?? null
+  const approvals = req.approvals ?? []
+  if (required !== null && (required > 1 || approvals.length > 0)) {
+    const who = approvals.map((a) => a.onBehalfOf === null ? a.by : `${a.by} for ${a.onBehalfOf}`).join(', ')
+    rows.push(['approvals', `${approvals.length} of ${required}${who === '' ? '' : ` (${who})`}`])
+  }
+  const granted = req.granted ?? null
+  if (granted !== null && (granted.scope !== req.scope || granted.accessLevel !== req.accessLevel || granted.duration !== req.duration)) {
+    rows.push(['granted', `${granted.accessLevel} on ${req.workload} ${granted.scope} for ${granted.duration} (narrowed by the approvers)`])
+  }
+  const ext = req.extension ?? null
+  if (ext !== null) {
+    const progress = ext.approvalsRequired === null ? '' : `, ${ext.approvals.length} of ${ext.approvalsRequired} approvals`
+    rows.push(['extension', `${ext.duration} more: ${ext.status}${progress}${ext.grantedDuration === null ? '' : `, granted ${ext.grantedDuration}`}`])
+  }
+  return rows
 }
 
 export function showServiceRequests (out: Output, items: ServiceRequest[], now: number): void {

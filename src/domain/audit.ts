@@ -19,7 +19,18 @@ export const AUDIT_OPERATIONS = [
   'ContentAccessed',
   'ContentAccessCompleted',
   'ContentAccessDenied',
-  'TenantSettingsUpdated'
+  'TenantSettingsUpdated',
+  // Approval policy (quorum, extension, delegation): added after the contract's list, never renamed.
+  'LockboxRequestApprovalAdded',
+  'LockboxExtensionRequested',
+  'LockboxExtensionManagerApproved',
+  'LockboxExtensionManagerRejected',
+  'LockboxExtensionApprovalAdded',
+  'LockboxExtensionApproved',
+  'LockboxExtensionDenied',
+  'LockboxExtensionExpired',
+  'ApprovalDelegated',
+  'ApprovalDelegationRevoked'
 ] as const
 export type AuditOperation = typeof AUDIT_OPERATIONS[number]
 

@@ -1,10 +1,13 @@
 // Tenants and their service requests (API.md §2).
+import type { Delegation } from './delegation.js'
 
 export interface Tenant {
   id: string
   displayName: string
   lockboxEnabled: boolean
   approverEmails: string[]
+  /** Distinct approvers a lockbox request needs (1–5); absent: 1, today's behaviour. */
+  approvalsRequired?: number
 }
 
 /** Settings changed through the API; they win over the tenants file. */
@@ -12,6 +15,10 @@ export interface TenantSettings {
   tenantId: string
   lockboxEnabled: boolean
   approverEmails: string[]
+  /** Absent on settings stored before quorums existed. */
+  approvalsRequired?: number
+  /** Current delegations of approving (see delegation.ts); absent: none. */
+  delegations?: Delegation[]
   version: number
 }
 
@@ -58,5 +65,17 @@ export function viewServiceRequest (sr: ServiceRequest): PublicServiceRequest {
 /** Applies stored settings over the tenants file's entry. */
 export function withSettings (tenant: Tenant, settings: TenantSettings | null): Tenant {
   if (settings === null) return tenant
-  return { ...tenant, lockboxEnabled: settings.lockboxEnabled, approverEmails: settings.approverEmails }
+  const merged: Tenant = { ...tenant, lockboxEnabled: settings.lockboxEnabled, approverEmails: settings.approverEmails }
+  if (settings.approvalsRequired !== undefined) merged.approvalsRequired = settings.approvalsRequired
+  return merged
+}
+
+/** How many distinct approvers the tenant's lockbox requests need. */
+export function approvalsRequiredOf (tenant: Pick<Tenant, 'approvalsRequired'>): number {
+  return tenant.approvalsRequired ?? 1
+}
+
+/** The tenant as the API shows it: every setting with its effective value. */
+export function viewTenant (tenant: Tenant): Required<Tenant> {
+  return { ...tenant, approvalsRequired: approvalsRequiredOf(tenant) }
 }

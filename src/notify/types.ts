@@ -5,7 +5,7 @@
 export type Channel = 'email' | 'webhook'
 
 /** Why a notice exists: approvers must decide, approvers are reminded, or the engineer hears the outcome. */
-export type NoticeKind = 'ApprovalRequested' | 'ApprovalReminder' | 'RequestDecided'
+export type NoticeKind = 'ApprovalRequested' | 'ApprovalReminder' | 'RequestDecided' | 'DelegateDecided'
 
 export interface RenderedEmail { to: string[], subject: string, text: string, html: string }
 

@@ -2,6 +2,8 @@
 import Type, { type TSchema } from 'typebox'
 import { AUDIT_OPERATIONS } from '../domain/audit.js'
 import { ACCESS_LEVELS, STATUSES, WORKLOADS } from '../domain/lockbox.js'
+import { MAX_APPROVALS_REQUIRED } from '../domain/quorum.js'
+import { EXTENSION_STATUSES } from '../domain/extension.js'
 
 const literals = <T extends readonly string[]>(values: T) => Type.Union(values.map((v) => Type.Literal(v)))
 
@@ -31,15 +33,39 @@ export const Tenant = Type.Object({
   id: Type.String(),
   displayName: Type.String(),
   lockboxEnabled: Type.Boolean(),
-  approverEmails: Type.Array(Type.String())
+  approverEmails: Type.Array(Type.String()),
+  approvalsRequired: Type.Integer({ minimum: 1, maximum: MAX_APPROVALS_REQUIRED, description: 'Distinct approvers a lockbox request needs before it is Approved (default 1)' })
 }, { $id: 'Tenant' })
 
 export const TenantParams = Type.Object({ tenantId: TenantId })
 
 export const TenantPatch = Type.Object({
   lockboxEnabled: Type.Optional(Type.Boolean()),
-  approverEmails: Type.Optional(Type.Array(Email, { maxItems: 50, uniqueItems: true }))
+  approverEmails: Type.Optional(Type.Array(Email, { maxItems: 50, uniqueItems: true })),
+  approvalsRequired: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_APPROVALS_REQUIRED }))
 }, { additionalProperties: false, minProperties: 1 })
+
+const UserId = Type.String({ minLength: 1, maxLength: 256, description: 'A user id (the identity token\'s sub)' })
+
+export const Delegation = Type.Object({
+  id: Type.String(),
+  from: Type.String({ description: 'The approver whose approving is delegated' }),
+  to: Type.String({ description: 'Who may decide for them' }),
+  until: Timestamp,
+  createdAt: Timestamp,
+  createdBy: Type.String(),
+  revokedAt: NullableTimestamp,
+  revokedBy: Type.Union([Type.String(), Type.Null()]),
+  status: Type.Union([Type.Literal('Active'), Type.Literal('Revoked'), Type.Literal('Expired')])
+}, { $id: 'Delegation' })
+
+export const DelegationBody = Type.Object({
+  to: UserId,
+  from: Type.Optional(UserId),
+  until: Type.String({ format: 'date-time', description: 'When the delegation ends (at most 90 days ahead)' })
+}, { additionalProperties: false })
+
+export const DelegationParams = Type.Object({ tenantId: TenantId, delegationId: Type.String({ minLength: 1, maxLength: 64 }) })
 
 export const ServiceRequest = Type.Object({
   number: Type.String(),
@@ -63,7 +89,40 @@ const HistoryEntry = Type.Object({
   at: Timestamp,
   action: Type.String(),
   actor: Type.Object({ id: Type.String(), role: Type.String() }),
-  comment: Type.Union([Type.String(), Type.Null()])
+  comment: Type.Union([Type.String(), Type.Null()]),
+  onBehalfOf: Type.Optional(Type.String({ description: 'The approver a delegate decided for' }))
+})
+
+const Grant = Type.Object({
+  scope: Type.String(),
+  accessLevel: AccessLevel,
+  duration: Type.String()
+}, { description: 'Access granted: at most the scope, level and duration requested' })
+
+const Approval = Type.Object({
+  by: Type.String({ description: 'The person who approved' }),
+  at: Timestamp,
+  comment: Type.Union([Type.String(), Type.Null()]),
+  onBehalfOf: Type.Union([Type.String(), Type.Null()], { description: 'The approver a delegate approved for' }),
+  granted: Grant
+})
+
+const Extension = Type.Object({
+  duration: Type.String(),
+  justification: Type.String(),
+  requestedAt: Timestamp,
+  status: literals(EXTENSION_STATUSES),
+  decisionDeadline: NullableTimestamp,
+  approvals: Type.Array(Type.Object({
+    by: Type.String(),
+    at: Timestamp,
+    comment: Type.Union([Type.String(), Type.Null()]),
+    onBehalfOf: Type.Union([Type.String(), Type.Null()]),
+    duration: Type.String()
+  })),
+  approvalsRequired: Type.Union([Type.Integer(), Type.Null()]),
+  grantedDuration: Type.Union([Type.String(), Type.Null()], { description: 'The time added when approved (the shortest any approver allowed)' }),
+  previousAccessEndsAt: NullableTimestamp
 })
 
 export const LockboxRequest = Type.Object({
@@ -81,7 +140,11 @@ export const LockboxRequest = Type.Object({
   decisionDeadline: NullableTimestamp,
   accessStartsAt: NullableTimestamp,
   accessEndsAt: NullableTimestamp,
-  history: Type.Array(HistoryEntry)
+  history: Type.Array(HistoryEntry),
+  approvals: Type.Array(Approval, { description: 'The customer approvals of the request so far' }),
+  approvalsRequired: Type.Union([Type.Integer(), Type.Null()], { description: 'Distinct approvers needed, fixed when the request reached the customer (null before)' }),
+  granted: Type.Union([Grant, Type.Null()], { description: 'What the approvals allow together; null until approved (or when lockbox is off: exactly what was requested)' }),
+  extension: Type.Union([Extension, Type.Null()], { description: 'The latest extension of the window asked for, if any' })
 }, { $id: 'LockboxRequest' })
 
 export const CreateRequestBody = Type.Object({
@@ -103,7 +166,16 @@ export const ReviewBody = Type.Object({
 
 export const DecisionBody = Type.Object({
   decision: Type.Union([Type.Literal('Approve'), Type.Literal('Deny')]),
-  comment: Type.Optional(Comment)
+  comment: Type.Optional(Comment),
+  duration: Type.Optional(Type.String({ minLength: 3, maxLength: 32, description: 'Approve for a shorter window than requested (ISO 8601 PT…H…M…S)' })),
+  scope: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Approve a sub-path of the requested scope only' })),
+  accessLevel: Type.Optional(AccessLevel),
+  onBehalfOf: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'Decide as the delegate of this approver (a delegation from them must be active)' }))
+}, { additionalProperties: false })
+
+export const ExtendBody = Type.Object({
+  duration: Type.String({ minLength: 3, maxLength: 32, description: 'How much longer (ISO 8601 PT…H…M…S), at most LOCKBOX_MAX_ACCESS' }),
+  justification: Type.String({ minLength: 1, maxLength: 2000 })
 }, { additionalProperties: false })
 
 export const CommentBody = Type.Object({ comment: Type.Optional(Comment) }, { additionalProperties: false })
@@ -191,4 +263,4 @@ export const AuditQuery = Type.Object({
 
 export const AuditExportQuery = Type.Omit(AuditQuery, ['limit', 'cursor'])
 
-export const sharedSchemas = [Problem, Tenant, ServiceRequest, LockboxRequest, AuditRecord, O365Record, OcsfRecord]
+export const sharedSchemas = [Problem, Tenant, Delegation, ServiceRequest, LockboxRequest, AuditRecord, O365Record, OcsfRecord]

@@ -1,16 +1,24 @@
 // Lockbox request actions (API.md §3): authorise, run the state machine, commit with the audit record.
 import { parseAccessDuration } from '../domain/duration.js'
 import { parseScope } from '../domain/grant.js'
+import { publicGrant, type AccessNarrowing, type NarrowingRefusal } from '../domain/granted-access.js'
 import {
-  createRequest, transition,
-  type AccessLevel, type ActingRole, type LockboxEvent, type LockboxRequest, type Workload
+  createRequest, effectiveStatus, transition,
+  type AccessLevel, type ActingRole, type LockboxEvent, type LockboxRequest, type TransitionContext, type Workload
 } from '../domain/lockbox.js'
+import { alreadyApproved, approvalAccess, approvalProgress } from '../domain/quorum.js'
+import { approvalsRequiredOf } from '../domain/tenant.js'
 import { customerActingRole, may, violatesSeparationOfDuties, type Caller } from '../domain/policy.js'
-import { Forbidden, InvalidState, NotFound, SeparationOfDuties, ServiceRequestInvalid, ValidationFailed } from '../errors.js'
+import {
+  AlreadyApproved, Forbidden, GrantDisjoint, GrantWidened, InvalidState, NotFound, SeparationOfDuties, ServiceRequestInvalid, ValidationFailed
+} from '../errors.js'
 import { draft, retryOnConflict, type Acting, type WorkflowContext } from './context.js'
 import { randomUUID } from 'node:crypto'
 import type { Tenant } from '../domain/tenant.js'
-import { noticesFor } from '../notify/messages.js'
+import { delegateNotices, noticesFor } from '../notify/messages.js'
+import type { Delegation } from '../domain/delegation.js'
+import { standInFor } from './delegations.js'
+import { decideExtension, extensionPending } from './extensions.js'
 
 export interface CreateRequestInput {
   tenantId: string
@@ -68,30 +76,36 @@ export async function createLockboxRequest (ctx: WorkflowContext, acting: Acting
   })
 }
 
-/** The request if the caller may see it; 404 otherwise, so its existence does not leak. */
+/**
+ * The request if the caller may see it; 404 otherwise, so its existence does not leak. A person
+ * holding a delegation of approving sees their tenant's requests while it runs.
+ */
 export async function loadVisibleRequest (ctx: WorkflowContext, caller: Caller, id: string): Promise<LockboxRequest> {
   const req = await ctx.stores.lockbox.getRequest(id)
-  if (req === null || !may.seeRequest(caller, req)) throw new NotFound(`lockbox request ${id} not found`)
-  return req
+  if (req !== null && (may.seeRequest(caller, req) || await standInFor(ctx, caller, req.tenantId) !== null)) return req
+  throw new NotFound(`lockbox request ${id} not found`)
 }
 
 export type RequestAction =
   | { kind: 'review', decision: 'Approve' | 'Reject', comment?: string }
-  | { kind: 'decision', decision: 'Approve' | 'Deny', comment?: string }
+  | { kind: 'decision', decision: 'Approve' | 'Deny', comment?: string, onBehalfOf?: string } & AccessNarrowing
   | { kind: 'revoke', comment?: string }
   | { kind: 'cancel', comment?: string }
 
 interface Authorised { event: LockboxEvent, role: ActingRole }
 
-function authorise (caller: Caller, req: LockboxRequest, action: RequestAction): Authorised {
+function authorise (caller: Caller, req: LockboxRequest, action: RequestAction, standIn: Delegation | null): Authorised {
   switch (action.kind) {
     case 'review':
       if (!may.review(caller)) throw new Forbidden('only support managers review lockbox requests')
       if (violatesSeparationOfDuties(caller, req)) throw new SeparationOfDuties('a support manager cannot review a request they created')
       return { event: action.decision === 'Approve' ? 'ManagerApprove' : 'ManagerReject', role: 'SupportManager' }
-    case 'decision':
-      if (!may.decide(caller, req)) throw new Forbidden(`only the approvers of tenant ${req.tenantId} decide its lockbox requests`)
-      return { event: action.decision === 'Approve' ? 'CustomerApprove' : 'CustomerDeny', role: customerActingRole(caller) }
+    case 'decision': {
+      if (!may.decide(caller, req) && standIn === null) throw new Forbidden(`only the approvers of tenant ${req.tenantId} decide its lockbox requests`)
+      // A delegate decides in the approver's role, whatever their own.
+      const role = standIn !== null && !may.decide(caller, req) ? 'CustomerLockboxApprover' : customerActingRole(caller)
+      return { event: action.decision === 'Approve' ? 'CustomerApprove' : 'CustomerDeny', role }
+    }
     case 'revoke':
       if (!may.decide(caller, req)) throw new Forbidden(`only the approvers of tenant ${req.tenantId} revoke its lockbox access`)
       return { event: 'Revoke', role: customerActingRole(caller) }
@@ -117,19 +131,33 @@ const VERBS: Record<LockboxEvent, string> = {
 export async function actOnRequest (ctx: WorkflowContext, acting: Acting, id: string, action: RequestAction): Promise<LockboxRequest> {
   return await retryOnConflict(async () => {
     const req = await loadVisibleRequest(ctx, acting.caller, id)
-    const { event, role } = authorise(acting.caller, req, action)
-    const tenant = await tenantOf(ctx, req)
+    const standIn = action.kind === 'decision' ? await delegationOf(ctx, acting.caller, req, action.onBehalfOf) : null
+    const onBehalfOf = standIn?.from ?? null
+    const { event, role } = authorise(acting.caller, req, action, standIn)
     const now = ctx.now()
+    if ((action.kind === 'review' || action.kind === 'decision') && extensionPending(req, now)) {
+      if (action.kind === 'decision' && (action.scope !== undefined || action.accessLevel !== undefined)) {
+        throw new ValidationFailed('an extension is approved for the access already granted: only its duration can be narrowed')
+      }
+      return await decideExtension(ctx, acting, req, role, { ...action, onBehalfOf })
+    }
+    const tenant = await tenantOf(ctx, req)
+    const approval = event === 'CustomerApprove' ? approvalOf(req, acting.caller, action as Extract<RequestAction, { kind: 'decision' }>, now, onBehalfOf) : undefined
+    if (action.kind === 'decision' && action.decision === 'Deny') refuseNarrowedDenial(action)
     const result = transition(req, event, {
       now,
       actor: { id: acting.caller.id, role },
       comment: action.comment ?? null,
       lockboxEnabled: tenant.lockboxEnabled,
-      pendingTtlMs: ctx.pendingTtlMs
+      pendingTtlMs: ctx.pendingTtlMs,
+      approvalsRequired: approvalsRequiredOf(tenant),
+      approval,
+      onBehalfOf
     })
     if (!result.ok) throw new InvalidState(`cannot ${VERBS[event]} a request that is ${result.status}`)
     const next = result.request
     const notices = noticesFor(next, result.from, next.requesterEmail, { ...ctx.notices, tenant, now })
+    if (standIn !== null) notices.push(...delegateNotices(next, standIn, { ...ctx.notices, tenant, now }))
     await ctx.stores.lockbox.commit({
       tenantId: req.tenantId,
       requests: [{ value: next, expectedVersion: req.version }],
@@ -138,12 +166,66 @@ export async function actOnRequest (ctx: WorkflowContext, acting: Acting, id: st
         requestId: req.id,
         workload: req.workload,
         object: req.scope,
-        details: requestDetails(next, { from: result.from, status: next.status, comment: action.comment ?? null, reason: event === 'Cancel' ? 'CanceledByRequester' : undefined })
+        details: requestDetails(next, {
+          from: result.from,
+          status: next.status,
+          comment: action.comment ?? null,
+          reason: event === 'Cancel' ? 'CanceledByRequester' : undefined,
+          onBehalfOf: onBehalfOf ?? undefined,
+          ...(event === 'CustomerApprove' ? quorumDetails(next) : {})
+        })
       })]
     })
     if (notices.length > 0) ctx.notificationsQueued()
     return { ...next, version: req.version + 1 }
   })
+}
+
+/**
+ * A customer's approval: a person counts once towards the quorum, and what they allow is checked
+ * against the request (never wider) and intersected with the earlier approvals. Only while the
+ * request awaits the customer: otherwise the transition answers 409 as for any decision.
+ */
+function approvalOf (req: LockboxRequest, caller: Caller, action: Extract<RequestAction, { kind: 'decision' }>, now: number, onBehalfOf: string | null): TransitionContext['approval'] {
+  if (effectiveStatus(req, now) !== 'AwaitingCustomerApproval') return undefined
+  if (alreadyApproved(req, [caller.id, onBehalfOf])) {
+    throw new AlreadyApproved(`${onBehalfOf === null ? caller.id : `${caller.id} (for ${onBehalfOf})`} has already approved this request; it needs ${approvalProgress(req).required} different approvers`)
+  }
+  const access = approvalAccess(req, { duration: action.duration, scope: action.scope, accessLevel: action.accessLevel })
+  if (!access.ok) throw narrowingError(access.refusal)
+  return { access: access.access, allowed: access.allowed }
+}
+
+/**
+ * The delegation a decision is taken under: the one named by `onBehalfOf` (403 if the caller holds
+ * none from that person), or, for a caller who is no approver themselves, the oldest they hold.
+ */
+async function delegationOf (ctx: WorkflowContext, caller: Caller, req: LockboxRequest, onBehalfOf: string | undefined): Promise<Delegation | null> {
+  if (onBehalfOf === undefined && may.decide(caller, req)) return null
+  const standIn = await standInFor(ctx, caller, req.tenantId, onBehalfOf)
+  if (standIn === null && onBehalfOf !== undefined) throw new Forbidden(`${caller.id} holds no delegation from ${onBehalfOf}`)
+  return standIn
+}
+
+function narrowingError (refusal: NarrowingRefusal): Error {
+  switch (refusal.code) {
+    case 'GRANT_WIDENED': return new GrantWidened(refusal.detail)
+    case 'GRANT_DISJOINT': return new GrantDisjoint(refusal.detail)
+    case 'VALIDATION_FAILED': return new ValidationFailed(refusal.detail)
+  }
+}
+
+/** A denial ends the request: there is nothing to narrow, and a client that sent a grant is confused. */
+function refuseNarrowedDenial (action: AccessNarrowing): void {
+  if (action.duration !== undefined || action.scope !== undefined || action.accessLevel !== undefined) {
+    throw new ValidationFailed('duration, scope and accessLevel narrow an approval; a denial takes none of them')
+  }
+}
+
+/** What an approval record adds: how far the quorum is, and what the approvals allow so far. */
+function quorumDetails (req: LockboxRequest): Record<string, unknown> {
+  const progress = approvalProgress(req)
+  return { approvals: progress.approvals, required: progress.required }
 }
 
 /** The request's tenant; one removed from the tenants file since is an error, not a crash. */
@@ -165,6 +247,7 @@ export function requestDetails (req: LockboxRequest, extra: Record<string, unkno
   if (req.decisionDeadline !== null) details.decisionDeadline = req.decisionDeadline
   if (req.accessStartsAt !== null) details.accessStartsAt = req.accessStartsAt
   if (req.accessEndsAt !== null) details.accessEndsAt = req.accessEndsAt
+  if (req.granted !== undefined && req.granted !== null) details.granted = publicGrant(req.granted)
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) details[k] = v
   return details
 }

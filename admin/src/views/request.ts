@@ -41,9 +41,11 @@ export async function renderRequest (ctx: ViewContext, id: string): Promise<void
     req = next
     lead.replaceChildren(h('q', {}, req.justification))
     statusLine.replaceChildren(statusBadge(req.status), ' ', h('span', { class: 'time-left' }, timeLeft(req)))
-    // Forms are rebuilt only when the status changes, so a live update never wipes a half-typed comment.
-    if (req.status !== shownStatus) {
-      shownStatus = req.status
+    append(statusLine, quorumProgress(req))
+    // Forms are rebuilt only when the stage changes, so a live update never wipes a half-typed comment.
+    const stage = `${req.status} ${req.approvals?.length ?? 0} ${req.extension?.status ?? ''} ${req.extension?.approvals.length ?? 0}`
+    if (stage !== shownStatus) {
+      shownStatus = stage
       actions.replaceChildren()
       append(actions, actionsFor(req))
     }
@@ -73,8 +75,14 @@ export async function renderRequest (ctx: ViewContext, id: string): Promise<void
 
   const actionsFor = (r: LockboxRequest): Child => {
     if (!mayDecide(me, r.tenantId)) return null
-    if (r.status === 'AwaitingCustomerApproval') return decisionForm(act)
-    if (r.status === 'Approved') return revokeForm(r, act)
+    if (r.status === 'AwaitingCustomerApproval') {
+      return (r.approvals ?? []).some((a) => a.by === me.id || a.onBehalfOf === me.id) ? waitingForOthers(r) : decisionForm(r, act)
+    }
+    if (r.status === 'Approved') {
+      const ext = r.extension ?? null
+      const extensionDecision = ext !== null && ext.status === 'AwaitingCustomerApproval' && !ext.approvals.some((a) => a.by === me.id || a.onBehalfOf === me.id)
+      return h('div', {}, extensionDecision ? extensionForm(r, act) : null, revokeForm(r, act))
+    }
     return null
   }
 
@@ -105,8 +113,48 @@ export async function renderRequest (ctx: ViewContext, id: string): Promise<void
 
 type Act = (path: string, body: Record<string, unknown>, said: (r: LockboxRequest) => string, form: HTMLFormElement) => Promise<void>
 
-function decisionForm (act: Act): HTMLElement {
+/** "1 of 2 approvals" while a quorum is incomplete. */
+function quorumProgress (req: LockboxRequest): Child {
+  const required = req.approvalsRequired ?? null
+  if (req.status !== 'AwaitingCustomerApproval' || required === null || required < 2) return null
+  return h('span', { class: 'quorum' }, ` · ${req.approvals?.length ?? 0} of ${required} approvals`)
+}
+
+function waitingForOthers (req: LockboxRequest): HTMLElement {
+  const left = (req.approvalsRequired ?? 1) - (req.approvals?.length ?? 0)
+  return h('section', { class: 'card decision' },
+    h('h2', { id: 'decision-heading' }, 'Your decision'),
+    h('p', {}, `You have approved. It needs ${left} more ${left === 1 ? 'approval' : 'approvals'} from other approvers before access opens.`))
+}
+
+/** Optional narrowing: approve less than was asked (a shorter window, a sub-path, read only). */
+function narrowingFields (req: LockboxRequest): { fieldset: HTMLElement, values: () => Record<string, string> } {
+  const duration = h('input', { id: 'grant-duration', name: 'duration', type: 'text', inputmode: 'text', placeholder: req.duration, 'aria-describedby': 'grant-hint', size: 10 })
+  const scope = h('input', { id: 'grant-scope', name: 'scope', type: 'text', placeholder: req.scope, spellcheck: 'false', 'aria-describedby': 'grant-hint' })
+  const readOnly = h('input', { id: 'grant-read-only', name: 'readOnly', type: 'checkbox' })
+  const fieldset = h('details', { class: 'narrowing' },
+    h('summary', {}, 'Grant less than requested'),
+    h('div', { class: 'stack' },
+      h('label', { for: 'grant-duration' }, 'Shorter duration (ISO 8601, e.g. PT1H)'),
+      duration,
+      h('label', { for: 'grant-scope' }, 'Narrower scope (a sub-path of the requested one)'),
+      scope,
+      req.accessLevel === 'readwrite' ? h('div', { class: 'check' }, readOnly, h('label', { for: 'grant-read-only' }, 'Read only')) : null,
+      h('p', { id: 'grant-hint', class: 'hint' }, 'Left empty, the request is approved as asked. You can never grant more than was requested.')))
+  const values = (): Record<string, string> => {
+    const out: Record<string, string> = {}
+    if (duration.value.trim() !== '') out.duration = duration.value.trim()
+    if (scope.value.trim() !== '') out.scope = scope.value.trim()
+    if (readOnly.checked) out.accessLevel = 'read'
+    return out
+  }
+  return { fieldset, values }
+}
+
+function decisionForm (req: LockboxRequest, act: Act): HTMLElement {
   const comment = h('textarea', { id: 'decision-comment', name: 'comment', rows: 3, maxlength: 2000, 'aria-describedby': 'decision-hint' })
+  const narrowing = narrowingFields(req)
+  const required = req.approvalsRequired ?? 1
   const form: HTMLFormElement = h('form', {
     class: 'stack',
     'aria-labelledby': 'decision-heading',
@@ -114,19 +162,50 @@ function decisionForm (act: Act): HTMLElement {
       event.preventDefault()
       const decision = ((event as SubmitEvent).submitter as HTMLButtonElement | null)?.value === 'Deny' ? 'Deny' : 'Approve'
       const text = comment.value.trim()
-      const said = (r: LockboxRequest): string => decision === 'Approve'
-        ? `You approved this request. Access is open until ${r.accessEndsAt === null ? 'its window ends' : formatTime(r.accessEndsAt)}.`
-        : 'You denied this request. No access was granted.'
-      detach(act('decision', { decision, ...(text === '' ? {} : { comment: text }) }, said, form))
+      const said = (r: LockboxRequest): string => {
+        if (decision === 'Deny') return 'You denied this request. No access was granted.'
+        if (r.status === 'AwaitingCustomerApproval') return `You approved this request: ${r.approvals?.length ?? 0} of ${r.approvalsRequired ?? 1} approvals so far.`
+        return `You approved this request. Access is open until ${r.accessEndsAt === null ? 'its window ends' : formatTime(r.accessEndsAt)}.`
+      }
+      detach(act('decision', { decision, ...(text === '' ? {} : { comment: text }), ...(decision === 'Approve' ? narrowing.values() : {}) }, said, form))
     }
   },
   h('h2', { id: 'decision-heading' }, 'Your decision'),
+  required > 1 ? h('p', { class: 'quorum-note' }, `This request needs ${required} different approvers; your approval is one of them.`) : null,
   h('label', { for: 'decision-comment' }, 'Comment (optional)'),
   comment,
   h('p', { id: 'decision-hint', class: 'hint' }, 'Recorded in the request\'s history and the audit log.'),
   h('div', { class: 'actions' },
     h('button', { type: 'submit', name: 'decision', value: 'Approve', class: 'primary' }, 'Approve'),
-    h('button', { type: 'submit', name: 'decision', value: 'Deny', class: 'danger' }, 'Deny')))
+    h('button', { type: 'submit', name: 'decision', value: 'Deny', class: 'danger' }, 'Deny')),
+  // After the buttons: approving as asked stays the shortest path from the keyboard.
+  narrowing.fieldset)
+  return h('section', { class: 'card decision' }, form)
+}
+
+/** A pending extension of the window: approve (perhaps for less time) or deny; the access goes on meanwhile. */
+function extensionForm (req: LockboxRequest, act: Act): HTMLElement {
+  const ext = req.extension as NonNullable<LockboxRequest['extension']>
+  const duration = h('input', { id: 'extension-duration', name: 'duration', type: 'text', placeholder: ext.duration, size: 10 })
+  const form: HTMLFormElement = h('form', {
+    class: 'stack',
+    'aria-labelledby': 'extension-heading',
+    onsubmit: (event) => {
+      event.preventDefault()
+      const decision = ((event as SubmitEvent).submitter as HTMLButtonElement | null)?.value === 'Deny' ? 'Deny' : 'Approve'
+      const shorter = duration.value.trim()
+      detach(act('decision', { decision, ...(decision === 'Approve' && shorter !== '' ? { duration: shorter } : {}) },
+        (r) => `You ${decision === 'Approve' ? 'approved' : 'denied'} the extension. Access ends ${formatTime(r.accessEndsAt as string)}.`, form))
+    }
+  },
+  h('h2', { id: 'extension-heading' }, 'Extension asked for'),
+  h('p', {}, `${req.requester.name} asks for ${readableDuration(ext.duration)} more: `, h('q', {}, ext.justification)),
+  ext.approvalsRequired !== null && ext.approvalsRequired > 1 ? h('p', { class: 'quorum' }, `${ext.approvals.length} of ${ext.approvalsRequired} approvals`) : null,
+  h('label', { for: 'extension-duration' }, 'Grant less time (optional, e.g. PT30M)'),
+  duration,
+  h('div', { class: 'actions' },
+    h('button', { type: 'submit', name: 'decision', value: 'Approve', class: 'primary' }, 'Approve extension'),
+    h('button', { type: 'submit', name: 'decision', value: 'Deny', class: 'danger' }, 'Deny extension')))
   return h('section', { class: 'card decision' }, form)
 }
 
@@ -163,11 +242,29 @@ function detailList (req: LockboxRequest): HTMLElement {
     ['Created', timeElement(req.createdAt)],
     [isAwaiting(req.status) ? 'Decide before' : 'Decision deadline', timeElement(req.decisionDeadline)],
     ['Access starts', timeElement(req.accessStartsAt)],
-    ['Access ends', timeElement(req.accessEndsAt)]
+    ['Access ends', timeElement(req.accessEndsAt)],
+    ...grantedRows(req)
   ]
   const list = h('dl', { class: 'details' })
   for (const [term, value] of rows) list.append(h('div', {}, h('dt', {}, term), h('dd', {}, value)))
   return list
+}
+
+/** What the approvers granted, where it is less than what was requested; who approved. */
+function grantedRows (req: LockboxRequest): Array<[string, Child]> {
+  const rows: Array<[string, Child]> = []
+  const g = req.granted ?? null
+  if (g !== null && (g.scope !== req.scope || g.accessLevel !== req.accessLevel || g.duration !== req.duration)) {
+    rows.push(['Granted', h('span', { class: 'granted' }, `${g.accessLevel === 'readwrite' ? 'read and write' : 'read only'} on `, h('span', { class: 'mono' }, g.scope), ` for ${readableDuration(g.duration)}`)])
+  }
+  const approvals = req.approvals ?? []
+  if (approvals.length > 0) rows.push(['Approved by', approvals.map((a) => a.onBehalfOf === null ? a.by : `${a.by} (for ${a.onBehalfOf})`).join(', ')])
+  const ext = req.extension ?? null
+  if (ext !== null) {
+    const progress = ext.approvalsRequired === null ? '' : `, ${ext.approvals.length} of ${ext.approvalsRequired} approvals`
+    rows.push(['Extension', `${readableDuration(ext.duration)} more: ${ext.status}${progress}`])
+  }
+  return rows
 }
 
 function historyTable (req: LockboxRequest): HTMLElement {

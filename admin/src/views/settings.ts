@@ -29,6 +29,8 @@ export async function renderSettings (ctx: ViewContext): Promise<void> {
   const enabled = h('input', { id: 'lockbox-enabled', name: 'lockboxEnabled', type: 'checkbox', checked: tenant.lockboxEnabled, disabled: !editable, 'aria-describedby': 'lockbox-enabled-hint' })
   const emails = h('textarea', { id: 'approver-emails', name: 'approverEmails', rows: 5, disabled: !editable, spellcheck: 'false', 'aria-describedby': 'approver-emails-hint' })
   emails.value = tenant.approverEmails.join('\n')
+  const quorum = h('select', { id: 'approvals-required', name: 'approvalsRequired', disabled: !editable, 'aria-describedby': 'approvals-required-hint' },
+    ...[1, 2, 3, 4, 5].map((n) => h('option', { value: String(n), selected: n === (tenant.approvalsRequired ?? 1) }, String(n))))
   const saved = h('p', { class: 'notice', role: 'status' })
 
   const form = h('form', {
@@ -45,6 +47,9 @@ export async function renderSettings (ctx: ViewContext): Promise<void> {
   h('label', { for: 'approver-emails' }, 'Approver e-mail addresses'),
   emails,
   h('p', { id: 'approver-emails-hint', class: 'hint' }, 'One address per line. Each new request is sent to these addresses.'),
+  h('label', { for: 'approvals-required' }, 'Approvals required'),
+  quorum,
+  h('p', { id: 'approvals-required-hint', class: 'hint' }, 'How many different approvers must approve a request before access opens. Any one of them can deny it.'),
   editable
     ? h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Save settings'))
     : h('p', { class: 'muted' }, 'Only a global administrator of your organisation can change these settings.'))
@@ -61,9 +66,10 @@ export async function renderSettings (ctx: ViewContext): Promise<void> {
       return
     }
     try {
-      tenant = await api<Tenant>('PATCH', `/v1/tenants/${encodeURIComponent(tenant.id)}`, { body: { lockboxEnabled: enabled.checked, approverEmails: list }, signal })
+      tenant = await api<Tenant>('PATCH', `/v1/tenants/${encodeURIComponent(tenant.id)}`, { body: { lockboxEnabled: enabled.checked, approverEmails: list, approvalsRequired: Number(quorum.value) }, signal })
       enabled.checked = tenant.lockboxEnabled
       emails.value = tenant.approverEmails.join('\n')
+      quorum.value = String(tenant.approvalsRequired ?? 1)
       saved.textContent = `Settings saved: Customer Lockbox is ${tenant.lockboxEnabled ? 'on' : 'off'}, ${tenant.approverEmails.length} approver ${tenant.approverEmails.length === 1 ? 'address' : 'addresses'}.`
     } catch (err) {
       if (!signal.aborted) error.show(messageOf(err))

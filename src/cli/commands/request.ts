@@ -93,6 +93,15 @@ export function registerRequests (program: Command): void {
       ctx.out.result(req, () => { showRequest(ctx.out, req, ctx.now()) })
     })
 
+  request.command('extend')
+    .description('ask for more time on your Approved request; the access goes on while the manager and the customer decide')
+    .argument('<id>', 'request id')
+    .addOption(new Option('-d, --duration <duration>', 'how much longer, at most 4h (1h, 30m, PT1H)').argParser(duration).makeOptionMandatory())
+    .requiredOption('-r, --reason <text>', 'why: the manager and the customer\'s approvers read this')
+    .action(async (id: string, options: { duration: string, reason: string }, command: Command) => {
+      await act(contextOf(command), id, 'extend', { duration: options.duration, justification: options.reason }, 'Extension asked for')
+    })
+
   request.command('cancel')
     .description('withdraw your own request; approved access ends at once')
     .argument('<id>', 'request id')

@@ -8,7 +8,9 @@ import { Forbidden } from '../../errors.js'
 import { actingOf } from '../../../plugins/app/workflow.js'
 import { actOnRequest, createLockboxRequest, loadVisibleRequest } from '../../workflow/requests.js'
 import { issueToken } from '../../workflow/tokens.js'
-import { CommentBody, CreateRequestBody, DecisionBody, RequestListQuery, RequestParams, ReviewBody, pageOf, problems } from '../schemas.js'
+import { requestExtension } from '../../workflow/extensions.js'
+import { standInFor } from '../../workflow/delegations.js'
+import { CommentBody, CreateRequestBody, DecisionBody, ExtendBody, RequestListQuery, RequestParams, ReviewBody, pageOf, problems } from '../schemas.js'
 
 const security = [{ identityToken: [] }]
 const RequestRef = Type.Ref('LockboxRequest')
@@ -32,7 +34,9 @@ const requestRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/requests', {
     schema: { tags: ['requests'], security, summary: 'Lockbox requests visible to the caller, newest first', querystring: RequestListQuery, response: { 200: pageOf(RequestRef), ...problems(400, 401, 403) } }
   }, async (request) => {
-    const visibility = requestVisibility(request.caller)
+    // A delegate of approving sees their tenant's requests while the delegation runs.
+    const visibility = requestVisibility(request.caller) ??
+      (await standInFor(ctx, request.caller, request.caller.tenantId) === null ? null : { tenantId: request.caller.tenantId })
     const { tenantId, status, limit, cursor } = request.query
     if (visibility === null) throw new Forbidden('you may not list lockbox requests')
     if (visibility.tenantId !== undefined && tenantId !== undefined && tenantId !== visibility.tenantId) {
@@ -60,13 +64,31 @@ const requestRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => viewRequest(await actOnRequest(ctx, actingOf(request), request.params.id, { kind: 'review', ...request.body }), app.now()))
 
   app.post('/requests/:id/decision', {
-    schema: { tags: ['requests'], security, summary: 'The customer\'s decision (GlobalAdministrator or CustomerLockboxApprover)', params: RequestParams, body: DecisionBody, response: actionResponses }
+    schema: {
+      tags: ['requests'],
+      security,
+      summary: 'The customer\'s decision (GlobalAdministrator or CustomerLockboxApprover); an approval may narrow the grant, and counts towards the tenant\'s quorum',
+      params: RequestParams,
+      body: DecisionBody,
+      response: { ...actionResponses, ...problems(422) }
+    }
   }, async (request) => viewRequest(await actOnRequest(ctx, actingOf(request), request.params.id, { kind: 'decision', ...request.body }), app.now()))
 
   app.post('/requests/:id/revoke', {
     preValidation: emptyBodyAsObject,
     schema: { tags: ['requests'], security, summary: 'End approved access now (GlobalAdministrator or CustomerLockboxApprover)', params: RequestParams, body: CommentBody, response: actionResponses }
   }, async (request) => viewRequest(await actOnRequest(ctx, actingOf(request), request.params.id, { kind: 'revoke', comment: request.body.comment }), app.now()))
+
+  app.post('/requests/:id/extend', {
+    schema: {
+      tags: ['requests'],
+      security,
+      summary: 'Ask for a longer window while the access continues (the requester); reviewed and decided like the request',
+      params: RequestParams,
+      body: ExtendBody,
+      response: actionResponses
+    }
+  }, async (request) => viewRequest(await requestExtension(ctx, actingOf(request), request.params.id, request.body), app.now()))
 
   app.post('/requests/:id/token', {
     schema: {
