@@ -6,7 +6,8 @@ export const TenantSchema = Type.Object({
   id: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }),
   displayName: Type.String({ minLength: 1 }),
   lockboxEnabled: Type.Boolean(),
-  approverEmails: Type.Array(Type.String({ minLength: 3 }))
+  approverEmails: Type.Array(Type.String({ minLength: 3 })),
+  requireSignedApprovals: Type.Optional(Type.Boolean())
 }, { additionalProperties: false })
 
 export const DevUserSchema = Type.Object({

@@ -19,7 +19,9 @@ export const AUDIT_OPERATIONS = [
   'ContentAccessed',
   'ContentAccessCompleted',
   'ContentAccessDenied',
-  'TenantSettingsUpdated'
+  'TenantSettingsUpdated',
+  'ApproverKeyRegistered',
+  'ApproverKeyRevoked'
 ] as const
 export type AuditOperation = typeof AUDIT_OPERATIONS[number]
 

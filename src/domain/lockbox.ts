@@ -1,5 +1,6 @@
 // The lockbox request state machine of API.md §3, as a table of allowed transitions.
 // Pure: every function takes `now` (epoch ms) and returns new values; nothing here does I/O.
+import type { SignedApproval } from './approval.js'
 
 export const WORKLOADS = ['exchange', 'sharepoint', 'onedrive'] as const
 export type Workload = typeof WORKLOADS[number]
@@ -73,6 +74,8 @@ export interface LockboxRequest {
   accessStartsAt: string | null
   accessEndsAt: string | null
   history: HistoryEntry[]
+  /** The approvers' signatures over the grant (issue 19), once approved with passkeys. */
+  approval?: SignedApproval | null
   /** Compare-and-set version: bumped by the store on every committed change. */
   version: number
   /** Where the requester hears of the outcome (internal: not shown to customers). */

@@ -1,10 +1,32 @@
 // Tenants and their service requests (API.md §2).
+import type { ApproverJwk } from './approval.js'
 
 export interface Tenant {
   id: string
   displayName: string
   lockboxEnabled: boolean
   approverEmails: string[]
+  /** Issue 19: an approval counts only with approver passkey signatures over the grant. */
+  requireSignedApprovals?: boolean
+}
+
+/**
+ * An approver's registered passkey. Kept with the tenant's settings, so a registration or removal
+ * and its audit record commit in one compare-and-set step, on every backend.
+ */
+export interface ApproverKey {
+  /** The WebAuthn credential id, base64url. */
+  kid: string
+  approver: { id: string, name: string }
+  /** The public key as a JWK (kty and its members), and its JOSE algorithm. */
+  jwk: Record<string, string>
+  alg: ApproverJwk['alg']
+  /** The COSE public key the authenticator returned, base64url (what @simplewebauthn/server verifies with). */
+  cosePublicKey: string
+  transports: string[]
+  createdAt: string
+  revokedAt: string | null
+  revokedBy: string | null
 }
 
 /** Settings changed through the API; they win over the tenants file. */
@@ -12,6 +34,10 @@ export interface TenantSettings {
   tenantId: string
   lockboxEnabled: boolean
   approverEmails: string[]
+  /** Absent in settings stored before issue 19: off. */
+  requireSignedApprovals?: boolean
+  /** Every passkey ever registered for the tenant, revoked ones kept (their old proofs still verify). */
+  approverKeys?: ApproverKey[]
   version: number
 }
 
@@ -38,6 +64,20 @@ export function viewServiceRequest (sr: ServiceRequest): PublicServiceRequest {
 
 /** Applies stored settings over the tenants file's entry. */
 export function withSettings (tenant: Tenant, settings: TenantSettings | null): Tenant {
-  if (settings === null) return tenant
-  return { ...tenant, lockboxEnabled: settings.lockboxEnabled, approverEmails: settings.approverEmails }
+  if (settings === null) return { ...tenant, requireSignedApprovals: tenant.requireSignedApprovals ?? false }
+  return {
+    ...tenant,
+    lockboxEnabled: settings.lockboxEnabled,
+    approverEmails: settings.approverEmails,
+    requireSignedApprovals: settings.requireSignedApprovals ?? tenant.requireSignedApprovals ?? false
+  }
+}
+
+/** The tenant's keys as published (JWKS-style): each with its owner and validity in epoch seconds. */
+export function publishedKeys (keys: ApproverKey[]): ApproverJwk[] {
+  return keys.map((k) => {
+    const jwk: ApproverJwk = { ...(k.jwk as { kty: string }), kid: k.kid, alg: k.alg, use: 'sig', sub: k.approver.id, nbf: Math.floor(Date.parse(k.createdAt) / 1000) }
+    if (k.revokedAt !== null) jwk.exp = Math.floor(Date.parse(k.revokedAt) / 1000)
+    return jwk
+  })
 }

@@ -31,14 +31,16 @@ export const Tenant = Type.Object({
   id: Type.String(),
   displayName: Type.String(),
   lockboxEnabled: Type.Boolean(),
-  approverEmails: Type.Array(Type.String())
+  approverEmails: Type.Array(Type.String()),
+  requireSignedApprovals: Type.Boolean({ description: 'An approval counts only with approver passkey signatures over the canonical grant (docs/security.md)' })
 }, { $id: 'Tenant' })
 
 export const TenantParams = Type.Object({ tenantId: TenantId })
 
 export const TenantPatch = Type.Object({
   lockboxEnabled: Type.Optional(Type.Boolean()),
-  approverEmails: Type.Optional(Type.Array(Email, { maxItems: 50, uniqueItems: true }))
+  approverEmails: Type.Optional(Type.Array(Email, { maxItems: 50, uniqueItems: true })),
+  requireSignedApprovals: Type.Optional(Type.Boolean())
 }, { additionalProperties: false, minProperties: 1 })
 
 export const ServiceRequest = Type.Object({
@@ -81,7 +83,8 @@ export const LockboxRequest = Type.Object({
   decisionDeadline: NullableTimestamp,
   accessStartsAt: NullableTimestamp,
   accessEndsAt: NullableTimestamp,
-  history: Type.Array(HistoryEntry)
+  history: Type.Array(HistoryEntry),
+  approval: Type.Optional(Type.Union([Type.Null(), Type.Ref('SignedApproval')]))
 }, { $id: 'LockboxRequest' })
 
 export const CreateRequestBody = Type.Object({
@@ -101,10 +104,107 @@ export const ReviewBody = Type.Object({
   comment: Type.Optional(Comment)
 }, { additionalProperties: false })
 
+const B64u = Type.String({ pattern: '^[A-Za-z0-9_-]*$', maxLength: 8192 })
+
+/** A WebAuthn assertion as navigator.credentials.get returns it, JSON-encoded (@simplewebauthn/browser's shape). */
+export const WebAuthnAssertion = Type.Object({
+  id: B64u,
+  rawId: B64u,
+  type: Type.Literal('public-key'),
+  response: Type.Object({
+    clientDataJSON: B64u,
+    authenticatorData: B64u,
+    signature: B64u,
+    userHandle: Type.Optional(B64u)
+  }),
+  clientExtensionResults: Type.Optional(Type.Object({})),
+  authenticatorAttachment: Type.Optional(Type.String({ maxLength: 32 }))
+})
+
+/** A WebAuthn attestation as navigator.credentials.create returns it, JSON-encoded. */
+export const WebAuthnRegistration = Type.Object({
+  id: B64u,
+  rawId: B64u,
+  type: Type.Literal('public-key'),
+  response: Type.Object({
+    clientDataJSON: B64u,
+    attestationObject: B64u,
+    transports: Type.Optional(Type.Array(Type.String({ maxLength: 32 }), { maxItems: 10 })),
+    authenticatorData: Type.Optional(B64u),
+    publicKey: Type.Optional(B64u),
+    publicKeyAlgorithm: Type.Optional(Type.Integer())
+  }),
+  clientExtensionResults: Type.Optional(Type.Object({})),
+  authenticatorAttachment: Type.Optional(Type.String({ maxLength: 32 }))
+})
+
 export const DecisionBody = Type.Object({
   decision: Type.Union([Type.Literal('Approve'), Type.Literal('Deny')]),
-  comment: Type.Optional(Comment)
+  comment: Type.Optional(Comment),
+  webauthn: Type.Optional(WebAuthnAssertion)
 }, { additionalProperties: false })
+
+const Grant = Type.Object({
+  type: Type.String(),
+  requestId: Type.String(),
+  tenantId: Type.String(),
+  workload: Type.String(),
+  scope: Type.String(),
+  accessLevel: Type.String(),
+  duration: Type.String(),
+  requester: Type.String(),
+  serviceRequestNumber: Type.String(),
+  justification: Type.String()
+})
+
+export const SignedApproval = Type.Object({
+  grant: Grant,
+  proofs: Type.Array(Type.Object({
+    kid: Type.String(),
+    approver: Type.String(),
+    authenticatorData: Type.String(),
+    clientDataJSON: Type.String(),
+    signature: Type.String(),
+    approvedAt: Timestamp
+  }))
+}, { $id: 'SignedApproval', description: 'The grant the approvers signed and their WebAuthn assertions over SHA-256 of its canonical JSON' })
+
+export const ApprovalChallenge = Type.Object({
+  grant: Grant,
+  challenge: Type.String({ description: 'base64url SHA-256 of the grant\'s RFC 8785 canonical JSON' }),
+  options: Type.Unknown({ description: 'PublicKeyCredentialRequestOptionsJSON for navigator.credentials.get' })
+})
+
+export const ApproverKey = Type.Object({
+  kid: Type.String(),
+  approver: Type.Object({ id: Type.String(), name: Type.String() }),
+  alg: Type.String(),
+  createdAt: Timestamp,
+  revokedAt: NullableTimestamp,
+  revokedBy: Type.Union([Type.String(), Type.Null()])
+}, { $id: 'ApproverKey' })
+
+export const ApproverKeyParams = Type.Object({ tenantId: TenantId, kid: Type.String({ pattern: '^[A-Za-z0-9_-]{1,1024}$' }) })
+
+export const ApproverKeySet = Type.Object({
+  tenantId: Type.String(),
+  rpId: Type.String(),
+  origins: Type.Array(Type.String()),
+  keys: Type.Array(Type.Object({
+    kty: Type.String(),
+    crv: Type.Optional(Type.String()),
+    x: Type.Optional(Type.String()),
+    y: Type.Optional(Type.String()),
+    n: Type.Optional(Type.String()),
+    e: Type.Optional(Type.String()),
+    kid: Type.String(),
+    alg: Type.String(),
+    use: Type.String(),
+    sub: Type.String(),
+    nbf: Type.Integer(),
+    exp: Type.Optional(Type.Integer())
+  }))
+})
 
 export const CommentBody = Type.Object({ comment: Type.Optional(Comment) }, { additionalProperties: false })
 
@@ -182,4 +282,4 @@ export const AuditQuery = Type.Object({
 
 export const AuditExportQuery = Type.Omit(AuditQuery, ['limit', 'cursor'])
 
-export const sharedSchemas = [Problem, Tenant, ServiceRequest, LockboxRequest, AuditRecord, O365Record]
+export const sharedSchemas = [Problem, Tenant, ServiceRequest, SignedApproval, LockboxRequest, ApproverKey, AuditRecord, O365Record]

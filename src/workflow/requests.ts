@@ -6,7 +6,13 @@ import {
   type AccessLevel, type ActingRole, type LockboxEvent, type LockboxRequest, type Workload
 } from '../domain/lockbox.js'
 import { customerActingRole, may, violatesSeparationOfDuties, type Caller } from '../domain/policy.js'
-import { Forbidden, InvalidState, NotFound, SeparationOfDuties, ServiceRequestInvalid, ValidationFailed } from '../errors.js'
+import {
+  ApprovalSignatureInvalid, Forbidden, InvalidState, NotFound, SeparationOfDuties, ServiceRequestInvalid, SignedApprovalRequired, ValidationFailed
+} from '../errors.js'
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server'
+import { canonicalGrant, grantChallenge, type CanonicalGrant, type SignedApproval } from '../domain/approval.js'
+import { approvalOptions, PasskeyError, verifyApproval } from '../passkeys/webauthn.js'
+import { approverKeysOf } from './passkeys.js'
 import { draft, retryOnConflict, type Acting, type WorkflowContext } from './context.js'
 import { randomUUID } from 'node:crypto'
 import type { Tenant } from '../domain/tenant.js'
@@ -77,7 +83,7 @@ export async function loadVisibleRequest (ctx: WorkflowContext, caller: Caller, 
 
 export type RequestAction =
   | { kind: 'review', decision: 'Approve' | 'Reject', comment?: string }
-  | { kind: 'decision', decision: 'Approve' | 'Deny', comment?: string }
+  | { kind: 'decision', decision: 'Approve' | 'Deny', comment?: string, webauthn?: AuthenticationResponseJSON }
   | { kind: 'revoke', comment?: string }
   | { kind: 'cancel', comment?: string }
 
@@ -129,6 +135,10 @@ export async function actOnRequest (ctx: WorkflowContext, acting: Acting, id: st
     })
     if (!result.ok) throw new InvalidState(`cannot ${VERBS[event]} a request that is ${result.status}`)
     const next = result.request
+    if (event === 'CustomerApprove' && action.kind === 'decision') {
+      const approval = await signedApproval(ctx, tenant, req, acting, action.webauthn, now)
+      if (approval !== null) next.approval = approval
+    }
     const notices = noticesFor(next, result.from, next.requesterEmail, { ...ctx.notices, tenant, now })
     await ctx.stores.lockbox.commit({
       tenantId: req.tenantId,
@@ -138,12 +148,52 @@ export async function actOnRequest (ctx: WorkflowContext, acting: Acting, id: st
         requestId: req.id,
         workload: req.workload,
         object: req.scope,
-        details: requestDetails(next, { from: result.from, status: next.status, comment: action.comment ?? null, reason: event === 'Cancel' ? 'CanceledByRequester' : undefined })
+        details: requestDetails(next, {
+          from: result.from,
+          status: next.status,
+          comment: action.comment ?? null,
+          reason: event === 'Cancel' ? 'CanceledByRequester' : undefined,
+          approval: event === 'CustomerApprove' ? next.approval ?? undefined : undefined
+        })
       })]
     })
     if (notices.length > 0) ctx.notificationsQueued()
     return { ...next, version: req.version + 1 }
   })
+}
+
+/**
+ * The approver's signature over the grant, checked against their own registered passkeys: required
+ * when the tenant requires signed approvals, checked and kept whenever one is given.
+ */
+async function signedApproval (
+  ctx: WorkflowContext, tenant: Tenant, req: LockboxRequest, acting: Acting, webauthn: AuthenticationResponseJSON | undefined, now: number
+): Promise<SignedApproval | null> {
+  if (webauthn === undefined) {
+    if (tenant.requireSignedApprovals === true) {
+      throw new SignedApprovalRequired(`tenant ${tenant.id} requires passkey-signed approvals: sign the grant (POST /v1/requests/${req.id}/approval-options) or approve in the admin center`)
+    }
+    return null
+  }
+  const grant = canonicalGrant(req)
+  try {
+    const proof = await verifyApproval(ctx.relyingParty, tenant.id, grant, acting.caller.id, await approverKeysOf(ctx, tenant.id), webauthn, now)
+    return { grant, proofs: [proof] }
+  } catch (err) {
+    if (err instanceof PasskeyError) throw new ApprovalSignatureInvalid(err.message)
+    /* c8 ignore next -- verifyApproval turns every failure into a PasskeyError */
+    throw err
+  }
+}
+
+/** What an approver's authenticator signs for this request, with WebAuthn options for it. */
+export async function approvalChallenge (ctx: WorkflowContext, caller: Caller, id: string): Promise<{ grant: CanonicalGrant, challenge: string, options: unknown }> {
+  const req = await loadVisibleRequest(ctx, caller, id)
+  if (!may.decide(caller, req)) throw new Forbidden(`only the approvers of tenant ${req.tenantId} decide its lockbox requests`)
+  const mine = (await approverKeysOf(ctx, req.tenantId)).filter((k) => k.approver.id === caller.id && k.revokedAt === null)
+  if (mine.length === 0) throw new InvalidState('you have no approver passkey registered: register one in the admin center first')
+  const grant = canonicalGrant(req)
+  return { grant, challenge: grantChallenge(grant), options: await approvalOptions(ctx.relyingParty, grant, mine) }
 }
 
 /** The request's tenant; one removed from the tenants file since is an error, not a crash. */

@@ -1,6 +1,6 @@
 // Tenant helpers: the public view of a service request and stored settings over the tenants file.
 import t from 'tap'
-import { viewServiceRequest, withSettings, type ServiceRequest, type Tenant } from '../../src/domain/tenant.js'
+import { publishedKeys, viewServiceRequest, withSettings, type ServiceRequest, type Tenant } from '../../src/domain/tenant.js'
 
 const contoso: Tenant = {
   id: 'contoso',
@@ -37,12 +37,20 @@ t.test('shows a service request without its version', async (t) => {
 })
 
 t.test('keeps the tenants file entry when nothing is stored', async (t) => {
-  t.equal(withSettings(contoso, null), contoso)
+  t.strictSame(withSettings(contoso, null), { ...contoso, requireSignedApprovals: false })
+  t.equal(withSettings({ ...contoso, requireSignedApprovals: true }, null).requireSignedApprovals, true, 'the file may require signed approvals')
 })
 
 t.test('lets stored settings win over the tenants file', async (t) => {
   const merged = withSettings(contoso, { tenantId: 'contoso', lockboxEnabled: false, approverEmails: [], version: 2 })
-  t.strictSame(merged, { id: 'contoso', displayName: 'Contoso Ltd.', lockboxEnabled: false, approverEmails: [] })
+  t.strictSame(merged, { id: 'contoso', displayName: 'Contoso Ltd.', lockboxEnabled: false, approverEmails: [], requireSignedApprovals: false })
+  t.equal(withSettings(contoso, { tenantId: 'contoso', lockboxEnabled: true, approverEmails: [], requireSignedApprovals: true, version: 3 }).requireSignedApprovals, true)
   t.equal(contoso.lockboxEnabled, true, 'the file entry is not changed')
   t.strictSame(contoso.approverEmails, ['lockbox-approvers@contoso.com'])
+})
+
+t.test('publishes keys with their validity in epoch seconds', async (t) => {
+  const key = { kid: 'k1', approver: { id: 'lee', name: 'Lee' }, jwk: { kty: 'OKP', crv: 'Ed25519', x: 'AA' }, alg: 'EdDSA' as const, cosePublicKey: '', transports: [], createdAt: '2026-01-01T00:00:01.500Z', revokedAt: null, revokedBy: null }
+  t.strictSame(publishedKeys([key]), [{ kty: 'OKP', crv: 'Ed25519', x: 'AA', kid: 'k1', alg: 'EdDSA', use: 'sig', sub: 'lee', nbf: 1767225601 }])
+  t.equal(publishedKeys([{ ...key, revokedAt: '2026-01-01T00:01:00.000Z' }])[0]?.exp, 1767225660)
 })

@@ -10,6 +10,7 @@ import { enforcementContract } from './contract-enforcement.js'
 import { listingContract } from './contract-listing.js'
 import { notificationsContract } from './contract-notifications.js'
 import { retentionContract } from './contract-retention.js'
+import { passkeysContract } from './contract-passkeys.js'
 import { advance, draft, MINUTE, newRequest, newServiceRequest, next, openFor, storeRequest, T0, waitFor, type OpenStores, type Test } from './contract-fixtures.js'
 
 export type { OpenStores, Test }
@@ -198,6 +199,7 @@ export function storeContract (t: Test, open: OpenStores): void {
   auditContract(t, open)
   enforcementContract(t, open)
   retentionContract(t, open)
+  passkeysContract(t, open)
   notificationsContract(t, open)
 
   t.test('refuses every call with StoreUnavailableError once closed, and ping turns false', async (t) => {
