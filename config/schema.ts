@@ -78,6 +78,8 @@ export const ConfigSchema = Type.Object({
     sharepoint: Type.Union([Type.String(), Type.Null()]),
     onedrive: Type.Union([Type.String(), Type.Null()])
   }),
+  /** The built-in mocks verify approver signatures themselves and refuse content without them (issue 19). */
+  mockRequireSignedApprovals: Type.Boolean(),
   /** How long the gateway waits for an upstream's headers, and between body chunks. */
   upstreamTimeoutMs: Type.Integer({ minimum: 1 }),
   pendingTtlMs: Type.Integer({ minimum: 1 }),

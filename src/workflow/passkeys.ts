@@ -3,7 +3,7 @@
 import type { PublicKeyCredentialCreationOptionsJSON, RegistrationResponseJSON } from '@simplewebauthn/server'
 import { customerActingRole, isCustomerApprover, may, type Caller } from '../domain/policy.js'
 import { iso, type LockboxRequest } from '../domain/lockbox.js'
-import { approvalCovers, canonicalGrant, verifySignedApproval, type ProofCheck } from '../domain/approval.js'
+import { approvalCovers, canonicalGrant, verifySignedApproval, type ApproverKeySet, type ProofCheck } from '../domain/approval.js'
 import type { ApproverKey, Tenant, TenantSettings } from '../domain/tenant.js'
 import { Forbidden, InvalidState, NotFound, PasskeyInvalid } from '../errors.js'
 import type { SigningKeys } from '../gateway/signing-keys.js'
@@ -47,6 +47,11 @@ export async function approvalProven (ctx: WorkflowContext, req: LockboxRequest)
   if (req.approval == null) return { ok: false, reason: 'the approval carries no approver signature' }
   if (!approvalCovers(req.approval, canonicalGrant(req))) return { ok: false, reason: 'the signed grant is not this request\'s grant' }
   return verifySignedApproval(req.approval, keySet(ctx.relyingParty, req.tenantId, keys), 1)
+}
+
+/** The tenant's key set as GET /v1/tenants/{id}/approver-keys publishes it. */
+export async function publishedApproverKeys (ctx: WorkflowContext, tenantId: string): Promise<ApproverKeySet> {
+  return keySet(ctx.relyingParty, tenantId, await approverKeysOf(ctx, tenantId))
 }
 
 function requireApprover (caller: Caller, tenantId: string): void {
