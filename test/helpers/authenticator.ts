@@ -7,7 +7,7 @@ import { isoCBOR } from '@simplewebauthn/server/helpers'
 export interface SoftAuthenticatorOptions {
   origin: string
   rpId: string
-  alg?: 'ES256' | 'EdDSA'
+  alg?: 'ES256' | 'EdDSA' | 'RS256'
   /** Flags to leave out (e.g. 0x04: not user verified). */
   withoutFlags?: number
 }
@@ -22,19 +22,29 @@ export class SoftAuthenticator {
   private counter = 0
 
   constructor (readonly options: SoftAuthenticatorOptions) {
-    const pair = options.alg === 'EdDSA' ? generateKeyPairSync('ed25519') : generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    const pair = options.alg === 'EdDSA'
+      ? generateKeyPairSync('ed25519')
+      : options.alg === 'RS256' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' })
     this.privateKey = pair.privateKey
     this.publicKey = pair.publicKey
   }
 
   get id (): string { return b64u(this.credentialId) }
 
+  /** The public key as a JWK (what the gateway publishes for it). */
+  publicJwk (): Record<string, string> {
+    return this.publicKey.export({ format: 'jwk' }) as Record<string, string>
+  }
+
   private cose (): Uint8Array {
     const jwk = this.publicKey.export({ format: 'jwk' })
     const bytes = (text: string | undefined): Uint8Array => new Uint8Array(Buffer.from(text as string, 'base64url'))
-    const map = this.options.alg === 'EdDSA'
-      ? new Map<number, number | Uint8Array>([[1, 1], [3, -8], [-1, 6], [-2, bytes(jwk.x)]])
-      : new Map<number, number | Uint8Array>([[1, 2], [3, -7], [-1, 1], [-2, bytes(jwk.x)], [-3, bytes(jwk.y)]])
+    const entries: Array<[number, number | Uint8Array]> = this.options.alg === 'EdDSA'
+      ? [[1, 1], [3, -8], [-1, 6], [-2, bytes(jwk.x)]]
+      : this.options.alg === 'RS256'
+        ? [[1, 3], [3, -257], [-1, bytes(jwk.n)], [-2, bytes(jwk.e)]]
+        : [[1, 2], [3, -7], [-1, 1], [-2, bytes(jwk.x)], [-3, bytes(jwk.y)]]
+    const map = new Map(entries)
     return isoCBOR.encode(map)
   }
 
