@@ -7,7 +7,8 @@ export const TenantSchema = Type.Object({
   displayName: Type.String({ minLength: 1 }),
   lockboxEnabled: Type.Boolean(),
   approverEmails: Type.Array(Type.String({ minLength: 3 })),
-  requireSignedApprovals: Type.Optional(Type.Boolean())
+  requireSignedApprovals: Type.Optional(Type.Boolean()),
+  approvalsRequired: Type.Optional(Type.Integer({ minimum: 1, maximum: 5 }))
 }, { additionalProperties: false })
 
 export const DevUserSchema = Type.Object({

@@ -33,13 +33,15 @@ function isSignedApproval (value: unknown): value is SignedApproval {
 function grantMismatch (record: AuditRecord, approval: SignedApproval): string | null {
   const { grant } = approval
   const details = record.details ?? {}
+  // What the record says was granted: the approvers' narrowed grant, or what was asked.
+  const granted = (details.granted ?? { scope: record.object, accessLevel: details.accessLevel, duration: details.duration }) as Record<string, unknown>
   const expected: Record<string, unknown> = {
     requestId: record.requestId,
     tenantId: record.tenantId,
     workload: record.workload,
-    scope: record.object,
-    accessLevel: details.accessLevel,
-    duration: details.duration,
+    scope: granted.scope,
+    accessLevel: granted.accessLevel,
+    duration: granted.duration,
     requester: details.requester,
     serviceRequestNumber: details.serviceRequestNumber
   }
@@ -82,7 +84,9 @@ export class ApprovalAuditor {
       this.problems.push(`${where}: the signed grant's ${mismatch} is not the approved request's`)
       return
     }
-    const check = verifySignedApproval(approval, state.keys, state.quorum)
+    // The quorum the request was fixed to, as its record says; else the tenant's at that point.
+    const required = typeof record.details?.required === 'number' ? record.details.required : state.quorum
+    const check = verifySignedApproval(approval, state.keys, required)
     if (!check.ok) {
       this.problems.push(`${where}: ${check.reason}`)
       return

@@ -5,6 +5,9 @@
 // content-service owner can recompute it without our code. Pure: node:crypto only, no I/O.
 import { createHash, createPublicKey, verify as verifySignature, type JsonWebKey } from 'node:crypto'
 import { canonicalJson } from './audit.js'
+import { parseAccessDuration } from './duration.js'
+import { parseScope, pathInScope } from './grant.js'
+import type { GrantedAccess } from './granted-access.js'
 import type { AccessLevel, LockboxRequest, Workload } from './lockbox.js'
 
 /** Names the encoding, so a future change of the signed fields can never verify as this one. */
@@ -29,7 +32,7 @@ export interface CanonicalGrant {
 }
 
 /** The parts of a grant an approver may narrow (a shorter duration, a sub-path, read only). */
-export interface GrantedTerms { scope: string, accessLevel: AccessLevel, duration: string }
+export type GrantedTerms = Pick<GrantedAccess, 'scope' | 'accessLevel' | 'duration'>
 
 export type GrantSource = Pick<LockboxRequest,
   'id' | 'tenantId' | 'workload' | 'scope' | 'accessLevel' | 'duration' | 'requester' | 'serviceRequestNumber' | 'justification'>
@@ -77,9 +80,17 @@ export interface ApprovalProof {
   signature: string
   /** When the gateway accepted the decision (not signed: it places the proof in the key's validity). */
   approvedAt: string
+  /**
+   * The grant this approver signed: the access they allowed, which may be narrower than what was
+   * asked. Absent: the approval's own grant.
+   */
+  grant?: CanonicalGrant
 }
 
-/** What a request carries once approved with signatures: the grant signed and its proofs. */
+/**
+ * What a request carries once approved with signatures: the grant its approvers allow together (the
+ * intersection of what each allowed) and one proof per approver.
+ */
 export interface SignedApproval {
   grant: CanonicalGrant
   proofs: ApprovalProof[]
@@ -172,12 +183,34 @@ export function verifyApprovalProof (proof: ApprovalProof, grant: CanonicalGrant
   return { ok: true }
 }
 
-/** A request's approval meets its quorum: `required` proofs by distinct approvers, each valid. */
+const SAME_REQUEST = ['type', 'requestId', 'tenantId', 'workload', 'requester', 'serviceRequestNumber', 'justification'] as const
+
+/**
+ * Whether an approver who signed `signed` allowed at least `granted`: the same request, and a scope,
+ * access level and duration no narrower than those granted.
+ */
+export function grantWithin (granted: CanonicalGrant, signed: CanonicalGrant): boolean {
+  if (SAME_REQUEST.some((k) => granted[k] !== signed[k])) return false
+  const inner = parseScope(granted.scope)
+  const outer = parseScope(signed.scope)
+  if (inner === null || outer === null || !pathInScope(inner, outer)) return false
+  if (granted.accessLevel === 'readwrite' && signed.accessLevel !== 'readwrite') return false
+  const grantedMs = parseAccessDuration(granted.duration)
+  const signedMs = parseAccessDuration(signed.duration)
+  return grantedMs !== null && signedMs !== null && grantedMs <= signedMs
+}
+
+/**
+ * A request's approval meets its quorum: `required` distinct approvers, each proof valid over the
+ * grant its approver signed, and each of those grants allowing at least the approval's grant.
+ */
 export function verifySignedApproval (approval: SignedApproval, keys: ApproverKeySet, required: number): ProofCheck {
   if (approval.grant.tenantId !== keys.tenantId) return { ok: false, reason: `grant is for tenant ${approval.grant.tenantId}` }
   const approvers = new Set<string>()
   for (const proof of approval.proofs) {
-    const check = verifyApprovalProof(proof, approval.grant, keys)
+    const signed = proof.grant ?? approval.grant
+    if (!grantWithin(approval.grant, signed)) return { ok: false, reason: `${proof.approver} signed a grant that does not cover the access granted` }
+    const check = verifyApprovalProof(proof, signed, keys)
     if (!check.ok) return check
     approvers.add(proof.approver)
   }

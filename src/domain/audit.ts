@@ -21,7 +21,18 @@ export const AUDIT_OPERATIONS = [
   'ContentAccessDenied',
   'TenantSettingsUpdated',
   'ApproverKeyRegistered',
-  'ApproverKeyRevoked'
+  'ApproverKeyRevoked',
+  // Approval policy (quorum, extension, delegation): added after the contract's list, never renamed.
+  'LockboxRequestApprovalAdded',
+  'LockboxExtensionRequested',
+  'LockboxExtensionManagerApproved',
+  'LockboxExtensionManagerRejected',
+  'LockboxExtensionApprovalAdded',
+  'LockboxExtensionApproved',
+  'LockboxExtensionDenied',
+  'LockboxExtensionExpired',
+  'ApprovalDelegated',
+  'ApprovalDelegationRevoked'
 ] as const
 export type AuditOperation = typeof AUDIT_OPERATIONS[number]
 

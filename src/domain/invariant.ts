@@ -9,12 +9,20 @@ export const REQUEST_OPERATIONS: readonly LockboxOperation[] = [
   'LockboxRequestCreated',
   'LockboxRequestManagerApproved',
   'LockboxRequestManagerRejected',
+  'LockboxRequestApprovalAdded',
   'LockboxRequestApproved',
   'LockboxRequestDenied',
   'LockboxRequestExpired',
   'LockboxRequestCanceled',
   'LockboxAccessRevoked',
-  'LockboxAccessCompleted'
+  'LockboxAccessCompleted',
+  'LockboxExtensionRequested',
+  'LockboxExtensionManagerApproved',
+  'LockboxExtensionManagerRejected',
+  'LockboxExtensionApprovalAdded',
+  'LockboxExtensionApproved',
+  'LockboxExtensionDenied',
+  'LockboxExtensionExpired'
 ]
 
 /**

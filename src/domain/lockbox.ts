@@ -1,6 +1,8 @@
 // The lockbox request state machine of API.md §3, as a table of allowed transitions.
 // Pure: every function takes `now` (epoch ms) and returns new values; nothing here does I/O.
 import type { SignedApproval } from './approval.js'
+import { grantedAccess, publicGrant, type GrantedAccess } from './granted-access.js'
+import { viewExtension, type Extension, type ExtensionAction, type ExtensionOperation, type PublicExtension } from './extension.js'
 
 export const WORKLOADS = ['exchange', 'sharepoint', 'onedrive'] as const
 export type Workload = typeof WORKLOADS[number]
@@ -41,6 +43,7 @@ export interface HistoryActor { id: string, role: ActingRole }
 export type HistoryAction =
   | 'Created'
   | 'ManagerApproved'
+  | 'ApprovalAdded'
   | 'ManagerRejected'
   | 'Approved'
   | 'Denied'
@@ -48,12 +51,25 @@ export type HistoryAction =
   | 'Revoked'
   | 'Canceled'
   | 'Completed'
+  | ExtensionAction
 
 export interface HistoryEntry {
   at: string
   action: HistoryAction
   actor: HistoryActor
   comment: string | null
+  /** Present when the actor decided as someone's delegate: the approver they stood in for. */
+  onBehalfOf?: string
+}
+
+/** One customer approver's yes, with the access they allowed. */
+export interface Approval {
+  /** The person who approved (a delegate, when `onBehalfOf` is set). */
+  by: string
+  at: string
+  comment: string | null
+  onBehalfOf: string | null
+  access: GrantedAccess
 }
 
 export interface LockboxRequest {
@@ -82,6 +98,17 @@ export interface LockboxRequest {
   requesterEmail?: string | null
   /** When the approvers were reminded of a pending decision (internal). */
   reminderSentAt?: string | null
+  /**
+   * The customer approvals so far, and how many are needed: fixed when the request reaches the
+   * customer stage, so a later settings change does not move the goalposts. Absent on requests
+   * stored before quorums existed (one approval was needed).
+   */
+  approvals?: Approval[]
+  approvalsRequired?: number | null
+  /** What the approvals allow together (the intersection); absent or null: exactly what was asked. */
+  granted?: GrantedAccess | null
+  /** The latest extension of the access window asked for (see extension.ts). */
+  extension?: Extension | null
 }
 
 /** The audit operation written for each kind of transition (API.md §6). */
@@ -89,12 +116,14 @@ export type LockboxOperation =
   | 'LockboxRequestCreated'
   | 'LockboxRequestManagerApproved'
   | 'LockboxRequestManagerRejected'
+  | 'LockboxRequestApprovalAdded'
   | 'LockboxRequestApproved'
   | 'LockboxRequestDenied'
   | 'LockboxRequestExpired'
   | 'LockboxRequestCanceled'
   | 'LockboxAccessRevoked'
   | 'LockboxAccessCompleted'
+  | ExtensionOperation
 
 export type LockboxEvent =
   | 'ManagerApprove'
@@ -115,6 +144,13 @@ export interface TransitionContext {
   lockboxEnabled?: boolean
   /** How long an awaiting stage may wait for a decision. */
   pendingTtlMs: number
+  /** The tenant's quorum, fixed onto the request when it reaches the customer stage (default 1). */
+  approvalsRequired?: number
+  /**
+   * A customer approval: the access this approver allows, already narrowed and intersected with the
+   * earlier approvals (see addApproval), and whose delegate they acted as, if anyone's.
+   */
+  approval?: { access: GrantedAccess, allowed: GrantedAccess, onBehalfOf: string | null }
 }
 
 interface Rule {
@@ -128,15 +164,35 @@ interface Step {
   operation: LockboxOperation
   /** When the change took effect: `now`, or the deadline/window end it was due at. */
   at: number
-  patch?: Partial<Pick<LockboxRequest, 'decisionDeadline' | 'accessStartsAt' | 'accessEndsAt'>>
+  patch?: Partial<Pick<LockboxRequest, 'decisionDeadline' | 'accessStartsAt' | 'accessEndsAt' | 'approvals' | 'approvalsRequired' | 'granted'>>
 }
 
-function openWindow (req: LockboxRequest, now: number): Step['patch'] {
+function openWindow (req: LockboxRequest, now: number, durationMs = req.durationMs): Step['patch'] {
   return {
     decisionDeadline: null,
     accessStartsAt: iso(now),
-    accessEndsAt: iso(now + req.durationMs)
+    accessEndsAt: iso(now + durationMs)
   }
+}
+
+/**
+ * One more approval: the request stays with the customer until the quorum is reached, and then opens
+ * for the access every approver allowed (the intersection, kept in `granted` as it narrows).
+ */
+function approve (req: LockboxRequest, ctx: TransitionContext): Step {
+  const access = ctx.approval?.access ?? grantedAccess(req)
+  const approval: Approval = {
+    by: ctx.actor.id,
+    at: iso(ctx.now),
+    comment: ctx.comment ?? null,
+    onBehalfOf: ctx.approval?.onBehalfOf ?? null,
+    access: ctx.approval?.allowed ?? access
+  }
+  const approvals = [...(req.approvals ?? []), approval]
+  if (approvals.length < (req.approvalsRequired ?? 1)) {
+    return { status: 'AwaitingCustomerApproval', action: 'ApprovalAdded', operation: 'LockboxRequestApprovalAdded', at: ctx.now, patch: { approvals, granted: access } }
+  }
+  return { status: 'Approved', action: 'Approved', operation: 'LockboxRequestApproved', at: ctx.now, patch: { ...openWindow(req, ctx.now, access.durationMs), approvals, granted: access } }
 }
 
 function endOfAwaiting (req: LockboxRequest): number {
@@ -160,7 +216,7 @@ const RULES: Record<LockboxEvent, Rule> = {
           action: 'ManagerApproved',
           operation: 'LockboxRequestManagerApproved',
           at: ctx.now,
-          patch: { decisionDeadline: iso(ctx.now + ctx.pendingTtlMs) }
+          patch: { decisionDeadline: iso(ctx.now + ctx.pendingTtlMs), approvals: [], approvalsRequired: ctx.approvalsRequired ?? 1 }
         }
   },
   ManagerReject: {
@@ -169,7 +225,7 @@ const RULES: Record<LockboxEvent, Rule> = {
   },
   CustomerApprove: {
     from: only('AwaitingCustomerApproval'),
-    apply: (req, ctx) => ({ status: 'Approved', action: 'Approved', operation: 'LockboxRequestApproved', at: ctx.now, patch: openWindow(req, ctx.now) })
+    apply: approve
   },
   CustomerDeny: {
     from: only('AwaitingCustomerApproval'),
@@ -242,9 +298,15 @@ export function transition (req: LockboxRequest, event: LockboxEvent, ctx: Trans
     ...req,
     ...step.patch,
     status: step.status,
-    history: [...req.history, { at: iso(step.at), action: step.action, actor, comment: timeDriven ? null : (ctx.comment ?? null) }]
+    history: [...req.history, historyEntry(step, actor, timeDriven ? null : (ctx.comment ?? null), timeDriven ? null : (ctx.approval?.onBehalfOf ?? null))]
   }
   return { ok: true, request: next, operation: step.operation, from: req.status }
+}
+
+function historyEntry (step: Step, actor: HistoryActor, comment: string | null, onBehalfOf: string | null): HistoryEntry {
+  const entry: HistoryEntry = { at: iso(step.at), action: step.action, actor, comment }
+  if (onBehalfOf !== null) entry.onBehalfOf = onBehalfOf
+  return entry
 }
 
 export const SYSTEM_ACTOR: HistoryActor = Object.freeze({ id: 'system', role: 'System' })
@@ -279,11 +341,33 @@ export function viewRequest (req: LockboxRequest, now: number): PublicLockboxReq
     /* c8 ignore next -- effectiveStatus differing from the stored status makes the time-driven transition valid */
     if (result.ok) history = result.request.history
   }
-  const { version: _version, durationMs: _durationMs, requesterEmail: _email, reminderSentAt: _reminded, ...rest } = req
-  return { ...rest, status, history }
+  const { version: _version, durationMs: _durationMs, requesterEmail: _email, reminderSentAt: _reminded, approvals, approvalsRequired, granted, extension: _extension, ...rest } = req
+  return {
+    ...rest,
+    status,
+    history,
+    approvals: (approvals ?? []).map((a) => ({ by: a.by, at: a.at, comment: a.comment, onBehalfOf: a.onBehalfOf, granted: publicGrant(a.access) })),
+    approvalsRequired: approvalsRequired ?? null,
+    granted: granted === undefined || granted === null ? null : publicGrant(granted),
+    extension: viewExtension(req, now)
+  }
 }
 
-export type PublicLockboxRequest = Omit<LockboxRequest, 'version' | 'durationMs' | 'requesterEmail' | 'reminderSentAt'>
+/** An approval as clients see it. */
+export interface PublicApproval {
+  by: string
+  at: string
+  comment: string | null
+  onBehalfOf: string | null
+  granted: ReturnType<typeof publicGrant>
+}
+
+export type PublicLockboxRequest = Omit<LockboxRequest, 'version' | 'durationMs' | 'requesterEmail' | 'reminderSentAt' | 'approvals' | 'approvalsRequired' | 'granted' | 'extension'> & {
+  approvals: PublicApproval[]
+  approvalsRequired: number | null
+  granted: ReturnType<typeof publicGrant> | null
+  extension: PublicExtension | null
+}
 
 /** The time at which this request changes status by itself, if it is waiting on the clock. */
 export function nextTimedChange (req: LockboxRequest): number | null {

@@ -8,6 +8,8 @@ export interface Tenant {
   approverEmails: string[]
   /** Issue 19: an approval counts only with approver passkey signatures over the grant. */
   requireSignedApprovals?: boolean
+  /** Distinct approvers a lockbox request needs (1–5); absent: 1, today's behaviour. */
+  approvalsRequired?: number
 }
 
 /**
@@ -38,6 +40,8 @@ export interface TenantSettings {
   requireSignedApprovals?: boolean
   /** Every passkey ever registered for the tenant, revoked ones kept (their old proofs still verify). */
   approverKeys?: ApproverKey[]
+  /** Absent on settings stored before quorums existed. */
+  approvalsRequired?: number
   version: number
 }
 
@@ -65,12 +69,24 @@ export function viewServiceRequest (sr: ServiceRequest): PublicServiceRequest {
 /** Applies stored settings over the tenants file's entry. */
 export function withSettings (tenant: Tenant, settings: TenantSettings | null): Tenant {
   if (settings === null) return { ...tenant, requireSignedApprovals: tenant.requireSignedApprovals ?? false }
-  return {
+  const merged: Tenant = {
     ...tenant,
     lockboxEnabled: settings.lockboxEnabled,
     approverEmails: settings.approverEmails,
     requireSignedApprovals: settings.requireSignedApprovals ?? tenant.requireSignedApprovals ?? false
   }
+  if (settings.approvalsRequired !== undefined) merged.approvalsRequired = settings.approvalsRequired
+  return merged
+}
+
+/** How many distinct approvers the tenant's lockbox requests need. */
+export function approvalsRequiredOf (tenant: Pick<Tenant, 'approvalsRequired'>): number {
+  return tenant.approvalsRequired ?? 1
+}
+
+/** The tenant as the API shows it: every setting with its effective value. */
+export function viewTenant (tenant: Tenant): Required<Tenant> {
+  return { ...tenant, approvalsRequired: approvalsRequiredOf(tenant), requireSignedApprovals: tenant.requireSignedApprovals ?? false }
 }
 
 /** The tenant's keys as published (JWKS-style): each with its owner and validity in epoch seconds. */

@@ -7,6 +7,7 @@ import type { AccessLevel, LockboxRequest, Workload } from '../domain/lockbox.js
 import { WORKLOADS, ACCESS_LEVELS } from '../domain/lockbox.js'
 import type { SigningKeys } from './signing-keys.js'
 import { approvalDigest } from '../domain/approval.js'
+import { grantedAccess } from '../domain/granted-access.js'
 
 export const ACCESS_TOKEN_TYPE = 'lockbox-access+jwt'
 export const GATEWAY_ISSUER = 'urn:lockbox-gateway'
@@ -31,8 +32,9 @@ export interface AccessClaims {
 
 export interface IssuedToken { accessToken: string, expiresAt: string, jti: string }
 
-/** A token for an Approved request; `exp` never beyond `accessEndsAt`. */
+/** A token for an Approved request, for the access its approvers granted; `exp` never beyond `accessEndsAt`. */
 export async function issueAccessToken (keys: SigningKeys, req: LockboxRequest, now: number): Promise<IssuedToken> {
+  const granted = grantedAccess(req)
   const iat = Math.floor(now / 1000)
   // Rounded down, so the token never outlives the window by a fraction of a second.
   const exp = Math.floor(Date.parse(req.accessEndsAt as string) / 1000)
@@ -41,8 +43,8 @@ export async function issueAccessToken (keys: SigningKeys, req: LockboxRequest, 
     requestId: req.id,
     tenantId: req.tenantId,
     workload: req.workload,
-    scope: req.scope,
-    accessLevel: req.accessLevel,
+    scope: granted.scope,
+    accessLevel: granted.accessLevel,
     // The approvers' signatures are too big for a bearer token: their digest, and where to read
     // them (the request, whose `approval` they are; the upstream assertion carries them whole).
     ...(req.approval == null ? {} : { approval: { digest: approvalDigest(req.approval), href: `/v1/requests/${req.id}` } })

@@ -1,6 +1,7 @@
 // What approvers and engineers are told, as e-mail (text and HTML) and as webhook JSON. Pure.
 import { randomUUID } from 'node:crypto'
 import { formatDuration } from '../domain/duration.js'
+import type { Extension, ExtensionStatus } from '../domain/extension.js'
 import { viewRequest, type LockboxRequest, type RequestStatus } from '../domain/lockbox.js'
 import type { Tenant } from '../domain/tenant.js'
 import type { Channel, NoticeKind, OutboxMessage, RenderedEmail } from './types.js'
@@ -79,12 +80,64 @@ function render (to: string[], subject: string, intro: string, req: LockboxReque
   return { to, subject, text, html }
 }
 
+const COUNTS = ['one', 'two', 'three', 'four', 'five']
+
+/** "Your approval is one of two needed": said only when a quorum needs more than one approver. */
+export function quorumSentence (required: number, given: number): string {
+  if (required <= 1) return ''
+  const needed = COUNTS[required - 1] as string
+  const progress = given > 0 ? ` ${given} of ${required} approvals given so far.` : ''
+  return ` It needs ${needed} different approvers: your approval is one of ${needed} needed.${progress}`
+}
+
 export function approverEmail (req: LockboxRequest, ctx: NoticeContext, reminder: boolean): RenderedEmail {
   const subject = `${reminder ? 'Reminder: ' : ''}[Lockbox] ${ctx.tenant.displayName}: access request for service request ${req.serviceRequestNumber} awaits your decision`
+  const quorum = quorumSentence(req.approvalsRequired ?? 1, req.approvals?.length ?? 0)
   const intro = reminder
-    ? `${req.requester.name} is still waiting for a decision on this request to access ${ctx.tenant.displayName}'s ${req.workload} content. It expires unanswered at ${utc(req.decisionDeadline)}.`
-    : `${req.requester.name}, a support engineer, asks for ${req.accessLevel} access to ${ctx.tenant.displayName}'s ${req.workload} content. Please approve or deny it before ${utc(req.decisionDeadline)}.`
+    ? `${req.requester.name} is still waiting for a decision on this request to access ${ctx.tenant.displayName}'s ${req.workload} content. It expires unanswered at ${utc(req.decisionDeadline)}.${quorum}`
+    : `${req.requester.name}, a support engineer, asks for ${req.accessLevel} access to ${ctx.tenant.displayName}'s ${req.workload} content. Please approve or deny it before ${utc(req.decisionDeadline)}.${quorum}`
   return render([...ctx.tenant.approverEmails], subject, intro, req, ctx.tenant, requestLink(ctx.publicUrl, req), 'Review the request in the admin center')
+}
+
+export const EXTENSION_EVENTS: Partial<Record<ExtensionStatus, string>> = {
+  AwaitingCustomerApproval: 'lockbox.request.extension_awaiting_customer_approval',
+  Approved: 'lockbox.request.extension_approved',
+  Denied: 'lockbox.request.extension_denied',
+  RejectedByManager: 'lockbox.request.extension_rejected_by_manager',
+  Expired: 'lockbox.request.extension_expired'
+}
+
+/** The steps of an extension someone hears of: approvers when it reaches them, the requester when it is settled. */
+const EXTENSION_NOTICE_ACTIONS: ReadonlySet<string> = new Set(['ExtensionManagerApproved', 'ExtensionApproved', 'ExtensionDenied', 'ExtensionManagerRejected', 'ExtensionExpired'])
+
+/** The notices an extension step causes (none for a request or a partial approval). */
+export function extensionNotices (req: LockboxRequest, requesterAddress: string | null | undefined, ctx: NoticeContext): OutboxMessage[] {
+  const out: OutboxMessage[] = []
+  const ext = req.extension as Extension
+  const last = req.history.at(-1) as LockboxRequest['history'][number]
+  const event = EXTENSION_EVENTS[ext.status]
+  if (event === undefined || !EXTENSION_NOTICE_ACTIONS.has(last.action)) return out
+  const link = requestLink(ctx.publicUrl, req)
+  if (ext.status === 'AwaitingCustomerApproval') {
+    const text = `Lockbox: ${req.requester.name} asks to extend their access to ${ctx.tenant.displayName} ${req.workload} ${req.scope} by ${ext.duration} (SR ${req.serviceRequestNumber}); the current access continues meanwhile. Decide before ${utc(ext.decisionDeadline)}: ${link}`
+    if (ctx.tenant.approverEmails.length > 0) {
+      const subject = `[Lockbox] ${ctx.tenant.displayName}: extension of access for service request ${req.serviceRequestNumber} awaits your decision`
+      const intro = `${req.requester.name} asks for ${ext.duration} more of the access you approved, because: "${ext.justification}". The current access continues until ${utc(req.accessEndsAt)}. Please approve or deny the extension before ${utc(ext.decisionDeadline)}.${quorumSentence(ext.approvalsRequired ?? 1, 0)}`
+      out.push(message('email', 'ApprovalRequested', event, req, ctx, render([...ctx.tenant.approverEmails], subject, intro, req, ctx.tenant, link, 'Review the extension in the admin center'), text))
+    }
+    if (ctx.webhook) out.push(message('webhook', 'ApprovalRequested', event, req, ctx, null, text))
+    return out
+  }
+  const text = `Lockbox: the extension of ${req.requester.name}'s access to ${ctx.tenant.displayName} ${req.workload} ${req.scope} (SR ${req.serviceRequestNumber}) is ${ext.status}; access ends ${utc(req.accessEndsAt)}. ${link}`
+  if (typeof requesterAddress === 'string') {
+    const subject = `[Lockbox] Your extension for ${ctx.tenant.displayName}, service request ${req.serviceRequestNumber}: ${ext.status}`
+    const intro = ext.status === 'Approved'
+      ? `Your extension was approved: access is now open until ${utc(req.accessEndsAt)}. Obtain a fresh access token for the longer window (lockbox token ${req.id}).`
+      : `Your extension is ${ext.status}. Your access is unchanged and ends at ${utc(req.accessEndsAt)}.`
+    out.push(message('email', 'RequestDecided', event, req, ctx, render([requesterAddress], subject, intro, req, ctx.tenant, link, 'Open the request'), text))
+  }
+  if (ctx.webhook) out.push(message('webhook', 'RequestDecided', event, req, ctx, null, text))
+  return out
 }
 
 export function requesterEmail (req: LockboxRequest, to: string, ctx: NoticeContext): RenderedEmail {

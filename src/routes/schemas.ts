@@ -2,6 +2,8 @@
 import Type, { type TSchema } from 'typebox'
 import { AUDIT_OPERATIONS } from '../domain/audit.js'
 import { ACCESS_LEVELS, STATUSES, WORKLOADS } from '../domain/lockbox.js'
+import { MAX_APPROVALS_REQUIRED } from '../domain/quorum.js'
+import { EXTENSION_STATUSES } from '../domain/extension.js'
 
 const literals = <T extends readonly string[]>(values: T) => Type.Union(values.map((v) => Type.Literal(v)))
 
@@ -32,7 +34,8 @@ export const Tenant = Type.Object({
   displayName: Type.String(),
   lockboxEnabled: Type.Boolean(),
   approverEmails: Type.Array(Type.String()),
-  requireSignedApprovals: Type.Boolean({ description: 'An approval counts only with approver passkey signatures over the canonical grant (docs/security.md)' })
+  requireSignedApprovals: Type.Boolean({ description: 'An approval counts only with approver passkey signatures over the canonical grant (docs/security.md)' }),
+  approvalsRequired: Type.Integer({ minimum: 1, maximum: MAX_APPROVALS_REQUIRED, description: 'Distinct approvers a lockbox request needs before it is Approved (default 1)' })
 }, { $id: 'Tenant' })
 
 export const TenantParams = Type.Object({ tenantId: TenantId })
@@ -40,7 +43,8 @@ export const TenantParams = Type.Object({ tenantId: TenantId })
 export const TenantPatch = Type.Object({
   lockboxEnabled: Type.Optional(Type.Boolean()),
   approverEmails: Type.Optional(Type.Array(Email, { maxItems: 50, uniqueItems: true })),
-  requireSignedApprovals: Type.Optional(Type.Boolean())
+  requireSignedApprovals: Type.Optional(Type.Boolean()),
+  approvalsRequired: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_APPROVALS_REQUIRED }))
 }, { additionalProperties: false, minProperties: 1 })
 
 export const ServiceRequest = Type.Object({
@@ -65,7 +69,40 @@ const HistoryEntry = Type.Object({
   at: Timestamp,
   action: Type.String(),
   actor: Type.Object({ id: Type.String(), role: Type.String() }),
-  comment: Type.Union([Type.String(), Type.Null()])
+  comment: Type.Union([Type.String(), Type.Null()]),
+  onBehalfOf: Type.Optional(Type.String({ description: 'The approver a delegate decided for' }))
+})
+
+const Grant = Type.Object({
+  scope: Type.String(),
+  accessLevel: AccessLevel,
+  duration: Type.String()
+}, { description: 'Access granted: at most the scope, level and duration requested' })
+
+const Approval = Type.Object({
+  by: Type.String({ description: 'The person who approved' }),
+  at: Timestamp,
+  comment: Type.Union([Type.String(), Type.Null()]),
+  onBehalfOf: Type.Union([Type.String(), Type.Null()], { description: 'The approver a delegate approved for' }),
+  granted: Grant
+})
+
+const Extension = Type.Object({
+  duration: Type.String(),
+  justification: Type.String(),
+  requestedAt: Timestamp,
+  status: literals(EXTENSION_STATUSES),
+  decisionDeadline: NullableTimestamp,
+  approvals: Type.Array(Type.Object({
+    by: Type.String(),
+    at: Timestamp,
+    comment: Type.Union([Type.String(), Type.Null()]),
+    onBehalfOf: Type.Union([Type.String(), Type.Null()]),
+    duration: Type.String()
+  })),
+  approvalsRequired: Type.Union([Type.Integer(), Type.Null()]),
+  grantedDuration: Type.Union([Type.String(), Type.Null()], { description: 'The time added when approved (the shortest any approver allowed)' }),
+  previousAccessEndsAt: NullableTimestamp
 })
 
 export const LockboxRequest = Type.Object({
@@ -84,7 +121,11 @@ export const LockboxRequest = Type.Object({
   accessStartsAt: NullableTimestamp,
   accessEndsAt: NullableTimestamp,
   history: Type.Array(HistoryEntry),
-  approval: Type.Optional(Type.Union([Type.Null(), Type.Ref('SignedApproval')]))
+  approval: Type.Optional(Type.Union([Type.Null(), Type.Ref('SignedApproval')])),
+  approvals: Type.Array(Approval, { description: 'The customer approvals of the request so far' }),
+  approvalsRequired: Type.Union([Type.Integer(), Type.Null()], { description: 'Distinct approvers needed, fixed when the request reached the customer (null before)' }),
+  granted: Type.Union([Grant, Type.Null()], { description: 'What the approvals allow together; null until approved (or when lockbox is off: exactly what was requested)' }),
+  extension: Type.Union([Extension, Type.Null()], { description: 'The latest extension of the window asked for, if any' })
 }, { $id: 'LockboxRequest' })
 
 export const CreateRequestBody = Type.Object({
@@ -141,10 +182,18 @@ export const WebAuthnRegistration = Type.Object({
 export const DecisionBody = Type.Object({
   decision: Type.Union([Type.Literal('Approve'), Type.Literal('Deny')]),
   comment: Type.Optional(Comment),
-  webauthn: Type.Optional(WebAuthnAssertion)
+  webauthn: Type.Optional(WebAuthnAssertion),
+  duration: Type.Optional(Type.String({ minLength: 3, maxLength: 32, description: 'Approve for a shorter window than requested (ISO 8601 PT…H…M…S)' })),
+  scope: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Approve a sub-path of the requested scope only' })),
+  accessLevel: Type.Optional(AccessLevel)
 }, { additionalProperties: false })
 
-const Grant = Type.Object({
+export const ExtendBody = Type.Object({
+  duration: Type.String({ minLength: 3, maxLength: 32, description: 'How much longer (ISO 8601 PT…H…M…S), at most LOCKBOX_MAX_ACCESS' }),
+  justification: Type.String({ minLength: 1, maxLength: 2000 })
+}, { additionalProperties: false })
+
+const SignedGrant = Type.Object({
   type: Type.String(),
   requestId: Type.String(),
   tenantId: Type.String(),
@@ -158,7 +207,7 @@ const Grant = Type.Object({
 })
 
 export const SignedApproval = Type.Object({
-  grant: Grant,
+  grant: SignedGrant,
   proofs: Type.Array(Type.Object({
     kid: Type.String(),
     approver: Type.String(),
@@ -169,8 +218,11 @@ export const SignedApproval = Type.Object({
   }))
 }, { $id: 'SignedApproval', description: 'The grant the approvers signed and their WebAuthn assertions over SHA-256 of its canonical JSON' })
 
+/** The narrowing fields of a decision, alone: what an approver will allow, to be signed. */
+export const Narrowing = Type.Pick(DecisionBody, ['duration', 'scope', 'accessLevel'], { additionalProperties: false })
+
 export const ApprovalChallenge = Type.Object({
-  grant: Grant,
+  grant: SignedGrant,
   challenge: Type.String({ description: 'base64url SHA-256 of the grant\'s RFC 8785 canonical JSON' }),
   options: Type.Unknown({ description: 'PublicKeyCredentialRequestOptionsJSON for navigator.credentials.get' })
 })

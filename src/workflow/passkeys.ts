@@ -3,6 +3,7 @@
 import type { PublicKeyCredentialCreationOptionsJSON, RegistrationResponseJSON } from '@simplewebauthn/server'
 import { customerActingRole, isCustomerApprover, may, type Caller } from '../domain/policy.js'
 import { iso, type LockboxRequest } from '../domain/lockbox.js'
+import { grantedAccess } from '../domain/granted-access.js'
 import { approvalCovers, canonicalGrant, verifySignedApproval, type ApproverKeySet, type ProofCheck } from '../domain/approval.js'
 import type { ApproverKey, Tenant, TenantSettings } from '../domain/tenant.js'
 import { Forbidden, InvalidState, NotFound, PasskeyInvalid } from '../errors.js'
@@ -45,8 +46,8 @@ export async function approverKeysOf (ctx: WorkflowContext, tenantId: string): P
 export async function approvalProven (ctx: WorkflowContext, req: LockboxRequest): Promise<ProofCheck> {
   const keys = await approverKeysOf(ctx, req.tenantId)
   if (req.approval == null) return { ok: false, reason: 'the approval carries no approver signature' }
-  if (!approvalCovers(req.approval, canonicalGrant(req))) return { ok: false, reason: 'the signed grant is not this request\'s grant' }
-  return verifySignedApproval(req.approval, keySet(ctx.relyingParty, req.tenantId, keys), 1)
+  if (!approvalCovers(req.approval, canonicalGrant(req, grantedAccess(req)))) return { ok: false, reason: 'the signed grant is not this request\'s grant' }
+  return verifySignedApproval(req.approval, keySet(ctx.relyingParty, req.tenantId, keys), req.approvalsRequired ?? 1)
 }
 
 /** The tenant's key set as GET /v1/tenants/{id}/approver-keys publishes it. */

@@ -1,13 +1,17 @@
 // Lockbox request actions (API.md §3): authorise, run the state machine, commit with the audit record.
 import { parseAccessDuration } from '../domain/duration.js'
 import { parseScope } from '../domain/grant.js'
+import { grantedAccess, narrowAccess, publicGrant, requestedAccess, type AccessNarrowing, type GrantedAccess, type NarrowingRefusal } from '../domain/granted-access.js'
 import {
-  createRequest, transition,
-  type AccessLevel, type ActingRole, type LockboxEvent, type LockboxRequest, type Workload
+  createRequest, effectiveStatus, transition,
+  type AccessLevel, type ActingRole, type LockboxEvent, type LockboxRequest, type TransitionContext, type Workload
 } from '../domain/lockbox.js'
+import { alreadyApproved, approvalAccess, approvalProgress } from '../domain/quorum.js'
+import { approvalsRequiredOf } from '../domain/tenant.js'
 import { customerActingRole, may, violatesSeparationOfDuties, type Caller } from '../domain/policy.js'
 import {
-  ApprovalSignatureInvalid, Forbidden, InvalidState, NotFound, SeparationOfDuties, ServiceRequestInvalid, SignedApprovalRequired, ValidationFailed
+  AlreadyApproved, ApprovalSignatureInvalid, Forbidden, GrantDisjoint, GrantWidened, InvalidState, NotFound, SeparationOfDuties, ServiceRequestInvalid,
+  SignedApprovalRequired, ValidationFailed
 } from '../errors.js'
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server'
 import { canonicalGrant, grantChallenge, type CanonicalGrant, type SignedApproval } from '../domain/approval.js'
@@ -17,6 +21,7 @@ import { draft, retryOnConflict, type Acting, type WorkflowContext } from './con
 import { randomUUID } from 'node:crypto'
 import type { Tenant } from '../domain/tenant.js'
 import { noticesFor } from '../notify/messages.js'
+import { decideExtension, extensionPending } from './extensions.js'
 
 export interface CreateRequestInput {
   tenantId: string
@@ -83,7 +88,7 @@ export async function loadVisibleRequest (ctx: WorkflowContext, caller: Caller, 
 
 export type RequestAction =
   | { kind: 'review', decision: 'Approve' | 'Reject', comment?: string }
-  | { kind: 'decision', decision: 'Approve' | 'Deny', comment?: string, webauthn?: AuthenticationResponseJSON }
+  | { kind: 'decision', decision: 'Approve' | 'Deny', comment?: string, webauthn?: AuthenticationResponseJSON } & AccessNarrowing
   | { kind: 'revoke', comment?: string }
   | { kind: 'cancel', comment?: string }
 
@@ -124,20 +129,30 @@ export async function actOnRequest (ctx: WorkflowContext, acting: Acting, id: st
   return await retryOnConflict(async () => {
     const req = await loadVisibleRequest(ctx, acting.caller, id)
     const { event, role } = authorise(acting.caller, req, action)
-    const tenant = await tenantOf(ctx, req)
     const now = ctx.now()
+    if ((action.kind === 'review' || action.kind === 'decision') && extensionPending(req, now)) {
+      if (action.kind === 'decision' && (action.scope !== undefined || action.accessLevel !== undefined)) {
+        throw new ValidationFailed('an extension is approved for the access already granted: only its duration can be narrowed')
+      }
+      return await decideExtension(ctx, acting, req, role, action)
+    }
+    const tenant = await tenantOf(ctx, req)
+    const approval = event === 'CustomerApprove' ? approvalOf(req, acting.caller, action as Extract<RequestAction, { kind: 'decision' }>, now) : undefined
+    if (action.kind === 'decision' && action.decision === 'Deny') refuseNarrowedDenial(action)
     const result = transition(req, event, {
       now,
       actor: { id: acting.caller.id, role },
       comment: action.comment ?? null,
       lockboxEnabled: tenant.lockboxEnabled,
-      pendingTtlMs: ctx.pendingTtlMs
+      pendingTtlMs: ctx.pendingTtlMs,
+      approvalsRequired: approvalsRequiredOf(tenant),
+      approval
     })
     if (!result.ok) throw new InvalidState(`cannot ${VERBS[event]} a request that is ${result.status}`)
     const next = result.request
     if (event === 'CustomerApprove' && action.kind === 'decision') {
-      const approval = await signedApproval(ctx, tenant, req, acting, action.webauthn, now)
-      if (approval !== null) next.approval = approval
+      const signed = await signedApproval(ctx, tenant, req, next, approval?.allowed ?? grantedAccess(req), acting, action.webauthn, now)
+      if (signed !== null) next.approval = signed
     }
     const notices = noticesFor(next, result.from, next.requesterEmail, { ...ctx.notices, tenant, now })
     await ctx.stores.lockbox.commit({
@@ -153,6 +168,7 @@ export async function actOnRequest (ctx: WorkflowContext, acting: Acting, id: st
           status: next.status,
           comment: action.comment ?? null,
           reason: event === 'Cancel' ? 'CanceledByRequester' : undefined,
+          ...(event === 'CustomerApprove' ? quorumDetails(next) : {}),
           approval: event === 'CustomerApprove' ? next.approval ?? undefined : undefined
         })
       })]
@@ -163,22 +179,59 @@ export async function actOnRequest (ctx: WorkflowContext, acting: Acting, id: st
 }
 
 /**
- * The approver's signature over the grant, checked against their own registered passkeys: required
- * when the tenant requires signed approvals, checked and kept whenever one is given.
+ * A customer's approval: a person counts once towards the quorum, and what they allow is checked
+ * against the request (never wider) and intersected with the earlier approvals. Only while the
+ * request awaits the customer: otherwise the transition answers 409 as for any decision.
+ */
+function approvalOf (req: LockboxRequest, caller: Caller, action: Extract<RequestAction, { kind: 'decision' }>, now: number): TransitionContext['approval'] {
+  if (effectiveStatus(req, now) !== 'AwaitingCustomerApproval') return undefined
+  if (alreadyApproved(req, [caller.id])) throw new AlreadyApproved(`${caller.id} has already approved this request; it needs ${approvalProgress(req).required} different approvers`)
+  const access = approvalAccess(req, { duration: action.duration, scope: action.scope, accessLevel: action.accessLevel })
+  if (!access.ok) throw narrowingError(access.refusal)
+  return { access: access.access, allowed: access.allowed, onBehalfOf: null }
+}
+
+function narrowingError (refusal: NarrowingRefusal): Error {
+  switch (refusal.code) {
+    case 'GRANT_WIDENED': return new GrantWidened(refusal.detail)
+    case 'GRANT_DISJOINT': return new GrantDisjoint(refusal.detail)
+    case 'VALIDATION_FAILED': return new ValidationFailed(refusal.detail)
+  }
+}
+
+/** A denial ends the request: there is nothing to narrow, and a client that sent a grant is confused. */
+function refuseNarrowedDenial (action: AccessNarrowing): void {
+  if (action.duration !== undefined || action.scope !== undefined || action.accessLevel !== undefined) {
+    throw new ValidationFailed('duration, scope and accessLevel narrow an approval; a denial takes none of them')
+  }
+}
+
+/** What an approval record adds: how far the quorum is, and what the approvals allow so far. */
+function quorumDetails (req: LockboxRequest): Record<string, unknown> {
+  const progress = approvalProgress(req)
+  return { approvals: progress.approvals, required: progress.required }
+}
+
+/**
+ * The approver's signature over the access they allow, checked against their own registered
+ * passkeys: required when the tenant requires signed approvals, checked and kept whenever one is
+ * given. The request's approval gathers one proof per approver of its quorum, and names the grant
+ * they allow together.
  */
 async function signedApproval (
-  ctx: WorkflowContext, tenant: Tenant, req: LockboxRequest, acting: Acting, webauthn: AuthenticationResponseJSON | undefined, now: number
+  ctx: WorkflowContext, tenant: Tenant, req: LockboxRequest, next: LockboxRequest, allowed: GrantedAccess, acting: Acting,
+  webauthn: AuthenticationResponseJSON | undefined, now: number
 ): Promise<SignedApproval | null> {
   if (webauthn === undefined) {
     if (tenant.requireSignedApprovals === true) {
       throw new SignedApprovalRequired(`tenant ${tenant.id} requires passkey-signed approvals: sign the grant (POST /v1/requests/${req.id}/approval-options) or approve in the admin center`)
     }
-    return null
+    return req.approval ?? null
   }
-  const grant = canonicalGrant(req)
+  const signed = canonicalGrant(req, allowed)
   try {
-    const proof = await verifyApproval(ctx.relyingParty, tenant.id, grant, acting.caller.id, await approverKeysOf(ctx, tenant.id), webauthn, now)
-    return { grant, proofs: [proof] }
+    const proof = await verifyApproval(ctx.relyingParty, tenant.id, signed, acting.caller.id, await approverKeysOf(ctx, tenant.id), webauthn, now)
+    return { grant: canonicalGrant(req, grantedAccess(next)), proofs: [...(req.approval?.proofs ?? []), { ...proof, grant: signed }] }
   } catch (err) {
     if (err instanceof PasskeyError) throw new ApprovalSignatureInvalid(err.message)
     /* c8 ignore next -- verifyApproval turns every failure into a PasskeyError */
@@ -186,13 +239,17 @@ async function signedApproval (
   }
 }
 
-/** What an approver's authenticator signs for this request, with WebAuthn options for it. */
-export async function approvalChallenge (ctx: WorkflowContext, caller: Caller, id: string): Promise<{ grant: CanonicalGrant, challenge: string, options: unknown }> {
+/** What an approver's authenticator signs to allow this access (narrowed as they ask), with WebAuthn options for it. */
+export async function approvalChallenge (
+  ctx: WorkflowContext, caller: Caller, id: string, narrowing: AccessNarrowing = {}
+): Promise<{ grant: CanonicalGrant, challenge: string, options: unknown }> {
   const req = await loadVisibleRequest(ctx, caller, id)
   if (!may.decide(caller, req)) throw new Forbidden(`only the approvers of tenant ${req.tenantId} decide its lockbox requests`)
+  const allowed = narrowAccess(requestedAccess(req), narrowing)
+  if (!allowed.ok) throw narrowingError(allowed.refusal)
   const mine = (await approverKeysOf(ctx, req.tenantId)).filter((k) => k.approver.id === caller.id && k.revokedAt === null)
   if (mine.length === 0) throw new InvalidState('you have no approver passkey registered: register one in the admin center first')
-  const grant = canonicalGrant(req)
+  const grant = canonicalGrant(req, allowed.access)
   return { grant, challenge: grantChallenge(grant), options: await approvalOptions(ctx.relyingParty, grant, mine) }
 }
 
@@ -215,6 +272,7 @@ export function requestDetails (req: LockboxRequest, extra: Record<string, unkno
   if (req.decisionDeadline !== null) details.decisionDeadline = req.decisionDeadline
   if (req.accessStartsAt !== null) details.accessStartsAt = req.accessStartsAt
   if (req.accessEndsAt !== null) details.accessEndsAt = req.accessEndsAt
+  if (req.granted !== undefined && req.granted !== null) details.granted = publicGrant(req.granted)
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) details[k] = v
   return details
 }

@@ -1,7 +1,7 @@
 // Service requests and tenant settings (API.md §2).
 import { isFinal, effectiveStatus, transition, type ActingRole, type LockboxRequest } from '../domain/lockbox.js'
 import { customerActingRole, may, type Caller } from '../domain/policy.js'
-import { withSettings, type ServiceRequest, type Tenant, type TenantSettings } from '../domain/tenant.js'
+import { approvalsRequiredOf, viewTenant, withSettings, type ServiceRequest, type Tenant, type TenantSettings } from '../domain/tenant.js'
 import { Forbidden, InvalidState, NotFound } from '../errors.js'
 import type { AuditDraft } from '../domain/audit.js'
 import type { VersionedPut } from '../stores/types.js'
@@ -16,17 +16,17 @@ async function requireTenant (ctx: WorkflowContext, tenantId: string): Promise<T
   return tenant
 }
 
-export async function readTenant (ctx: WorkflowContext, caller: Caller, tenantId: string): Promise<Tenant> {
+export async function readTenant (ctx: WorkflowContext, caller: Caller, tenantId: string): Promise<Required<Tenant>> {
   const tenant = await requireTenant(ctx, tenantId)
   if (!may.readTenant(caller, tenantId)) throw new Forbidden(`you may not read tenant ${tenantId}`)
-  return tenant
+  return viewTenant(tenant)
 }
 
-export interface TenantSettingsPatch { lockboxEnabled?: boolean, approverEmails?: string[], requireSignedApprovals?: boolean }
+export interface TenantSettingsPatch { lockboxEnabled?: boolean, approverEmails?: string[], approvalsRequired?: number, requireSignedApprovals?: boolean }
 
 export async function updateTenantSettings (
   ctx: WorkflowContext, acting: Acting, tenantId: string, patch: TenantSettingsPatch
-): Promise<Tenant> {
+): Promise<Required<Tenant>> {
   await requireTenant(ctx, tenantId)
   if (!may.changeTenantSettings(acting.caller, tenantId)) throw new Forbidden(`only a GlobalAdministrator of ${tenantId} changes its settings`)
   return await retryOnConflict(async () => {
@@ -34,12 +34,14 @@ export async function updateTenantSettings (
     /* c8 ignore next -- requireTenant above found it, and tenants are never removed at run time */
     if (current === null) throw new NotFound(`tenant ${tenantId} not found`)
     const { tenant } = current
+    // Kept whole: a settings record also carries what this patch does not touch (delegations, approver keys).
     const stored = settingsOf(current)
     const requireSigned = tenant.requireSignedApprovals ?? false
     const next: TenantSettings = {
       ...stored,
       lockboxEnabled: patch.lockboxEnabled ?? tenant.lockboxEnabled,
       approverEmails: patch.approverEmails ?? tenant.approverEmails,
+      approvalsRequired: patch.approvalsRequired ?? approvalsRequiredOf(tenant),
       requireSignedApprovals: patch.requireSignedApprovals ?? requireSigned
     }
     if (next.requireSignedApprovals === true && !requireSigned && !(stored.approverKeys ?? []).some((k) => k.revokedAt === null)) {
@@ -48,13 +50,14 @@ export async function updateTenantSettings (
     const changes: Record<string, { from: unknown, to: unknown }> = {}
     if (next.lockboxEnabled !== tenant.lockboxEnabled) changes.lockboxEnabled = { from: tenant.lockboxEnabled, to: next.lockboxEnabled }
     if (JSON.stringify(next.approverEmails) !== JSON.stringify(tenant.approverEmails)) changes.approverEmails = { from: tenant.approverEmails, to: next.approverEmails }
+    if (next.approvalsRequired !== approvalsRequiredOf(tenant)) changes.approvalsRequired = { from: approvalsRequiredOf(tenant), to: next.approvalsRequired }
     if (next.requireSignedApprovals !== requireSigned) changes.requireSignedApprovals = { from: requireSigned, to: next.requireSignedApprovals }
     await ctx.stores.lockbox.commit({
       tenantId,
       tenantSettings: { value: next, expectedVersion: stored.version },
       audit: [draft('TenantSettingsUpdated', tenantId, acting, 'GlobalAdministrator', { object: tenantId, details: { changes } })]
     })
-    return withSettings(tenant, next)
+    return viewTenant(withSettings(tenant, next))
   })
 }
 

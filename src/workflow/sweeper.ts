@@ -4,7 +4,9 @@
 // the engineer hears of an expiry, and approvers are reminded before a request expires unanswered.
 // With several replicas the compare-and-set makes sure one of them writes each record.
 import { effectiveStatus, iso, transition, SYSTEM_ACTOR, type LockboxRequest, type TransitionResult } from '../domain/lockbox.js'
-import { noticesFor, reminderDue, reminderNotices } from '../notify/messages.js'
+import { extensionDeadline, type ExtensionResult } from '../domain/extension.js'
+import { extensionNotices, noticesFor, reminderDue, reminderNotices } from '../notify/messages.js'
+import { expireExtension, extensionDetails } from './extensions.js'
 import type { Change } from '../stores/types.js'
 import { commitUnlessConflict, draft, type WorkflowContext } from './context.js'
 import { requestDetails, tenantOf } from './requests.js'
@@ -16,6 +18,8 @@ export interface SweepLog {
 /** The change that writes down a time-driven transition, or a due reminder; null when none is due. */
 async function dueChange (ctx: WorkflowContext, req: LockboxRequest, now: number): Promise<Required<Pick<Change, 'notifications'>> & Change | null> {
   const status = effectiveStatus(req, now)
+  const extensionEnds = extensionDeadline(req)
+  if (status === req.status && extensionEnds !== null && now >= extensionEnds) return await extensionExpiry(ctx, req, now)
   if (status === req.status) {
     if (!reminderDue(req, ctx.pendingTtlMs, now)) return null
     const tenant = await tenantOf(ctx, req)
@@ -38,6 +42,24 @@ async function dueChange (ctx: WorkflowContext, req: LockboxRequest, now: number
       workload: req.workload,
       object: req.scope,
       details: requestDetails(result.request, { from: result.from, status: result.request.status, reason: status === 'Expired' ? 'DecisionDeadlinePassed' : 'AccessWindowEnded' })
+    })]
+  }
+}
+
+/** An extension nobody decided in time: written down, the requester told; the window is untouched. */
+async function extensionExpiry (ctx: WorkflowContext, req: LockboxRequest, now: number): Promise<Required<Pick<Change, 'notifications'>> & Change> {
+  // extensionDeadline having passed while the request is still Approved is what makes it valid.
+  const result = expireExtension(req, now, ctx) as Extract<ExtensionResult, { ok: true }>
+  const tenant = await tenantOf(ctx, req)
+  return {
+    tenantId: req.tenantId,
+    requests: [{ value: result.request, expectedVersion: req.version }],
+    notifications: extensionNotices(result.request, req.requesterEmail, { ...ctx.notices, tenant, now }).map((value) => ({ value, expectedVersion: 0 })),
+    audit: [draft(result.operation, req.tenantId, null, 'System', {
+      requestId: req.id,
+      workload: req.workload,
+      object: req.scope,
+      details: requestDetails(result.request, { from: 'Approved', status: 'Approved', reason: 'DecisionDeadlinePassed', extension: extensionDetails(result.request) })
     })]
   }
 }

@@ -1,4 +1,5 @@
 // Issuing an access token (API.md §3 "token", §4): the requester of an Approved request only.
+import { grantedAccess } from '../domain/granted-access.js'
 import { effectiveStatus } from '../domain/lockbox.js'
 import { may } from '../domain/policy.js'
 import { ApprovalNotProven, Forbidden, InvalidState } from '../errors.js'
@@ -20,6 +21,7 @@ export async function issueToken (ctx: WorkflowContext, keys: SigningKeys, actin
       if (!proven.ok) throw new ApprovalNotProven(`tenant ${req.tenantId} requires signed approvals, and this one is not proven: ${proven.reason}`)
     }
     const issued = await issueAccessToken(keys, req, now)
+    const granted = grantedAccess(req)
     await ctx.stores.lockbox.commit({
       tenantId: req.tenantId,
       // Rewritten unchanged so that a revoke racing with the issue makes one of them retry.
@@ -27,8 +29,8 @@ export async function issueToken (ctx: WorkflowContext, keys: SigningKeys, actin
       audit: [draft('LockboxAccessTokenIssued', req.tenantId, acting, 'SupportEngineer', {
         requestId: req.id,
         workload: req.workload,
-        object: req.scope,
-        details: { jti: issued.jti, expiresAt: issued.expiresAt, accessLevel: req.accessLevel }
+        object: granted.scope,
+        details: { jti: issued.jti, expiresAt: issued.expiresAt, accessLevel: granted.accessLevel, scope: granted.scope }
       })]
     })
     return issued

@@ -327,8 +327,16 @@ t.test('shows a request without its internal fields', async (t) => {
   t.notOk('durationMs' in view)
   t.equal(view.status, 'Approved')
   t.strictSame(view.history, approved.history)
-  const { version: _v, durationMs: _d, ...rest } = approved
-  t.strictSame(view, rest)
+  const { version: _v, durationMs: _d, approvals, granted: _g, ...rest } = approved
+  const grant = { scope: approved.scope, accessLevel: approved.accessLevel, duration: approved.duration }
+  t.equal(approvals?.length, 1)
+  t.strictSame(view, {
+    ...rest,
+    approvals: [{ by: APPROVER.id, at: approved.accessStartsAt, comment: null, onBehalfOf: null, granted: grant }],
+    approvalsRequired: 1,
+    granted: grant,
+    extension: null
+  })
 })
 
 t.test('shows an expiry the sweeper has not written yet, in status and history', async (t) => {

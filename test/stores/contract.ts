@@ -9,6 +9,7 @@ import { auditContract } from './contract-audit.js'
 import { enforcementContract } from './contract-enforcement.js'
 import { listingContract } from './contract-listing.js'
 import { notificationsContract } from './contract-notifications.js'
+import { quorumContract } from './contract-quorum.js'
 import { retentionContract } from './contract-retention.js'
 import { passkeysContract } from './contract-passkeys.js'
 import { advance, draft, MINUTE, newRequest, newServiceRequest, next, openFor, storeRequest, T0, waitFor, type OpenStores, type Test } from './contract-fixtures.js'
@@ -201,6 +202,7 @@ export function storeContract (t: Test, open: OpenStores): void {
   retentionContract(t, open)
   passkeysContract(t, open)
   notificationsContract(t, open)
+  quorumContract(t, open)
 
   t.test('refuses every call with StoreUnavailableError once closed, and ping turns false', async (t) => {
     const stores = await openFor(t, open)

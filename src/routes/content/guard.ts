@@ -158,10 +158,17 @@ function canonicalInside (check: PathCheck & { ok: true }, inside: string): stri
   return `/${tenant}${rest.length > 0 ? '/' + rest.join('/') : ''}${trailing}`
 }
 
+/** The token is for exactly the access the request's approvers granted (narrowed, or as requested). */
+function grantsClaims (grant: LockboxRequest, claims: AccessClaims): boolean {
+  // grantedAccess(grant) without its allocation: this runs on every content request.
+  const granted = grant.granted ?? grant
+  return granted.scope === claims.scope && granted.accessLevel === claims.accessLevel
+}
+
 /** Step 4: the request behind the token is still Approved, at this instant, and is the token's. */
 function requireApprovedGrant (deps: GuardDeps, claims: AccessClaims, grant: LockboxRequest | null): LockboxRequest {
   if (grant === null || grant.requester.id !== claims.actor || grant.tenantId !== claims.tenantId ||
-    grant.workload !== claims.workload || grant.scope !== claims.scope || grant.accessLevel !== claims.accessLevel) {
+    grant.workload !== claims.workload || !grantsClaims(grant, claims)) {
     throw new Refusal(403, 'GRANT_INACTIVE', 'token does not match an approved request', 'the request behind this token does not grant this access')
   }
   const status = effectiveStatus(grant, deps.now())

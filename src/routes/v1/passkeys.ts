@@ -7,7 +7,7 @@ import type { ApproverKey as StoredKey } from '../../domain/tenant.js'
 import { actingOf } from '../../../plugins/app/workflow.js'
 import { listApproverKeys, passkeyRegistrationOptions, registerApproverKey, revokeApproverKey, type PasskeyContext } from '../../workflow/passkeys.js'
 import { approvalChallenge } from '../../workflow/requests.js'
-import { ApprovalChallenge, ApproverKeyParams, RequestParams, TenantParams, WebAuthnRegistration, problems } from '../schemas.js'
+import { ApprovalChallenge, ApproverKeyParams, Narrowing, RequestParams, TenantParams, WebAuthnRegistration, problems } from '../schemas.js'
 
 const security = [{ identityToken: [] }]
 const KeyRef = Type.Ref('ApproverKey')
@@ -43,8 +43,16 @@ const passkeyRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => viewKey(await revokeApproverKey(ctx, actingOf(request), request.params.tenantId, request.params.kid)))
 
   app.post('/requests/:id/approval-options', {
-    schema: { tags: ['requests'], security, summary: 'The canonical grant of a request and the WebAuthn options to sign it (its tenant\'s approvers)', params: RequestParams, response: { 200: ApprovalChallenge, ...problems(401, 403, 404, 409) } }
-  }, async (request) => await approvalChallenge(ctx, request.caller, request.params.id))
+    preValidation: async function emptyBodyAsObject (request) { request.body ??= {} },
+    schema: {
+      tags: ['requests'],
+      security,
+      summary: 'The canonical grant an approver signs to allow this access (narrowed as in the body, as for /decision), and the WebAuthn options to sign it',
+      params: RequestParams,
+      body: Narrowing,
+      response: { 200: ApprovalChallenge, ...problems(400, 401, 403, 404, 409, 422) }
+    }
+  }, async (request) => await approvalChallenge(ctx, request.caller, request.params.id, request.body))
 }
 
 export default passkeyRoutes

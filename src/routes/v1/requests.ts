@@ -9,7 +9,8 @@ import { Forbidden } from '../../errors.js'
 import { actingOf } from '../../../plugins/app/workflow.js'
 import { actOnRequest, createLockboxRequest, loadVisibleRequest } from '../../workflow/requests.js'
 import { issueToken } from '../../workflow/tokens.js'
-import { CommentBody, CreateRequestBody, DecisionBody, RequestListQuery, RequestParams, ReviewBody, pageOf, problems } from '../schemas.js'
+import { requestExtension } from '../../workflow/extensions.js'
+import { CommentBody, CreateRequestBody, DecisionBody, ExtendBody, RequestListQuery, RequestParams, ReviewBody, pageOf, problems } from '../schemas.js'
 
 const security = [{ identityToken: [] }]
 const RequestRef = Type.Ref('LockboxRequest')
@@ -61,13 +62,31 @@ const requestRoutes: FastifyPluginAsyncTypebox = async (app) => {
   }, async (request) => viewRequest(await actOnRequest(ctx, actingOf(request), request.params.id, { kind: 'review', ...request.body }), app.now()))
 
   app.post('/requests/:id/decision', {
-    schema: { tags: ['requests'], security, summary: 'The customer\'s decision (GlobalAdministrator or CustomerLockboxApprover)', params: RequestParams, body: DecisionBody, response: actionResponses }
+    schema: {
+      tags: ['requests'],
+      security,
+      summary: 'The customer\'s decision (GlobalAdministrator or CustomerLockboxApprover); an approval may narrow the grant, and counts towards the tenant\'s quorum',
+      params: RequestParams,
+      body: DecisionBody,
+      response: { ...actionResponses, ...problems(422) }
+    }
   }, async (request) => viewRequest(await actOnRequest(ctx, actingOf(request), request.params.id, { kind: 'decision', ...request.body, webauthn: request.body.webauthn === undefined ? undefined : { clientExtensionResults: {}, ...request.body.webauthn } as AuthenticationResponseJSON }), app.now()))
 
   app.post('/requests/:id/revoke', {
     preValidation: emptyBodyAsObject,
     schema: { tags: ['requests'], security, summary: 'End approved access now (GlobalAdministrator or CustomerLockboxApprover)', params: RequestParams, body: CommentBody, response: actionResponses }
   }, async (request) => viewRequest(await actOnRequest(ctx, actingOf(request), request.params.id, { kind: 'revoke', comment: request.body.comment }), app.now()))
+
+  app.post('/requests/:id/extend', {
+    schema: {
+      tags: ['requests'],
+      security,
+      summary: 'Ask for a longer window while the access continues (the requester); reviewed and decided like the request',
+      params: RequestParams,
+      body: ExtendBody,
+      response: actionResponses
+    }
+  }, async (request) => viewRequest(await requestExtension(ctx, actingOf(request), request.params.id, request.body), app.now()))
 
   app.post('/requests/:id/token', {
     schema: {
