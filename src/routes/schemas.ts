@@ -214,7 +214,8 @@ export const SignedApproval = Type.Object({
     authenticatorData: Type.String(),
     clientDataJSON: Type.String(),
     signature: Type.String(),
-    approvedAt: Timestamp
+    approvedAt: Timestamp,
+    grant: Type.Optional(SignedGrant)
   }))
 }, { $id: 'SignedApproval', description: 'The grant the approvers signed and their WebAuthn assertions over SHA-256 of its canonical JSON' })
 

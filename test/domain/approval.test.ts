@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createHash } from 'node:crypto'
 import {
-  approvalCovers, approvalDigest, canonicalGrant, grantBytes, grantChallenge, verifyApprovalProof, verifySignedApproval,
+  approvalCovers, approvalDigest, canonicalGrant, grantBytes, grantChallenge, grantWithin, verifyApprovalProof, verifySignedApproval,
   type ApprovalProof, type ApproverJwk, type ApproverKeySet, type CanonicalGrant
 } from '../../src/domain/approval.js'
 import { SoftAuthenticator } from '../helpers/authenticator.js'
@@ -89,4 +89,21 @@ t.test('checks a quorum of distinct approvers of the tenant', async (t) => {
   t.equal(approvalCovers(two, canonicalGrant(REQUEST)), true)
   t.equal(approvalCovers(two, canonicalGrant({ ...REQUEST, id: 'other' })), false)
   t.match(approvalDigest(two), /^[A-Za-z0-9_-]{43}$/)
+})
+
+t.test('a signed grant covers an access granted within it, and nothing else', async (t) => {
+  const asked = canonicalGrant(REQUEST)
+  t.equal(grantWithin(asked, asked), true)
+  t.equal(grantWithin(canonicalGrant(REQUEST, { scope: '/mailboxes/alice@contoso.com/messages', accessLevel: 'read', duration: 'PT1H' }), asked), true)
+  t.equal(grantWithin(asked, canonicalGrant(REQUEST, { scope: REQUEST.scope, accessLevel: 'read', duration: 'PT1H' })), false, 'longer than signed')
+  t.equal(grantWithin(canonicalGrant({ ...REQUEST, accessLevel: 'readwrite' }), asked), false, 'readwrite where read was signed')
+  t.equal(grantWithin(canonicalGrant(REQUEST, { scope: '/mailboxes/bob@contoso.com', accessLevel: 'read', duration: 'PT2H' }), asked), false, 'another scope')
+  t.equal(grantWithin({ ...asked, scope: 'not a path' }, asked), false)
+  t.equal(grantWithin({ ...asked, duration: 'forever' }, asked), false)
+  t.equal(grantWithin({ ...asked, requestId: 'other' }, asked), false, 'another request')
+  const lee = new SoftAuthenticator(RP)
+  const keys: ApproverKeySet = { tenantId: 'contoso', rpId: RP.rpId, origins: [RP.origin], keys: [keyOf(lee, 'lee', 'ES256')] }
+  const narrow = canonicalGrant(REQUEST, { scope: REQUEST.scope, accessLevel: 'read', duration: 'PT1H' })
+  t.same(verifySignedApproval({ grant: narrow, proofs: [{ ...proofBy(lee, asked, 'lee'), grant: asked }] }, keys, 1), { ok: true }, 'a wider signature covers a narrower grant')
+  t.match(verifySignedApproval({ grant: asked, proofs: [{ ...proofBy(lee, narrow, 'lee'), grant: narrow }] }, keys, 1), { ok: false, reason: /does not cover/ })
 })
