@@ -60,6 +60,7 @@ export interface Tenant {
   displayName: string
   lockboxEnabled: boolean
   approverEmails: string[]
+  requireSignedApprovals?: boolean
 }
 
 export interface DevUser {

@@ -3,7 +3,8 @@
 import { api, ApiError, detach } from '../api.js'
 import { append, errorBox, h, messageOf, type Child } from '../dom.js'
 import { formatTime, isAwaiting, readableDuration, statusBadge, timeElement, timeLeft } from '../format.js'
-import type { LockboxRequest } from '../types.js'
+import type { LockboxRequest, Tenant } from '../types.js'
+import { signGrant } from '../passkeys.js'
 import { every, mayDecide, mayReadAudit, type ViewContext } from '../view.js'
 import { renderActivity } from './activity.js'
 
@@ -51,13 +52,25 @@ export async function renderRequest (ctx: ViewContext, id: string): Promise<void
     history.replaceChildren(h('h2', { id: 'history-heading' }, 'History'), historyTable(req))
   }
 
-  const act = async (path: string, body: Record<string, unknown>, said: (r: LockboxRequest) => string, form: HTMLFormElement): Promise<void> => {
+  // Whether this tenant's approvals must be signed with a passkey (only its approvers need to know).
+  let requireSigned = false
+  if (mayDecide(me, req.tenantId)) {
+    try {
+      requireSigned = (await api<Tenant>('GET', `/v1/tenants/${encodeURIComponent(req.tenantId)}`, { signal })).requireSignedApprovals === true
+    } catch (err) {
+      if (signal.aborted) return
+      error.show(messageOf(err))
+    }
+  }
+
+  const act = async (path: string, body: Body, said: (r: LockboxRequest) => string, form: HTMLFormElement): Promise<void> => {
     error.clear()
     done.textContent = ''
     form.setAttribute('aria-busy', 'true')
     for (const button of form.querySelectorAll('button')) button.disabled = true
     try {
-      show(await api<LockboxRequest>('POST', `/v1/requests/${encodeURIComponent(req.id)}/${path}`, { body, signal }))
+      const payload = typeof body === 'function' ? await body() : body
+      show(await api<LockboxRequest>('POST', `/v1/requests/${encodeURIComponent(req.id)}/${path}`, { body: payload, signal }))
       done.textContent = said(req)
       statusLine.focus()
     } catch (err) {
@@ -73,7 +86,7 @@ export async function renderRequest (ctx: ViewContext, id: string): Promise<void
 
   const actionsFor = (r: LockboxRequest): Child => {
     if (!mayDecide(me, r.tenantId)) return null
-    if (r.status === 'AwaitingCustomerApproval') return decisionForm(act)
+    if (r.status === 'AwaitingCustomerApproval') return decisionForm(act, r, requireSigned)
     if (r.status === 'Approved') return revokeForm(r, act)
     return null
   }
@@ -103,9 +116,11 @@ export async function renderRequest (ctx: ViewContext, id: string): Promise<void
   })
 }
 
-type Act = (path: string, body: Record<string, unknown>, said: (r: LockboxRequest) => string, form: HTMLFormElement) => Promise<void>
+/** A body, or how to make one (a passkey signature is asked for when the button is pressed). */
+type Body = Record<string, unknown> | (() => Promise<Record<string, unknown>>)
+type Act = (path: string, body: Body, said: (r: LockboxRequest) => string, form: HTMLFormElement) => Promise<void>
 
-function decisionForm (act: Act): HTMLElement {
+function decisionForm (act: Act, req: LockboxRequest, requireSigned: boolean): HTMLElement {
   const comment = h('textarea', { id: 'decision-comment', name: 'comment', rows: 3, maxlength: 2000, 'aria-describedby': 'decision-hint' })
   const form: HTMLFormElement = h('form', {
     class: 'stack',
@@ -117,15 +132,19 @@ function decisionForm (act: Act): HTMLElement {
       const said = (r: LockboxRequest): string => decision === 'Approve'
         ? `You approved this request. Access is open until ${r.accessEndsAt === null ? 'its window ends' : formatTime(r.accessEndsAt)}.`
         : 'You denied this request. No access was granted.'
-      detach(act('decision', { decision, ...(text === '' ? {} : { comment: text }) }, said, form))
+      const body = { decision, ...(text === '' ? {} : { comment: text }) }
+      // Signed: the passkey signs the request's grant, and the signature goes with the approval.
+      detach(act('decision', decision === 'Approve' && requireSigned ? async () => ({ ...body, webauthn: await signGrant(req.id) }) : body, said, form))
     }
   },
   h('h2', { id: 'decision-heading' }, 'Your decision'),
   h('label', { for: 'decision-comment' }, 'Comment (optional)'),
   comment,
-  h('p', { id: 'decision-hint', class: 'hint' }, 'Recorded in the request\'s history and the audit log.'),
+  h('p', { id: 'decision-hint', class: 'hint' }, requireSigned
+    ? 'Your organisation requires signed approvals: approving asks your passkey to sign exactly this grant. Recorded in the request\'s history and the audit log.'
+    : 'Recorded in the request\'s history and the audit log.'),
   h('div', { class: 'actions' },
-    h('button', { type: 'submit', name: 'decision', value: 'Approve', class: 'primary' }, 'Approve'),
+    h('button', { type: 'submit', name: 'decision', value: 'Approve', class: 'primary' }, requireSigned ? 'Approve with passkey' : 'Approve'),
     h('button', { type: 'submit', name: 'decision', value: 'Deny', class: 'danger' }, 'Deny')))
   return h('section', { class: 'card decision' }, form)
 }
