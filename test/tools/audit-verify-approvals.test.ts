@@ -78,7 +78,8 @@ t.test('proves each approval from the export and the published keys, and names t
   await insiderApproves(h, junk.id, 'signed, trust me')
   const forged = await createRequest(h)
   await review(h, forged.id)
-  await insiderApproves(h, forged.id, { ...approval, grant: { ...approval.grant, requestId: forged.id, serviceRequestNumber: forged.serviceRequestNumber } })
+  const forgedGrant = { ...approval.grant, requestId: forged.id, serviceRequestNumber: forged.serviceRequestNumber }
+  await insiderApproves(h, forged.id, { grant: forgedGrant, proofs: approval.proofs.map((p: object) => ({ ...p, grant: forgedGrant })) })
 
   const tampered = join(dir.path, 'tampered.ndjson')
   await exportTo(h, tampered)
