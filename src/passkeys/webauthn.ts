@@ -88,6 +88,7 @@ export function coseToJwk (cose: Uint8Array<ArrayBuffer>): { jwk: Record<string,
   if (kty === 2 && alg === -7 && key.get(-1) === 1) return { jwk: { kty: 'EC', crv: 'P-256', x: b64(-2), y: b64(-3) }, alg: 'ES256' }
   if (kty === 1 && alg === -8 && key.get(-1) === 6) return { jwk: { kty: 'OKP', crv: 'Ed25519', x: b64(-2) }, alg: 'EdDSA' }
   if (kty === 3 && alg === -257) return { jwk: { kty: 'RSA', n: b64(-1), e: b64(-2) }, alg: 'RS256' }
+  /* c8 ignore next -- verifyRegistrationResponse already refused any algorithm outside SUPPORTED_ALGORITHMS */
   throw new PasskeyError(`unsupported credential key (kty ${String(kty)}, alg ${String(alg)})`)
 }
 
