@@ -58,6 +58,13 @@ function delayVar (env: Env, name: string, fallback: string): number {
 const HTTP = ['http:', 'https:']
 
 /** `protocols` keeps a scheme-less `localhost:8080` (a valid URL with scheme `localhost:`) from passing. */
+function flagVar (env: Env, name: string): boolean {
+  const text = read(env, name)
+  if (text === undefined || text === 'false' || text === '0') return false
+  if (text === 'true' || text === '1') return true
+  throw new ConfigError(`${name}: "${text}" is not true, false, 1 or 0`)
+}
+
 function urlVar (env: Env, name: string, protocols: readonly string[]): string | null {
   const text = read(env, name)
   if (text === undefined) return null
@@ -242,6 +249,7 @@ export function loadConfig (env: Env, cwd: string = process.cwd()): Config {
       sharepoint: urlVar(env, 'LOCKBOX_UPSTREAM_SHAREPOINT', HTTP),
       onedrive: urlVar(env, 'LOCKBOX_UPSTREAM_ONEDRIVE', HTTP)
     },
+    mockRequireSignedApprovals: flagVar(env, 'LOCKBOX_MOCK_REQUIRE_SIGNED_APPROVALS'),
     upstreamTimeoutMs: durationVar(env, 'LOCKBOX_UPSTREAM_TIMEOUT', 'PT30S'),
     pendingTtlMs,
     maxAccessMs,

@@ -7,6 +7,7 @@ export const TenantSchema = Type.Object({
   displayName: Type.String({ minLength: 1 }),
   lockboxEnabled: Type.Boolean(),
   approverEmails: Type.Array(Type.String({ minLength: 3 })),
+  requireSignedApprovals: Type.Optional(Type.Boolean()),
   approvalsRequired: Type.Optional(Type.Integer({ minimum: 1, maximum: 5 }))
 }, { additionalProperties: false })
 
@@ -91,6 +92,8 @@ export const ConfigSchema = Type.Object({
     sharepoint: Type.Union([Type.String(), Type.Null()]),
     onedrive: Type.Union([Type.String(), Type.Null()])
   }),
+  /** The built-in mocks verify approver signatures themselves and refuse content without them (issue 19). */
+  mockRequireSignedApprovals: Type.Boolean(),
   /** How long the gateway waits for an upstream's headers, and between body chunks. */
   upstreamTimeoutMs: Type.Integer({ minimum: 1 }),
   pendingTtlMs: Type.Integer({ minimum: 1 }),

@@ -28,6 +28,7 @@ import jwksRoutes from './routes/jwks.js'
 import metricsRoutes from './routes/metrics.js'
 import { sharedSchemas } from './routes/schemas.js'
 import v1Routes from './routes/v1/index.js'
+import approverKeysRoutes from './routes/approver-keys.js'
 import type { Stores } from './stores/types.js'
 import type { WorkerLink } from './cluster/messages.js'
 
@@ -100,6 +101,8 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
   await app.register(authConfigRoutes, { config })
   await app.register(jwksRoutes)
   await app.register(v1Routes, { prefix: '/v1' })
+  // Public, like the JWKS: content services verify approval proofs against it.
+  await app.register(approverKeysRoutes, { prefix: '/v1' })
   await app.register(adminRoutes, { connectSources: config.oidc === null ? [] : [new URL(config.oidc.issuer).origin] })
   await app.register(contentRoutes, { timeoutMs: config.upstreamTimeoutMs, unroutable, refusalBudget: config.refusalBudget })
   return app

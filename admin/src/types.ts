@@ -90,6 +90,7 @@ export interface Tenant {
   lockboxEnabled: boolean
   approverEmails: string[]
   approvalsRequired?: number
+  requireSignedApprovals?: boolean
 }
 
 export interface DevUser {

@@ -12,6 +12,7 @@ import { GrantCache } from '../../src/gateway/grant-cache.js'
 import { InFlight } from '../../src/gateway/in-flight.js'
 import { openSigningKeys, type SigningKeys } from '../../src/gateway/signing-keys.js'
 import { startMockServices } from '../../src/mocks/index.js'
+import { publishedApproverKeys } from '../../src/workflow/passkeys.js'
 
 export interface Gateway {
   keys: SigningKeys
@@ -49,7 +50,13 @@ async function gateway (app: FastifyInstance, options: { config: Config }): Prom
 
   const upstreams = { ...config.upstreams } as Record<Workload, string | null>
   if (WORKLOADS.some((w) => upstreams[w] === null)) {
-    const mocks = await startMockServices({ keys: createLocalJWKSet(keys.jwks), issuer: GATEWAY_ISSUER })
+    const mocks = await startMockServices({
+      keys: createLocalJWKSet(keys.jwks),
+      issuer: GATEWAY_ISSUER,
+      // In-process, the mocks read the very key set GET /v1/tenants/{id}/approver-keys publishes;
+      // a content service elsewhere fetches it (src/mocks/approvals.ts remoteApproverKeys).
+      approverKeys: config.mockRequireSignedApprovals ? async (tenantId) => await publishedApproverKeys(app.workflow, tenantId) : undefined
+    })
     for (const w of WORKLOADS) upstreams[w] ??= mocks.urls[w]
     app.log.info({ upstreams }, 'built-in mock content services started')
     app.addHook('onClose', async () => { await mocks.close() })

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Config } from '../../config/schema.js'
 import type { Acting, WorkflowContext } from '../../src/workflow/context.js'
 import { startSweeper } from '../../src/workflow/sweeper.js'
+import { relyingPartyOf } from '../../src/passkeys/webauthn.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,6 +25,7 @@ async function workflow (app: FastifyInstance, options: { config: Config, now: (
     maxAccessMs: options.config.maxAccessMs,
     now: options.now,
     notices: { publicUrl: options.config.publicUrl, webhook: options.config.webhookUrl !== null },
+    relyingParty: relyingPartyOf(options.config.publicUrl),
     // The notifications plugin puts its worker's kick here before any request is served.
     /* c8 ignore next */
     notificationsQueued: () => {}

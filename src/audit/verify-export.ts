@@ -5,6 +5,8 @@
 import { ChainVerifier, GENESIS_HASH, type AuditRecord } from '../domain/audit.js'
 import type { Checkpoint } from '../gateway/checkpoint.js'
 import type { InvariantViolation } from '../domain/invariant.js'
+import { ApprovalAuditor, type ApprovalTally } from './approvals.js'
+import type { ApproverKeySet } from '../domain/approval.js'
 
 export interface TenantReport {
   tenantId: string
@@ -19,6 +21,8 @@ export interface TenantReport {
   invariantViolationCount: number
   /** Whether the export starts at the genesis of the chain (seq 1) or later (retention, or a range). */
   fromGenesis: boolean
+  /** With approver keys for the tenant: its approvals, signed or not (issue 19). */
+  approvals?: ApprovalTally
 }
 
 export interface ExportReport {
@@ -36,7 +40,17 @@ function nativeRecord (parsed: AuditRecord | OcsfLine): AuditRecord {
   return parsed
 }
 
-export async function verifyExport (lines: AsyncIterable<string>, checkpoint: Checkpoint | null = null): Promise<ExportReport> {
+export interface ExportOptions {
+  /**
+   * Published approver keys (GET /v1/tenants/{id}/approver-keys) of the tenants whose approvals are
+   * to be proven: each approval record of such a tenant that carries signatures must verify and meet
+   * the quorum, and one made while the chain had signed approvals required must carry them.
+   */
+  approverKeys?: ApproverKeySet[]
+}
+
+export async function verifyExport (lines: AsyncIterable<string>, checkpoint: Checkpoint | null = null, options: ExportOptions = {}): Promise<ExportReport> {
+  const approvals = new ApprovalAuditor(options.approverKeys ?? [])
   const chains = new Map<string, { verifier: ChainVerifier, firstSeq: number, fromGenesis: boolean, hashes: Map<number, string> | null }>()
   const problems: string[] = []
   let lineNo = 0
@@ -69,11 +83,13 @@ export async function verifyExport (lines: AsyncIterable<string>, checkpoint: Ch
     }
     chain.verifier.push(record)
     chain.hashes?.set(record.seq, record.hash)
+    approvals.push(record)
   }
   const tenants: TenantReport[] = []
   for (const [tenantId, chain] of chains) {
     const result = chain.verifier.result()
-    tenants.push({ tenantId, firstSeq: chain.firstSeq, fromGenesis: chain.fromGenesis, ...result })
+    const tally = approvals.tally(tenantId)
+    tenants.push({ tenantId, firstSeq: chain.firstSeq, fromGenesis: chain.fromGenesis, ...result, ...(tally === undefined ? {} : { approvals: tally }) })
     if (result.firstInvalidSeq !== null) problems.push(`tenant ${tenantId}: chain broken at seq ${result.firstInvalidSeq}`)
     for (const { seq, requestId, endedBySeq } of result.invariantViolations) {
       problems.push(`tenant ${tenantId}: ContentAccessed at seq ${seq} for request ${requestId} after seq ${endedBySeq} ended its approval`)
@@ -81,6 +97,7 @@ export async function verifyExport (lines: AsyncIterable<string>, checkpoint: Ch
     const unnamed = result.invariantViolationCount - result.invariantViolations.length
     if (unnamed > 0) problems.push(`tenant ${tenantId}: ${unnamed} more ContentAccessed after their request ended`)
   }
+  problems.push(...approvals.problems)
   let reached: ExportReport['checkpoint'] = null
   if (checkpoint !== null) {
     const hashes = chains.get(checkpoint.tenantId)?.hashes

@@ -20,6 +20,8 @@ export const AUDIT_OPERATIONS = [
   'ContentAccessCompleted',
   'ContentAccessDenied',
   'TenantSettingsUpdated',
+  'ApproverKeyRegistered',
+  'ApproverKeyRevoked',
   // Approval policy (quorum, extension, delegation): added after the contract's list, never renamed.
   'LockboxRequestApprovalAdded',
   'LockboxExtensionRequested',

@@ -1,10 +1,9 @@
 // The access a lockbox request actually grants: what was asked for, narrowed by its approvers. An
 // approver may give less (a shorter window, a sub-path of the scope, read instead of readwrite),
 // never more; with a quorum the grant is the intersection of what every approver allowed. Pure.
-import { canonicalJson } from './audit.js'
 import { parseAccessDuration } from './duration.js'
 import { parseScope, pathInScope } from './grant.js'
-import type { AccessLevel, Workload } from './lockbox.js'
+import type { AccessLevel } from './lockbox.js'
 
 /** One grant of access: where, how, and for how long. */
 export interface GrantedAccess {
@@ -108,22 +107,8 @@ export function publicGrant (access: GrantedAccess): { scope: string, accessLeve
   return { scope: access.scope, accessLevel: access.accessLevel, duration: access.duration }
 }
 
-/** What a grant statement binds: the request, its tenant and workload, and the access granted. */
-export interface GrantSubject { requestId: string, tenantId: string, workload: Workload }
-
-/**
- * The one text that stands for "this access to this request's tenant and workload": RFC 8785
- * canonical JSON, so whoever signs or checks a grant (an approver's passkey, an auditor) agrees on
- * its bytes without agreeing on a serialiser.
- */
-export function canonicalGrant (subject: GrantSubject, access: GrantedAccess): string {
-  return canonicalJson({
-    requestId: subject.requestId,
-    tenantId: subject.tenantId,
-    workload: subject.workload,
-    ...publicGrant(access)
-  })
-}
+// The canonical grant an approver signs (RFC 8785 over the request and the access granted) is
+// defined once, in approval.ts: canonicalGrant(request, grantedAccess(request)).
 
 function refuse (code: NarrowingRefusal['code'], detail: string): NarrowingResult {
   return { ok: false, refusal: { code, detail } }

@@ -1,5 +1,6 @@
 // The lockbox request state machine of API.md §3, as a table of allowed transitions.
 // Pure: every function takes `now` (epoch ms) and returns new values; nothing here does I/O.
+import type { SignedApproval } from './approval.js'
 import { grantedAccess, publicGrant, type GrantedAccess } from './granted-access.js'
 import { viewExtension, type Extension, type ExtensionAction, type ExtensionOperation, type PublicExtension } from './extension.js'
 
@@ -89,6 +90,8 @@ export interface LockboxRequest {
   accessStartsAt: string | null
   accessEndsAt: string | null
   history: HistoryEntry[]
+  /** The approvers' signatures over the grant (issue 19), once approved with passkeys. */
+  approval?: SignedApproval | null
   /** Compare-and-set version: bumped by the store on every committed change. */
   version: number
   /** Where the requester hears of the outcome (internal: not shown to customers). */

@@ -1,13 +1,35 @@
 // Tenants and their service requests (API.md §2).
 import type { Delegation } from './delegation.js'
+import type { ApproverJwk } from './approval.js'
 
 export interface Tenant {
   id: string
   displayName: string
   lockboxEnabled: boolean
   approverEmails: string[]
+  /** Issue 19: an approval counts only with approver passkey signatures over the grant. */
+  requireSignedApprovals?: boolean
   /** Distinct approvers a lockbox request needs (1–5); absent: 1, today's behaviour. */
   approvalsRequired?: number
+}
+
+/**
+ * An approver's registered passkey. Kept with the tenant's settings, so a registration or removal
+ * and its audit record commit in one compare-and-set step, on every backend.
+ */
+export interface ApproverKey {
+  /** The WebAuthn credential id, base64url. */
+  kid: string
+  approver: { id: string, name: string }
+  /** The public key as a JWK (kty and its members), and its JOSE algorithm. */
+  jwk: Record<string, string>
+  alg: ApproverJwk['alg']
+  /** The COSE public key the authenticator returned, base64url (what @simplewebauthn/server verifies with). */
+  cosePublicKey: string
+  transports: string[]
+  createdAt: string
+  revokedAt: string | null
+  revokedBy: string | null
 }
 
 /** Settings changed through the API; they win over the tenants file. */
@@ -15,6 +37,10 @@ export interface TenantSettings {
   tenantId: string
   lockboxEnabled: boolean
   approverEmails: string[]
+  /** Absent in settings stored before issue 19: off. */
+  requireSignedApprovals?: boolean
+  /** Every passkey ever registered for the tenant, revoked ones kept (their old proofs still verify). */
+  approverKeys?: ApproverKey[]
   /** Absent on settings stored before quorums existed. */
   approvalsRequired?: number
   /** Current delegations of approving (see delegation.ts); absent: none. */
@@ -64,8 +90,13 @@ export function viewServiceRequest (sr: ServiceRequest): PublicServiceRequest {
 
 /** Applies stored settings over the tenants file's entry. */
 export function withSettings (tenant: Tenant, settings: TenantSettings | null): Tenant {
-  if (settings === null) return tenant
-  const merged: Tenant = { ...tenant, lockboxEnabled: settings.lockboxEnabled, approverEmails: settings.approverEmails }
+  if (settings === null) return { ...tenant, requireSignedApprovals: tenant.requireSignedApprovals ?? false }
+  const merged: Tenant = {
+    ...tenant,
+    lockboxEnabled: settings.lockboxEnabled,
+    approverEmails: settings.approverEmails,
+    requireSignedApprovals: settings.requireSignedApprovals ?? tenant.requireSignedApprovals ?? false
+  }
   if (settings.approvalsRequired !== undefined) merged.approvalsRequired = settings.approvalsRequired
   return merged
 }
@@ -77,5 +108,14 @@ export function approvalsRequiredOf (tenant: Pick<Tenant, 'approvalsRequired'>):
 
 /** The tenant as the API shows it: every setting with its effective value. */
 export function viewTenant (tenant: Tenant): Required<Tenant> {
-  return { ...tenant, approvalsRequired: approvalsRequiredOf(tenant) }
+  return { ...tenant, approvalsRequired: approvalsRequiredOf(tenant), requireSignedApprovals: tenant.requireSignedApprovals ?? false }
+}
+
+/** The tenant's keys as published (JWKS-style): each with its owner and validity in epoch seconds. */
+export function publishedKeys (keys: ApproverKey[]): ApproverJwk[] {
+  return keys.map((k) => {
+    const jwk: ApproverJwk = { ...(k.jwk as { kty: string }), kid: k.kid, alg: k.alg, use: 'sig', sub: k.approver.id, nbf: Math.floor(Date.parse(k.createdAt) / 1000) }
+    if (k.revokedAt !== null) jwk.exp = Math.floor(Date.parse(k.revokedAt) / 1000)
+    return jwk
+  })
 }

@@ -6,6 +6,7 @@ import { jwtVerify, SignJWT, type CryptoKey } from 'jose'
 import type { AccessLevel, LockboxRequest, Workload } from '../domain/lockbox.js'
 import { WORKLOADS, ACCESS_LEVELS } from '../domain/lockbox.js'
 import type { SigningKeys } from './signing-keys.js'
+import { approvalDigest } from '../domain/approval.js'
 import { grantedAccess } from '../domain/granted-access.js'
 
 export const ACCESS_TOKEN_TYPE = 'lockbox-access+jwt'
@@ -43,7 +44,10 @@ export async function issueAccessToken (keys: SigningKeys, req: LockboxRequest, 
     tenantId: req.tenantId,
     workload: req.workload,
     scope: granted.scope,
-    accessLevel: granted.accessLevel
+    accessLevel: granted.accessLevel,
+    // The approvers' signatures are too big for a bearer token: their digest, and where to read
+    // them (the request, whose `approval` they are; the upstream assertion carries them whole).
+    ...(req.approval == null ? {} : { approval: { digest: approvalDigest(req.approval), href: `/v1/requests/${req.id}` } })
   })
     .setProtectedHeader({ alg: 'EdDSA', kid: keys.kid, typ: ACCESS_TOKEN_TYPE })
     .setIssuer(GATEWAY_ISSUER)

@@ -3,6 +3,7 @@
 // hot path signs about once a minute per active grant rather than once per request.
 import { SignJWT } from 'jose'
 import type { AccessLevel, Workload } from '../domain/lockbox.js'
+import type { SignedApproval } from '../domain/approval.js'
 import { GATEWAY_ISSUER } from './access-token.js'
 import type { SigningKeys } from './signing-keys.js'
 
@@ -17,6 +18,8 @@ export interface AssertionSubject {
   workload: Workload
   scope: string
   accessLevel: AccessLevel
+  /** The approvers' signatures over the grant, when it was approved with passkeys (issue 19). */
+  approval?: SignedApproval | null
 }
 
 export class AssertionSigner {
@@ -45,7 +48,8 @@ export class AssertionSigner {
       actor: subject.actor,
       tenantId: subject.tenantId,
       scope: subject.scope,
-      accessLevel: subject.accessLevel
+      accessLevel: subject.accessLevel,
+      ...(subject.approval == null ? {} : { approval: subject.approval })
     })
       .setProtectedHeader({ alg: 'EdDSA', kid: this.keys.kid, typ: ASSERTION_TYPE })
       .setIssuer(GATEWAY_ISSUER)

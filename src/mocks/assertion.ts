@@ -3,6 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { jwtVerify, type JWTVerifyGetKey } from 'jose'
 import { ACCESS_LEVELS, type AccessLevel, type Workload } from '../domain/lockbox.js'
+import { approvalRefusal, type ApproverKeySource } from './approvals.js'
 
 export const ASSERTION_HEADER = 'x-lockbox-assertion'
 export const ASSERTION_TYPE = 'lockbox-assertion+jwt'
@@ -17,6 +18,11 @@ export interface GatewayAssertionOptions {
    * test on a fake clock signs with that clock, so its mocks must read the same one.
    */
   now?: () => number
+  /**
+   * Signed-approvals mode (LOCKBOX_MOCK_REQUIRE_SIGNED_APPROVALS): the tenant's published approver
+   * keys. When set, content is served only with an approval its approvers signed (403 otherwise).
+   */
+  approverKeys?: ApproverKeySource
 }
 
 export interface GatewayAssertion {
@@ -25,6 +31,8 @@ export interface GatewayAssertion {
   tenantId: string
   scope: string
   accessLevel: AccessLevel
+  /** The approvers' signatures over the grant, when it was approved with passkeys. */
+  approval?: unknown
 }
 
 const STRING_CLAIMS = ['requestId', 'actor', 'tenantId', 'scope'] as const
@@ -72,6 +80,20 @@ export function gatewayAssertionGuard (workload: Workload, options: GatewayAsser
     const { tenantId } = request.params as { tenantId: string }
     if (assertion.tenantId !== tenantId) {
       return reply.code(403).send({ error: 'assertion is for another tenant' })
+    }
+    if (options.approverKeys !== undefined) {
+      let refusal: string | null
+      try {
+        refusal = await approvalRefusal(assertion, workload, options.approverKeys)
+      } catch (err) {
+        // Keys that cannot be read prove nothing: fail closed.
+        request.log.warn({ err }, 'approver keys unavailable')
+        return reply.code(503).send({ error: 'approver keys unavailable' })
+      }
+      if (refusal !== null) {
+        request.log.info({ refusal, requestId: assertion.requestId }, 'approval not proven')
+        return reply.code(403).send({ error: 'approval not proven' })
+      }
     }
   }
 }

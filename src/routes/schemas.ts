@@ -34,6 +34,7 @@ export const Tenant = Type.Object({
   displayName: Type.String(),
   lockboxEnabled: Type.Boolean(),
   approverEmails: Type.Array(Type.String()),
+  requireSignedApprovals: Type.Boolean({ description: 'An approval counts only with approver passkey signatures over the canonical grant (docs/security.md)' }),
   approvalsRequired: Type.Integer({ minimum: 1, maximum: MAX_APPROVALS_REQUIRED, description: 'Distinct approvers a lockbox request needs before it is Approved (default 1)' })
 }, { $id: 'Tenant' })
 
@@ -42,6 +43,7 @@ export const TenantParams = Type.Object({ tenantId: TenantId })
 export const TenantPatch = Type.Object({
   lockboxEnabled: Type.Optional(Type.Boolean()),
   approverEmails: Type.Optional(Type.Array(Email, { maxItems: 50, uniqueItems: true })),
+  requireSignedApprovals: Type.Optional(Type.Boolean()),
   approvalsRequired: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_APPROVALS_REQUIRED }))
 }, { additionalProperties: false, minProperties: 1 })
 
@@ -141,6 +143,7 @@ export const LockboxRequest = Type.Object({
   accessStartsAt: NullableTimestamp,
   accessEndsAt: NullableTimestamp,
   history: Type.Array(HistoryEntry),
+  approval: Type.Optional(Type.Union([Type.Null(), Type.Ref('SignedApproval')])),
   approvals: Type.Array(Approval, { description: 'The customer approvals of the request so far' }),
   approvalsRequired: Type.Union([Type.Integer(), Type.Null()], { description: 'Distinct approvers needed, fixed when the request reached the customer (null before)' }),
   granted: Type.Union([Grant, Type.Null()], { description: 'What the approvals allow together; null until approved (or when lockbox is off: exactly what was requested)' }),
@@ -164,9 +167,44 @@ export const ReviewBody = Type.Object({
   comment: Type.Optional(Comment)
 }, { additionalProperties: false })
 
+const B64u = Type.String({ pattern: '^[A-Za-z0-9_-]*$', maxLength: 8192 })
+
+/** A WebAuthn assertion as navigator.credentials.get returns it, JSON-encoded (@simplewebauthn/browser's shape). */
+export const WebAuthnAssertion = Type.Object({
+  id: B64u,
+  rawId: B64u,
+  type: Type.Literal('public-key'),
+  response: Type.Object({
+    clientDataJSON: B64u,
+    authenticatorData: B64u,
+    signature: B64u,
+    userHandle: Type.Optional(B64u)
+  }),
+  clientExtensionResults: Type.Optional(Type.Object({})),
+  authenticatorAttachment: Type.Optional(Type.String({ maxLength: 32 }))
+})
+
+/** A WebAuthn attestation as navigator.credentials.create returns it, JSON-encoded. */
+export const WebAuthnRegistration = Type.Object({
+  id: B64u,
+  rawId: B64u,
+  type: Type.Literal('public-key'),
+  response: Type.Object({
+    clientDataJSON: B64u,
+    attestationObject: B64u,
+    transports: Type.Optional(Type.Array(Type.String({ maxLength: 32 }), { maxItems: 10 })),
+    authenticatorData: Type.Optional(B64u),
+    publicKey: Type.Optional(B64u),
+    publicKeyAlgorithm: Type.Optional(Type.Integer())
+  }),
+  clientExtensionResults: Type.Optional(Type.Object({})),
+  authenticatorAttachment: Type.Optional(Type.String({ maxLength: 32 }))
+})
+
 export const DecisionBody = Type.Object({
   decision: Type.Union([Type.Literal('Approve'), Type.Literal('Deny')]),
   comment: Type.Optional(Comment),
+  webauthn: Type.Optional(WebAuthnAssertion),
   duration: Type.Optional(Type.String({ minLength: 3, maxLength: 32, description: 'Approve for a shorter window than requested (ISO 8601 PT…H…M…S)' })),
   scope: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'Approve a sub-path of the requested scope only' })),
   accessLevel: Type.Optional(AccessLevel),
@@ -177,6 +215,72 @@ export const ExtendBody = Type.Object({
   duration: Type.String({ minLength: 3, maxLength: 32, description: 'How much longer (ISO 8601 PT…H…M…S), at most LOCKBOX_MAX_ACCESS' }),
   justification: Type.String({ minLength: 1, maxLength: 2000 })
 }, { additionalProperties: false })
+
+const SignedGrant = Type.Object({
+  type: Type.String(),
+  requestId: Type.String(),
+  tenantId: Type.String(),
+  workload: Type.String(),
+  scope: Type.String(),
+  accessLevel: Type.String(),
+  duration: Type.String(),
+  requester: Type.String(),
+  serviceRequestNumber: Type.String(),
+  justification: Type.String()
+})
+
+export const SignedApproval = Type.Object({
+  grant: SignedGrant,
+  proofs: Type.Array(Type.Object({
+    kid: Type.String(),
+    approver: Type.String(),
+    authenticatorData: Type.String(),
+    clientDataJSON: Type.String(),
+    signature: Type.String(),
+    approvedAt: Timestamp,
+    grant: Type.Optional(SignedGrant)
+  }))
+}, { $id: 'SignedApproval', description: 'The grant the approvers signed and their WebAuthn assertions over SHA-256 of its canonical JSON' })
+
+/** The narrowing fields of a decision, alone: what an approver will allow, to be signed. */
+export const Narrowing = Type.Pick(DecisionBody, ['duration', 'scope', 'accessLevel'], { additionalProperties: false })
+
+export const ApprovalChallenge = Type.Object({
+  grant: SignedGrant,
+  challenge: Type.String({ description: 'base64url SHA-256 of the grant\'s RFC 8785 canonical JSON' }),
+  options: Type.Unknown({ description: 'PublicKeyCredentialRequestOptionsJSON for navigator.credentials.get' })
+})
+
+export const ApproverKey = Type.Object({
+  kid: Type.String(),
+  approver: Type.Object({ id: Type.String(), name: Type.String() }),
+  alg: Type.String(),
+  createdAt: Timestamp,
+  revokedAt: NullableTimestamp,
+  revokedBy: Type.Union([Type.String(), Type.Null()])
+}, { $id: 'ApproverKey' })
+
+export const ApproverKeyParams = Type.Object({ tenantId: TenantId, kid: Type.String({ pattern: '^[A-Za-z0-9_-]{1,1024}$' }) })
+
+export const ApproverKeySet = Type.Object({
+  tenantId: Type.String(),
+  rpId: Type.String(),
+  origins: Type.Array(Type.String()),
+  keys: Type.Array(Type.Object({
+    kty: Type.String(),
+    crv: Type.Optional(Type.String()),
+    x: Type.Optional(Type.String()),
+    y: Type.Optional(Type.String()),
+    n: Type.Optional(Type.String()),
+    e: Type.Optional(Type.String()),
+    kid: Type.String(),
+    alg: Type.String(),
+    use: Type.String(),
+    sub: Type.String(),
+    nbf: Type.Integer(),
+    exp: Type.Optional(Type.Integer())
+  }))
+})
 
 export const CommentBody = Type.Object({ comment: Type.Optional(Comment) }, { additionalProperties: false })
 
@@ -263,4 +367,4 @@ export const AuditQuery = Type.Object({
 
 export const AuditExportQuery = Type.Omit(AuditQuery, ['limit', 'cursor'])
 
-export const sharedSchemas = [Problem, Tenant, Delegation, ServiceRequest, LockboxRequest, AuditRecord, O365Record, OcsfRecord]
+export const sharedSchemas = [Problem, Tenant, Delegation, ServiceRequest, SignedApproval, LockboxRequest, ApproverKey, AuditRecord, O365Record, OcsfRecord]

@@ -7,6 +7,7 @@ import type { ActingRole } from '../domain/lockbox.js'
 import type { Tenant, TenantSettings } from '../domain/tenant.js'
 import { ConflictError } from '../errors.js'
 import type { Change, LockboxStore, Stores } from '../stores/types.js'
+import type { RelyingParty } from '../passkeys/webauthn.js'
 
 export interface TenantRegistry {
   /** The tenant with its current settings, or null if the tenants file does not define it. */
@@ -24,6 +25,8 @@ export interface WorkflowContext {
   now: () => number
   /** What notices need: the base of links, and whether a webhook is configured. */
   notices: { publicUrl: string, webhook: boolean }
+  /** The WebAuthn relying party approver passkeys are bound to (the admin center's origin). */
+  relyingParty: RelyingParty
   /** Called after a commit that queued notifications, so delivery need not wait for the next poll. */
   notificationsQueued: () => void
 }

@@ -1,7 +1,7 @@
 // Lockbox request actions (API.md §3): authorise, run the state machine, commit with the audit record.
 import { parseAccessDuration } from '../domain/duration.js'
 import { parseScope } from '../domain/grant.js'
-import { publicGrant, type AccessNarrowing, type NarrowingRefusal } from '../domain/granted-access.js'
+import { grantedAccess, narrowAccess, publicGrant, requestedAccess, type AccessNarrowing, type GrantedAccess, type NarrowingRefusal } from '../domain/granted-access.js'
 import {
   createRequest, effectiveStatus, transition,
   type AccessLevel, type ActingRole, type LockboxEvent, type LockboxRequest, type TransitionContext, type Workload
@@ -10,8 +10,13 @@ import { alreadyApproved, approvalAccess, approvalProgress } from '../domain/quo
 import { approvalsRequiredOf } from '../domain/tenant.js'
 import { customerActingRole, may, violatesSeparationOfDuties, type Caller } from '../domain/policy.js'
 import {
-  AlreadyApproved, Forbidden, GrantDisjoint, GrantWidened, InvalidState, NotFound, SeparationOfDuties, ServiceRequestInvalid, ValidationFailed
+  AlreadyApproved, ApprovalSignatureInvalid, Forbidden, GrantDisjoint, GrantWidened, InvalidState, NotFound, SeparationOfDuties, ServiceRequestInvalid,
+  SignedApprovalRequired, ValidationFailed
 } from '../errors.js'
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server'
+import { canonicalGrant, grantChallenge, type CanonicalGrant, type SignedApproval } from '../domain/approval.js'
+import { approvalOptions, PasskeyError, verifyApproval } from '../passkeys/webauthn.js'
+import { approverKeysOf } from './passkeys.js'
 import { draft, retryOnConflict, type Acting, type WorkflowContext } from './context.js'
 import { randomUUID } from 'node:crypto'
 import type { Tenant } from '../domain/tenant.js'
@@ -88,7 +93,7 @@ export async function loadVisibleRequest (ctx: WorkflowContext, caller: Caller, 
 
 export type RequestAction =
   | { kind: 'review', decision: 'Approve' | 'Reject', comment?: string }
-  | { kind: 'decision', decision: 'Approve' | 'Deny', comment?: string, onBehalfOf?: string } & AccessNarrowing
+  | { kind: 'decision', decision: 'Approve' | 'Deny', comment?: string, onBehalfOf?: string, webauthn?: AuthenticationResponseJSON } & AccessNarrowing
   | { kind: 'revoke', comment?: string }
   | { kind: 'cancel', comment?: string }
 
@@ -156,6 +161,10 @@ export async function actOnRequest (ctx: WorkflowContext, acting: Acting, id: st
     })
     if (!result.ok) throw new InvalidState(`cannot ${VERBS[event]} a request that is ${result.status}`)
     const next = result.request
+    if (event === 'CustomerApprove' && action.kind === 'decision') {
+      const signed = await signedApproval(ctx, tenant, req, next, approval?.allowed ?? grantedAccess(req), acting, action.webauthn, now)
+      if (signed !== null) next.approval = signed
+    }
     const notices = noticesFor(next, result.from, next.requesterEmail, { ...ctx.notices, tenant, now })
     if (standIn !== null) notices.push(...delegateNotices(next, standIn, { ...ctx.notices, tenant, now }))
     await ctx.stores.lockbox.commit({
@@ -172,7 +181,8 @@ export async function actOnRequest (ctx: WorkflowContext, acting: Acting, id: st
           comment: action.comment ?? null,
           reason: event === 'Cancel' ? 'CanceledByRequester' : undefined,
           onBehalfOf: onBehalfOf ?? undefined,
-          ...(event === 'CustomerApprove' ? quorumDetails(next) : {})
+          ...(event === 'CustomerApprove' ? quorumDetails(next) : {}),
+          approval: event === 'CustomerApprove' ? next.approval ?? undefined : undefined
         })
       })]
     })
@@ -226,6 +236,47 @@ function refuseNarrowedDenial (action: AccessNarrowing): void {
 function quorumDetails (req: LockboxRequest): Record<string, unknown> {
   const progress = approvalProgress(req)
   return { approvals: progress.approvals, required: progress.required }
+}
+
+/**
+ * The approver's signature over the access they allow, checked against their own registered
+ * passkeys: required when the tenant requires signed approvals, checked and kept whenever one is
+ * given. The request's approval gathers one proof per approver of its quorum, and names the grant
+ * they allow together.
+ */
+async function signedApproval (
+  ctx: WorkflowContext, tenant: Tenant, req: LockboxRequest, next: LockboxRequest, allowed: GrantedAccess, acting: Acting,
+  webauthn: AuthenticationResponseJSON | undefined, now: number
+): Promise<SignedApproval | null> {
+  if (webauthn === undefined) {
+    if (tenant.requireSignedApprovals === true) {
+      throw new SignedApprovalRequired(`tenant ${tenant.id} requires passkey-signed approvals: sign the grant (POST /v1/requests/${req.id}/approval-options) or approve in the admin center`)
+    }
+    return req.approval ?? null
+  }
+  const signed = canonicalGrant(req, allowed)
+  try {
+    const proof = await verifyApproval(ctx.relyingParty, tenant.id, signed, acting.caller.id, await approverKeysOf(ctx, tenant.id), webauthn, now)
+    return { grant: canonicalGrant(req, grantedAccess(next)), proofs: [...(req.approval?.proofs ?? []), { ...proof, grant: signed }] }
+  } catch (err) {
+    if (err instanceof PasskeyError) throw new ApprovalSignatureInvalid(err.message)
+    /* c8 ignore next -- verifyApproval turns every failure into a PasskeyError */
+    throw err
+  }
+}
+
+/** What an approver's authenticator signs to allow this access (narrowed as they ask), with WebAuthn options for it. */
+export async function approvalChallenge (
+  ctx: WorkflowContext, caller: Caller, id: string, narrowing: AccessNarrowing = {}
+): Promise<{ grant: CanonicalGrant, challenge: string, options: unknown }> {
+  const req = await loadVisibleRequest(ctx, caller, id)
+  if (!may.decide(caller, req)) throw new Forbidden(`only the approvers of tenant ${req.tenantId} decide its lockbox requests`)
+  const allowed = narrowAccess(requestedAccess(req), narrowing)
+  if (!allowed.ok) throw narrowingError(allowed.refusal)
+  const mine = (await approverKeysOf(ctx, req.tenantId)).filter((k) => k.approver.id === caller.id && k.revokedAt === null)
+  if (mine.length === 0) throw new InvalidState('you have no approver passkey registered: register one in the admin center first')
+  const grant = canonicalGrant(req, allowed.access)
+  return { grant, challenge: grantChallenge(grant), options: await approvalOptions(ctx.relyingParty, grant, mine) }
 }
 
 /** The request's tenant; one removed from the tenants file since is an error, not a crash. */

@@ -1,12 +1,13 @@
 // Service requests and tenant settings (API.md §2).
 import { isFinal, effectiveStatus, transition, type ActingRole, type LockboxRequest } from '../domain/lockbox.js'
 import { customerActingRole, may, type Caller } from '../domain/policy.js'
-import { approvalsRequiredOf, viewTenant, type ServiceRequest, type Tenant, type TenantSettings } from '../domain/tenant.js'
+import { approvalsRequiredOf, viewTenant, withSettings, type ServiceRequest, type Tenant, type TenantSettings } from '../domain/tenant.js'
 import { Forbidden, InvalidState, NotFound } from '../errors.js'
 import type { AuditDraft } from '../domain/audit.js'
 import type { VersionedPut } from '../stores/types.js'
 import { draft, retryOnConflict, type Acting, type WorkflowContext } from './context.js'
 import { requestDetails } from './requests.js'
+import { settingsOf } from './passkeys.js'
 import { iso } from '../domain/lockbox.js'
 
 async function requireTenant (ctx: WorkflowContext, tenantId: string): Promise<Tenant> {
@@ -21,7 +22,7 @@ export async function readTenant (ctx: WorkflowContext, caller: Caller, tenantId
   return viewTenant(tenant)
 }
 
-export interface TenantSettingsPatch { lockboxEnabled?: boolean, approverEmails?: string[], approvalsRequired?: number }
+export interface TenantSettingsPatch { lockboxEnabled?: boolean, approverEmails?: string[], approvalsRequired?: number, requireSignedApprovals?: boolean }
 
 export async function updateTenantSettings (
   ctx: WorkflowContext, acting: Acting, tenantId: string, patch: TenantSettingsPatch
@@ -32,26 +33,31 @@ export async function updateTenantSettings (
     const current = await ctx.tenants.getVersioned(tenantId)
     /* c8 ignore next -- requireTenant above found it, and tenants are never removed at run time */
     if (current === null) throw new NotFound(`tenant ${tenantId} not found`)
-    const { tenant, settings } = current
-    // Kept whole: a settings record also carries what this patch does not touch (delegations).
+    const { tenant } = current
+    // Kept whole: a settings record also carries what this patch does not touch (delegations, approver keys).
+    const stored = settingsOf(current)
+    const requireSigned = tenant.requireSignedApprovals ?? false
     const next: TenantSettings = {
-      ...settings,
-      tenantId,
+      ...stored,
       lockboxEnabled: patch.lockboxEnabled ?? tenant.lockboxEnabled,
       approverEmails: patch.approverEmails ?? tenant.approverEmails,
       approvalsRequired: patch.approvalsRequired ?? approvalsRequiredOf(tenant),
-      version: settings?.version ?? 0
+      requireSignedApprovals: patch.requireSignedApprovals ?? requireSigned
+    }
+    if (next.requireSignedApprovals === true && !requireSigned && !(stored.approverKeys ?? []).some((k) => k.revokedAt === null)) {
+      throw new InvalidState('register an approver passkey before requiring signed approvals: nobody could approve otherwise')
     }
     const changes: Record<string, { from: unknown, to: unknown }> = {}
     if (next.lockboxEnabled !== tenant.lockboxEnabled) changes.lockboxEnabled = { from: tenant.lockboxEnabled, to: next.lockboxEnabled }
     if (JSON.stringify(next.approverEmails) !== JSON.stringify(tenant.approverEmails)) changes.approverEmails = { from: tenant.approverEmails, to: next.approverEmails }
     if (next.approvalsRequired !== approvalsRequiredOf(tenant)) changes.approvalsRequired = { from: approvalsRequiredOf(tenant), to: next.approvalsRequired }
+    if (next.requireSignedApprovals !== requireSigned) changes.requireSignedApprovals = { from: requireSigned, to: next.requireSignedApprovals }
     await ctx.stores.lockbox.commit({
       tenantId,
-      tenantSettings: { value: next, expectedVersion: settings?.version ?? 0 },
+      tenantSettings: { value: next, expectedVersion: stored.version },
       audit: [draft('TenantSettingsUpdated', tenantId, acting, 'GlobalAdministrator', { object: tenantId, details: { changes } })]
     })
-    return viewTenant({ ...tenant, lockboxEnabled: next.lockboxEnabled, approverEmails: next.approverEmails, approvalsRequired: next.approvalsRequired })
+    return viewTenant(withSettings(tenant, next))
   })
 }
 

@@ -2,11 +2,12 @@
 import { grantedAccess } from '../domain/granted-access.js'
 import { effectiveStatus } from '../domain/lockbox.js'
 import { may } from '../domain/policy.js'
-import { Forbidden, InvalidState } from '../errors.js'
+import { ApprovalNotProven, Forbidden, InvalidState } from '../errors.js'
 import { issueAccessToken, type IssuedToken } from '../gateway/access-token.js'
 import type { SigningKeys } from '../gateway/signing-keys.js'
 import { draft, retryOnConflict, type Acting, type WorkflowContext } from './context.js'
-import { loadVisibleRequest } from './requests.js'
+import { loadVisibleRequest, tenantOf } from './requests.js'
+import { approvalProven } from './passkeys.js'
 
 export async function issueToken (ctx: WorkflowContext, keys: SigningKeys, acting: Acting, id: string): Promise<IssuedToken> {
   return await retryOnConflict(async () => {
@@ -15,6 +16,10 @@ export async function issueToken (ctx: WorkflowContext, keys: SigningKeys, actin
     const now = ctx.now()
     const status = effectiveStatus(req, now)
     if (status !== 'Approved') throw new InvalidState(`no access token for a request that is ${status}`)
+    if ((await tenantOf(ctx, req)).requireSignedApprovals === true) {
+      const proven = await approvalProven(ctx, req)
+      if (!proven.ok) throw new ApprovalNotProven(`tenant ${req.tenantId} requires signed approvals, and this one is not proven: ${proven.reason}`)
+    }
     const issued = await issueAccessToken(keys, req, now)
     const granted = grantedAccess(req)
     await ctx.stores.lockbox.commit({

@@ -140,7 +140,7 @@ t.test('lets a global admin switch lockbox off and change approver addresses; an
   await page.getByRole('button', { name: 'Save settings' }).click()
   await page.getByRole('status').filter({ hasText: 'Settings saved: Customer Lockbox is off, 2 approver addresses.' }).waitFor()
   t.same((await h.as('contoso-admin', { url: '/v1/tenants/contoso' })).json(), {
-    id: 'contoso', displayName: 'Contoso Ltd.', lockboxEnabled: false, approverEmails: ['security@contoso.com', 'lockbox-approvers@contoso.com'], approvalsRequired: 1
+    id: 'contoso', displayName: 'Contoso Ltd.', lockboxEnabled: false, approverEmails: ['security@contoso.com', 'lockbox-approvers@contoso.com'], approvalsRequired: 1, requireSignedApprovals: false
   })
   await screenshot(page, 'settings')
 

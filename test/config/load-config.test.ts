@@ -70,6 +70,7 @@ t.test('uses the documented defaults for an empty environment', async (t) => {
     devUsers: SHIPPED_DEV_USERS,
     providerTenantId: 'provider',
     upstreams: { exchange: null, sharepoint: null, onedrive: null },
+    mockRequireSignedApprovals: false,
     upstreamTimeoutMs: 30_000,
     pendingTtlMs: 12 * HOUR,
     maxAccessMs: 4 * HOUR,
@@ -130,6 +131,7 @@ t.test('reads every variable', async (t) => {
     LOCKBOX_UPSTREAM_ONEDRIVE: 'http://onedrive.internal:8083/base',
     LOCKBOX_PENDING_TTL: 'PT30M',
     LOCKBOX_UPSTREAM_TIMEOUT: 'PT5S',
+    LOCKBOX_MOCK_REQUIRE_SIGNED_APPROVALS: 'true',
     LOCKBOX_MAX_ACCESS: 'PT1H30M',
     LOCKBOX_SIGNING_KEY_FILE: join(dir, 'keys', 'signing.json'),
     LOCKBOX_METRICS_TOKEN: 'scrape-me',
@@ -174,6 +176,7 @@ t.test('reads every variable', async (t) => {
       sharepoint: 'https://sharepoint.internal',
       onedrive: 'http://onedrive.internal:8083/base'
     },
+    mockRequireSignedApprovals: true,
     upstreamTimeoutMs: 5000,
     pendingTtlMs: 30 * 60_000,
     maxAccessMs: 90 * 60_000,
@@ -448,6 +451,9 @@ t.test('rejects a refusal budget that is not a positive whole number, its window
 
 t.test('rejects an unknown log level', async (t) => {
   rejects(t, { LOCKBOX_LOG_LEVEL: 'verbose' }, 'LOCKBOX_LOG_LEVEL', /"verbose"/)
+  rejects(t, { LOCKBOX_MOCK_REQUIRE_SIGNED_APPROVALS: 'yes' }, 'LOCKBOX_MOCK_REQUIRE_SIGNED_APPROVALS', /"yes"/)
+  t.equal(loadConfig({ LOCKBOX_MOCK_REQUIRE_SIGNED_APPROVALS: '0' }, ROOT).mockRequireSignedApprovals, false)
+  t.equal(loadConfig({ LOCKBOX_MOCK_REQUIRE_SIGNED_APPROVALS: '1' }, ROOT).mockRequireSignedApprovals, true)
   rejects(t, { LOCKBOX_LOG_LEVEL: 'INFO' }, 'LOCKBOX_LOG_LEVEL')
 })
 

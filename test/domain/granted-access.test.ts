@@ -1,7 +1,7 @@
 // The granted access: narrowing by one approver, the intersection of a quorum, the canonical grant.
 import t from 'tap'
 import {
-  canonicalGrant, grantedAccess, intersectAccess, isExactGrant, narrowAccess, publicGrant, requestedAccess,
+  grantedAccess, intersectAccess, isExactGrant, narrowAccess, publicGrant, requestedAccess,
   type GrantedAccess, type NarrowingResult
 } from '../../src/domain/granted-access.js'
 
@@ -66,9 +66,4 @@ t.test('a request grants its narrowed grant once decided, and what it asked for 
   t.same(grantedAccess({ ...REQUESTED }), REQUESTED, 'a request stored before grants were narrowed')
   t.same(grantedAccess({ ...REQUESTED, granted: narrowed }), narrowed)
   t.same(requestedAccess({ ...REQUESTED, granted: narrowed } as GrantedAccess), REQUESTED)
-})
-
-t.test('the canonical grant is RFC 8785 JSON of the request, its tenant and workload, and the access', async (t) => {
-  const text = canonicalGrant({ requestId: 'req-1', tenantId: 'contoso', workload: 'exchange' }, { ...REQUESTED, accessLevel: 'read' })
-  t.equal(text, '{"accessLevel":"read","duration":"PT2H","requestId":"req-1","scope":"/mailboxes/alice@contoso.com","tenantId":"contoso","workload":"exchange"}')
 })

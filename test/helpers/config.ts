@@ -23,6 +23,7 @@ export function testConfig (dataDir: string, overrides: Partial<Config> = {}): C
     devUsers: structuredClone(devUsers),
     providerTenantId: 'provider',
     upstreams: { exchange: null, sharepoint: null, onedrive: null },
+    mockRequireSignedApprovals: false,
     upstreamTimeoutMs: 30_000,
     pendingTtlMs: 12 * 3600_000,
     maxAccessMs: 4 * 3600_000,

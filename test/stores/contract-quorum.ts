@@ -7,6 +7,7 @@ import type { Tenant } from '../../src/domain/tenant.js'
 import { actOnRequest } from '../../src/workflow/requests.js'
 import type { WorkflowContext } from '../../src/workflow/context.js'
 import type { Stores } from '../../src/stores/types.js'
+import { relyingPartyOf } from '../../src/passkeys/webauthn.js'
 import { MINUTE, HOUR, PENDING_TTL, T0, newRequest, openFor, storeRequest, type OpenStores, type Test } from './contract-fixtures.js'
 
 function approver (id: string): Caller {
@@ -22,6 +23,7 @@ function contextFor (stores: Stores, approvalsRequired: number): WorkflowContext
     maxAccessMs: 4 * HOUR,
     now: () => T0 + 2 * MINUTE,
     notices: { publicUrl: 'http://lockbox.test', webhook: false },
+    relyingParty: relyingPartyOf('http://lockbox.test'),
     notificationsQueued: () => {}
   }
 }

@@ -12,6 +12,7 @@ import { notificationsContract } from './contract-notifications.js'
 import { quorumContract } from './contract-quorum.js'
 import { retentionContract } from './contract-retention.js'
 import { siemCursorsContract } from './contract-siem.js'
+import { passkeysContract } from './contract-passkeys.js'
 import { advance, draft, MINUTE, newRequest, newServiceRequest, next, openFor, storeRequest, T0, waitFor, type OpenStores, type Test } from './contract-fixtures.js'
 
 export type { OpenStores, Test }
@@ -200,6 +201,7 @@ export function storeContract (t: Test, open: OpenStores): void {
   auditContract(t, open)
   enforcementContract(t, open)
   retentionContract(t, open)
+  passkeysContract(t, open)
   notificationsContract(t, open)
   siemCursorsContract(t, open)
   quorumContract(t, open)

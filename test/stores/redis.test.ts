@@ -12,6 +12,7 @@ import { sweepOnce } from '../../src/workflow/sweeper.js'
 import { freshNamespace, openTestStores, redisForTests, removeNamespace } from '../helpers/redis.js'
 import { storeContract } from './contract.js'
 import { advance, draft, HOUR, MINUTE, newRequest, next, PENDING_TTL, storeRequest, T0, waitFor, type Test } from './contract-fixtures.js'
+import { relyingPartyOf } from '../../src/passkeys/webauthn.js'
 
 const url = await redisForTests(t)
 const connection = { url }
@@ -122,7 +123,7 @@ t.test('writes one Expired record when the sweepers of two replicas race', async
   const contoso = { id: 'contoso', displayName: 'Contoso', lockboxEnabled: true, approverEmails: ['it@contoso.com'] }
   const tenants = { get: async () => contoso, getVersioned: async () => null, ids: () => [] }
   const context = (stores: Stores): Parameters<typeof sweepOnce>[0] => ({
-    stores, tenants, pendingTtlMs: PENDING_TTL, maxAccessMs: 4 * HOUR, now: () => clock, notices: { publicUrl: 'http://127.0.0.1', webhook: true }, notificationsQueued: () => {}
+    stores, tenants, pendingTtlMs: PENDING_TTL, maxAccessMs: 4 * HOUR, now: () => clock, notices: { publicUrl: 'http://127.0.0.1', webhook: true }, relyingParty: relyingPartyOf('http://127.0.0.1'), notificationsQueued: () => {}
   })
   const written = await Promise.all([sweepOnce(context(a)), sweepOnce(context(b))])
   t.equal(written[0] + written[1], 2, 'each transition written by one replica')

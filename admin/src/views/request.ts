@@ -3,7 +3,8 @@
 import { api, ApiError, detach } from '../api.js'
 import { append, errorBox, h, messageOf, type Child } from '../dom.js'
 import { formatTime, isAwaiting, readableDuration, statusBadge, timeElement, timeLeft } from '../format.js'
-import type { LockboxRequest } from '../types.js'
+import type { LockboxRequest, Tenant } from '../types.js'
+import { signGrant } from '../passkeys.js'
 import { every, mayDecide, mayReadAudit, type ViewContext } from '../view.js'
 import { renderActivity } from './activity.js'
 
@@ -53,13 +54,25 @@ export async function renderRequest (ctx: ViewContext, id: string): Promise<void
     history.replaceChildren(h('h2', { id: 'history-heading' }, 'History'), historyTable(req))
   }
 
-  const act = async (path: string, body: Record<string, unknown>, said: (r: LockboxRequest) => string, form: HTMLFormElement): Promise<void> => {
+  // Whether this tenant's approvals must be signed with a passkey (only its approvers need to know).
+  let requireSigned = false
+  if (mayDecide(me, req.tenantId)) {
+    try {
+      requireSigned = (await api<Tenant>('GET', `/v1/tenants/${encodeURIComponent(req.tenantId)}`, { signal })).requireSignedApprovals === true
+    } catch (err) {
+      if (signal.aborted) return
+      error.show(messageOf(err))
+    }
+  }
+
+  const act = async (path: string, body: Body, said: (r: LockboxRequest) => string, form: HTMLFormElement): Promise<void> => {
     error.clear()
     done.textContent = ''
     form.setAttribute('aria-busy', 'true')
     for (const button of form.querySelectorAll('button')) button.disabled = true
     try {
-      show(await api<LockboxRequest>('POST', `/v1/requests/${encodeURIComponent(req.id)}/${path}`, { body, signal }))
+      const payload = typeof body === 'function' ? await body() : body
+      show(await api<LockboxRequest>('POST', `/v1/requests/${encodeURIComponent(req.id)}/${path}`, { body: payload, signal }))
       done.textContent = said(req)
       statusLine.focus()
     } catch (err) {
@@ -76,7 +89,7 @@ export async function renderRequest (ctx: ViewContext, id: string): Promise<void
   const actionsFor = (r: LockboxRequest): Child => {
     if (!mayDecide(me, r.tenantId)) return null
     if (r.status === 'AwaitingCustomerApproval') {
-      return (r.approvals ?? []).some((a) => a.by === me.id || a.onBehalfOf === me.id) ? waitingForOthers(r) : decisionForm(r, act)
+      return (r.approvals ?? []).some((a) => a.by === me.id || a.onBehalfOf === me.id) ? waitingForOthers(r) : decisionForm(act, r, requireSigned)
     }
     if (r.status === 'Approved') {
       const ext = r.extension ?? null
@@ -111,7 +124,9 @@ export async function renderRequest (ctx: ViewContext, id: string): Promise<void
   })
 }
 
-type Act = (path: string, body: Record<string, unknown>, said: (r: LockboxRequest) => string, form: HTMLFormElement) => Promise<void>
+/** A body, or how to make one (a passkey signature is asked for when the button is pressed). */
+type Body = Record<string, unknown> | (() => Promise<Record<string, unknown>>)
+type Act = (path: string, body: Body, said: (r: LockboxRequest) => string, form: HTMLFormElement) => Promise<void>
 
 /** "1 of 2 approvals" while a quorum is incomplete. */
 function quorumProgress (req: LockboxRequest): Child {
@@ -151,7 +166,7 @@ function narrowingFields (req: LockboxRequest): { fieldset: HTMLElement, values:
   return { fieldset, values }
 }
 
-function decisionForm (req: LockboxRequest, act: Act): HTMLElement {
+function decisionForm (act: Act, req: LockboxRequest, requireSigned: boolean): HTMLElement {
   const comment = h('textarea', { id: 'decision-comment', name: 'comment', rows: 3, maxlength: 2000, 'aria-describedby': 'decision-hint' })
   const narrowing = narrowingFields(req)
   const required = req.approvalsRequired ?? 1
@@ -167,16 +182,21 @@ function decisionForm (req: LockboxRequest, act: Act): HTMLElement {
         if (r.status === 'AwaitingCustomerApproval') return `You approved this request: ${r.approvals?.length ?? 0} of ${r.approvalsRequired ?? 1} approvals so far.`
         return `You approved this request. Access is open until ${r.accessEndsAt === null ? 'its window ends' : formatTime(r.accessEndsAt)}.`
       }
-      detach(act('decision', { decision, ...(text === '' ? {} : { comment: text }), ...(decision === 'Approve' ? narrowing.values() : {}) }, said, form))
+      const narrowed = decision === 'Approve' ? narrowing.values() : {}
+      const body = { decision, ...(text === '' ? {} : { comment: text }), ...narrowed }
+      // Signed: the passkey signs the grant this approval allows, and the signature goes with it.
+      detach(act('decision', decision === 'Approve' && requireSigned ? async () => ({ ...body, webauthn: await signGrant(req.id, narrowed) }) : body, said, form))
     }
   },
   h('h2', { id: 'decision-heading' }, 'Your decision'),
   required > 1 ? h('p', { class: 'quorum-note' }, `This request needs ${required} different approvers; your approval is one of them.`) : null,
   h('label', { for: 'decision-comment' }, 'Comment (optional)'),
   comment,
-  h('p', { id: 'decision-hint', class: 'hint' }, 'Recorded in the request\'s history and the audit log.'),
+  h('p', { id: 'decision-hint', class: 'hint' }, requireSigned
+    ? 'Your organisation requires signed approvals: approving asks your passkey to sign exactly this grant. Recorded in the request\'s history and the audit log.'
+    : 'Recorded in the request\'s history and the audit log.'),
   h('div', { class: 'actions' },
-    h('button', { type: 'submit', name: 'decision', value: 'Approve', class: 'primary' }, 'Approve'),
+    h('button', { type: 'submit', name: 'decision', value: 'Approve', class: 'primary' }, requireSigned ? 'Approve with passkey' : 'Approve'),
     h('button', { type: 'submit', name: 'decision', value: 'Deny', class: 'danger' }, 'Deny')),
   // After the buttons: approving as asked stays the shortest path from the keyboard.
   narrowing.fieldset)

@@ -1,6 +1,9 @@
 // `lockbox audit search|export|verify|checkpoint|tail`: the tenant audit log (API.md §6).
 import { writeFileSync } from 'node:fs'
+import { createInterface } from 'node:readline'
 import { Readable } from 'node:stream'
+import { verifyExport } from '../../audit/verify-export.js'
+import type { ApproverKeySet } from '../../domain/approval.js'
 import { type Command, InvalidArgumentError, Option } from 'commander'
 import { AUDIT_OPERATIONS } from '../../domain/audit.js'
 import type { AuditRecord, ChainVerification, Page } from '../api.js'
@@ -55,6 +58,24 @@ function filterQuery (options: FilterOptions): Record<string, string | undefined
 }
 
 /** o365 records carry their own names; shown with the columns a SIEM user knows. */
+/**
+ * The offline proof of approvals (issue 19), run here on the tenant's export and its published
+ * approver keys, with the same code as `npm run audit:verify --approver-keys`.
+ */
+async function proveApprovals (ctx: Context, tenantId: string): Promise<void> {
+  const keys = await ctx.client.json<ApproverKeySet>('GET', `/v1/tenants/${encodeURIComponent(tenantId)}/approver-keys`, { token: null })
+  const res = await ctx.client.send('GET', '/v1/audit/export', { token: ctx.identity(), query: { tenantId }, headers: { accept: 'application/x-ndjson' } })
+  const lines = createInterface({ input: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), crlfDelay: Infinity })
+  const report = await verifyExport(lines, null, { approverKeys: [keys] })
+  const tally = report.tenants[0]?.approvals ?? { approvals: 0, proven: 0, unsigned: 0 }
+  ctx.out.line(`approvals: ${tally.approvals}, ${tally.proven} proven by approver signatures, ${tally.unsigned} unsigned (not required then)`)
+  for (const problem of report.problems) ctx.out.line(`  ${problem}`)
+  if (!report.valid) {
+    throw new CliError(`${report.problems.length} approval(s) of ${tenantId} are not proven by its approvers' signatures`, EXIT.refused,
+      'an approval was recorded that the tenant\'s approvers did not sign: tell the gateway\'s operators, and keep the export')
+  }
+}
+
 function o365Rows (records: Array<Record<string, unknown>>): string[][] {
   return records.map((r) => ['CreationTime', 'Operation', 'ResultStatus', 'UserId', 'ObjectId'].map((k) => String(r[k])))
 }
@@ -149,7 +170,8 @@ export function registerAudit (program: Command): void {
   audit.command('verify')
     .description('walk a tenant\'s hash chain; exits 1 when it is broken')
     .addOption(tenantOption())
-    .action(async (options: { tenant?: string }, command: Command) => {
+    .option('--approvals', 'also prove, from the export and the tenant\'s published approver keys, that each approval carries valid approver signatures meeting its quorum')
+    .action(async (options: { tenant?: string, approvals?: boolean }, command: Command) => {
       const ctx = contextOf(command)
       const result = await ctx.client.json<ChainVerification>('GET', '/v1/audit/verify', {
         token: ctx.identity(),
@@ -189,6 +211,7 @@ export function registerAudit (program: Command): void {
       }
       /* c8 ignore next -- an older gateway's `valid: false` with none of the reasons above */
       if (!result.valid) throw new CliError(`the audit log of ${result.tenantId} did not verify`, EXIT.refused)
+      if (options.approvals === true) await proveApprovals(ctx, result.tenantId)
     })
 
   audit.command('checkpoint')

@@ -67,7 +67,8 @@ export interface GuardDeps {
   knownTenant: (tenantId: string) => boolean
   verifyToken: (token: string) => AccessClaims | Promise<AccessClaims>
   grant: (requestId: string) => LockboxRequest | null | Promise<LockboxRequest | null>
-  assertionFor: (claims: AccessClaims) => string | Promise<string>
+  /** The upstream assertion of a grant: its claims, and the approvers' signatures the grant carries. */
+  assertionFor: (claims: AccessClaims, grant: LockboxRequest) => string | Promise<string>
   /** Commits a record; with `requireApproved`, only while the store holds that grant Approved (else GrantEndedError). */
   audit: (draft: AuditDraft, requireApproved?: { requestId: string, now: number }) => Promise<unknown>
   /** Registers the exchange for cutting (sets `access.untrack`): called before its grant is checked. */
@@ -306,7 +307,7 @@ export function contentGuard (deps: GuardDeps) {
       const pending = deps.grant(claims.requestId)
       access.grant = requireApprovedGrant(deps, claims, pending instanceof Promise ? await pending : pending)
       access.windowEndsAt = Date.parse(access.grant.accessEndsAt as string)
-      const assertion = deps.assertionFor(claims)
+      const assertion = deps.assertionFor(claims, access.grant)
       access.assertion = typeof assertion === 'string' ? assertion : await assertion
     } catch (err) {
       if (err instanceof AccessTokenError) return await refuse(deps, request, reply, new Refusal(401, 'TOKEN_INVALID', err.reason, `access token refused: ${err.reason}`))

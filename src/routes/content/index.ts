@@ -53,7 +53,7 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
     knownTenant: (id) => tenantIds.has(id),
     verifyToken: (token) => gw.tokens.verify(token),
     grant: (requestId) => gw.grants.get(requestId),
-    assertionFor: (claims) => gw.assertions.assertionFor({ ...claims, workload }),
+    assertionFor: (claims, grant) => gw.assertions.assertionFor({ ...claims, workload, approval: grant.approval }),
     audit: commitRecord,
     throttle: async (request, tenantId, reason) => await budget.admit({
       tenantId,

@@ -6,6 +6,7 @@ import requestRoutes from './requests.js'
 import auditRoutes from './audit.js'
 import auditStreamRoutes from './audit-stream.js'
 import meRoutes from './me.js'
+import passkeyRoutes from './passkeys.js'
 
 export default async function v1Routes (app: FastifyInstance): Promise<void> {
   app.addHook('onRequest', app.authenticateCaller)
@@ -15,4 +16,5 @@ export default async function v1Routes (app: FastifyInstance): Promise<void> {
   await app.register(auditRoutes)
   await app.register(auditStreamRoutes)
   await app.register(meRoutes)
+  await app.register(passkeyRoutes)
 }

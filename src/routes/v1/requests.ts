@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import Type from 'typebox'
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server'
 import { viewRequest } from '../../domain/lockbox.js'
 import { requestVisibility } from '../../domain/policy.js'
 import { Forbidden } from '../../errors.js'
@@ -72,7 +73,7 @@ const requestRoutes: FastifyPluginAsyncTypebox = async (app) => {
       body: DecisionBody,
       response: { ...actionResponses, ...problems(422) }
     }
-  }, async (request) => viewRequest(await actOnRequest(ctx, actingOf(request), request.params.id, { kind: 'decision', ...request.body }), app.now()))
+  }, async (request) => viewRequest(await actOnRequest(ctx, actingOf(request), request.params.id, { kind: 'decision', ...request.body, webauthn: request.body.webauthn === undefined ? undefined : { clientExtensionResults: {}, ...request.body.webauthn } as AuthenticationResponseJSON }), app.now()))
 
   app.post('/requests/:id/revoke', {
     preValidation: emptyBodyAsObject,

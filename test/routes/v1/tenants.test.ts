@@ -9,7 +9,7 @@ t.test('shows a tenant to its users and to provider staff only', async (t) => {
     await h.as(user, { method: 'GET', url: `/v1/tenants/${tenant}` })
   const res = await get('contoso-user')
   t.equal(res.statusCode, 200)
-  t.same(res.json(), { id: 'contoso', displayName: 'Contoso Ltd.', lockboxEnabled: true, approverEmails: ['lockbox-approvers@contoso.com', 'megan@contoso.com'], approvalsRequired: 1 })
+  t.same(res.json(), { id: 'contoso', displayName: 'Contoso Ltd.', lockboxEnabled: true, approverEmails: ['lockbox-approvers@contoso.com', 'megan@contoso.com'], approvalsRequired: 1, requireSignedApprovals: false })
   t.equal((await get('eng-ada')).statusCode, 200)
   t.equal((await get('sec-erin')).statusCode, 200)
   t.equal((await get('fabrikam-admin')).statusCode, 403)
@@ -22,9 +22,9 @@ t.test('lets a global administrator change the settings, persisted and audited',
   const patch = async (user: string, payload: unknown): Promise<{ statusCode: number, json: () => any }> =>
     await h.as(user, { method: 'PATCH', url: '/v1/tenants/contoso', payload: payload as object })
 
-  const res = await patch('contoso-admin', { lockboxEnabled: false, approverEmails: ['secops@contoso.com'] })
+  const res = await patch('contoso-admin', { lockboxEnabled: false, approverEmails: ['secops@contoso.com'], requireSignedApprovals: false })
   t.equal(res.statusCode, 200)
-  t.same(res.json(), { id: 'contoso', displayName: 'Contoso Ltd.', lockboxEnabled: false, approverEmails: ['secops@contoso.com'], approvalsRequired: 1 })
+  t.same(res.json(), { id: 'contoso', displayName: 'Contoso Ltd.', lockboxEnabled: false, approverEmails: ['secops@contoso.com'], approvalsRequired: 1, requireSignedApprovals: false })
   t.same((await h.as('contoso-user', { method: 'GET', url: '/v1/tenants/contoso' })).json().lockboxEnabled, false)
 
   const [record] = await auditOf(h, 'tenantId=contoso&operation=TenantSettingsUpdated')

@@ -1,0 +1,133 @@
+// Approver passkeys (issue 19): register, list and revoke, each registration and removal on the
+// tenant's audit chain in the same step as the change of the tenant's key list.
+import type { PublicKeyCredentialCreationOptionsJSON, RegistrationResponseJSON } from '@simplewebauthn/server'
+import { customerActingRole, isCustomerApprover, may, type Caller } from '../domain/policy.js'
+import { iso, type LockboxRequest } from '../domain/lockbox.js'
+import { grantedAccess } from '../domain/granted-access.js'
+import { approvalCovers, canonicalGrant, verifySignedApproval, type ApproverKeySet, type ProofCheck } from '../domain/approval.js'
+import type { ApproverKey, Tenant, TenantSettings } from '../domain/tenant.js'
+import { Forbidden, InvalidState, NotFound, PasskeyInvalid } from '../errors.js'
+import type { SigningKeys } from '../gateway/signing-keys.js'
+import { keySet, PasskeyError, registrationOptions, verifyRegistration, type RelyingParty } from '../passkeys/webauthn.js'
+import { draft, retryOnConflict, type Acting, type WorkflowContext } from './context.js'
+
+export interface PasskeyContext { rp: RelyingParty, keys: SigningKeys }
+
+interface Versioned { tenant: Tenant, settings: TenantSettings | null }
+
+async function versioned (ctx: WorkflowContext, tenantId: string): Promise<Versioned> {
+  const current = await ctx.tenants.getVersioned(tenantId)
+  if (current === null) throw new NotFound(`tenant ${tenantId} not found`)
+  return current
+}
+
+/** The settings to write back: the stored ones, or the tenants file's values at version 0. */
+export function settingsOf ({ tenant, settings }: Versioned): TenantSettings {
+  return settings ?? {
+    tenantId: tenant.id,
+    lockboxEnabled: tenant.lockboxEnabled,
+    approverEmails: tenant.approverEmails,
+    requireSignedApprovals: tenant.requireSignedApprovals ?? false,
+    approverKeys: [],
+    version: 0
+  }
+}
+
+/** Every key of the tenant, revoked ones included. */
+export async function approverKeysOf (ctx: WorkflowContext, tenantId: string): Promise<ApproverKey[]> {
+  return (await versioned(ctx, tenantId)).settings?.approverKeys ?? []
+}
+
+/**
+ * Whether a request's stored approval is proven by its approvers' signatures, checked from scratch
+ * against the tenant's keys: an "Approved" written into the store by someone who holds no
+ * approver's passkey is not.
+ */
+export async function approvalProven (ctx: WorkflowContext, req: LockboxRequest): Promise<ProofCheck> {
+  const keys = await approverKeysOf(ctx, req.tenantId)
+  if (req.approval == null) return { ok: false, reason: 'the approval carries no approver signature' }
+  if (!approvalCovers(req.approval, canonicalGrant(req, grantedAccess(req)))) return { ok: false, reason: 'the signed grant is not this request\'s grant' }
+  return verifySignedApproval(req.approval, keySet(ctx.relyingParty, req.tenantId, keys), req.approvalsRequired ?? 1)
+}
+
+/** The tenant's key set as GET /v1/tenants/{id}/approver-keys publishes it. */
+export async function publishedApproverKeys (ctx: WorkflowContext, tenantId: string): Promise<ApproverKeySet> {
+  return keySet(ctx.relyingParty, tenantId, await approverKeysOf(ctx, tenantId))
+}
+
+function requireApprover (caller: Caller, tenantId: string): void {
+  if (!isCustomerApprover(caller, tenantId)) throw new Forbidden(`only the approvers of ${tenantId} hold approver passkeys`)
+}
+
+/** Approvers and administrators of the tenant see its keys (the public list is /approver-keys). */
+export async function listApproverKeys (ctx: WorkflowContext, caller: Caller, tenantId: string): Promise<ApproverKey[]> {
+  const keys = await approverKeysOf(ctx, tenantId)
+  requireApprover(caller, tenantId)
+  return keys
+}
+
+export async function passkeyRegistrationOptions (
+  ctx: WorkflowContext, pk: PasskeyContext, caller: Caller, tenantId: string
+): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  const keys = await approverKeysOf(ctx, tenantId)
+  requireApprover(caller, tenantId)
+  return await registrationOptions(pk.rp, pk.keys, { id: caller.id, name: caller.name, tenantId }, keys, ctx.now())
+}
+
+export async function registerApproverKey (
+  ctx: WorkflowContext, pk: PasskeyContext, acting: Acting, tenantId: string, response: RegistrationResponseJSON
+): Promise<ApproverKey> {
+  await versioned(ctx, tenantId)
+  const { caller } = acting
+  requireApprover(caller, tenantId)
+  let key: ApproverKey
+  try {
+    key = await verifyRegistration(pk.rp, pk.keys, { id: caller.id, name: caller.name, tenantId }, response, ctx.now())
+  } catch (err) {
+    if (err instanceof PasskeyError) throw new PasskeyInvalid(err.message)
+    /* c8 ignore next -- verifyRegistration turns every failure into a PasskeyError */
+    throw err
+  }
+  return await retryOnConflict(async () => {
+    const current = await versioned(ctx, tenantId)
+    const settings = settingsOf(current)
+    const keys = settings.approverKeys ?? []
+    if (keys.some((k) => k.kid === key.kid)) throw new InvalidState('this passkey is already registered')
+    await ctx.stores.lockbox.commit({
+      tenantId,
+      tenantSettings: { value: { ...settings, approverKeys: [...keys, key] }, expectedVersion: settings.version },
+      audit: [draft('ApproverKeyRegistered', tenantId, acting, customerActingRole(caller), {
+        object: key.kid,
+        details: { kid: key.kid, approver: key.approver.id, alg: key.alg, jwk: key.jwk }
+      })]
+    })
+    return key
+  })
+}
+
+/** A GlobalAdministrator of the tenant revokes any key; an approver their own. */
+export async function revokeApproverKey (ctx: WorkflowContext, acting: Acting, tenantId: string, kid: string): Promise<ApproverKey> {
+  const { caller } = acting
+  return await retryOnConflict(async () => {
+    const current = await versioned(ctx, tenantId)
+    requireApprover(caller, tenantId)
+    const settings = settingsOf(current)
+    const keys = settings.approverKeys ?? []
+    const key = keys.find((k) => k.kid === kid)
+    if (key === undefined) throw new NotFound(`no approver key ${kid} in tenant ${tenantId}`)
+    if (!may.changeTenantSettings(caller, tenantId) && key.approver.id !== caller.id) {
+      throw new Forbidden('only a GlobalAdministrator revokes another approver\'s passkey')
+    }
+    if (key.revokedAt !== null) throw new InvalidState(`approver key ${kid} is already revoked`)
+    const revoked: ApproverKey = { ...key, revokedAt: iso(ctx.now()), revokedBy: caller.id }
+    await ctx.stores.lockbox.commit({
+      tenantId,
+      tenantSettings: { value: { ...settings, approverKeys: keys.map((k) => k.kid === kid ? revoked : k) }, expectedVersion: settings.version },
+      audit: [draft('ApproverKeyRevoked', tenantId, acting, customerActingRole(caller), {
+        object: kid,
+        details: { kid, approver: key.approver.id, revokedAt: revoked.revokedAt }
+      })]
+    })
+    return revoked
+  })
+}
