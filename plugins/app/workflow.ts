@@ -1,8 +1,8 @@
 // Builds the workflow context from the app's stores, tenants and clock, and runs the expiry sweeper.
 import fp from 'fastify-plugin'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { Config } from '../../config/schema.js'
-import type { Acting, WorkflowContext } from '../../src/workflow/context.js'
+import type { WorkflowContext } from '../../src/workflow/context.js'
 import { startSweeper } from '../../src/workflow/sweeper.js'
 
 declare module 'fastify' {
@@ -10,10 +10,6 @@ declare module 'fastify' {
     workflow: WorkflowContext
     now: () => number
   }
-}
-
-export function actingOf (request: FastifyRequest): Acting {
-  return { caller: request.caller, clientIp: request.ip ?? null }
 }
 
 async function workflow (app: FastifyInstance, options: { config: Config, now: () => number, sweep: boolean }): Promise<void> {

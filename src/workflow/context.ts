@@ -34,6 +34,11 @@ export interface Acting {
   clientIp: string | null
 }
 
+/** Who acts in a request: its verified caller (caller-identity) and its address. */
+export function actingOf (request: { caller: Caller, ip?: string }): Acting {
+  return { caller: request.caller, clientIp: request.ip ?? null }
+}
+
 export interface DraftFields {
   result?: AuditResult
   requestId?: string | null

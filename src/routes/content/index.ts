@@ -9,7 +9,7 @@ import type { AuditDraft } from '../../domain/audit.js'
 import type { RefusalBudgetConfig } from '../../../config/schema.js'
 import { RecordBatcher } from '../../gateway/record-batcher.js'
 import { RefusalBudget } from '../../gateway/refusal-budget.js'
-import { problem, sendProblem } from '../../../plugins/app/problem-details.js'
+import { BadGateway, GatewayTimeout, sendProblem, toProblem } from '../../errors.js'
 import { countedBody, hasBody, upstreamPool, upstreamRequestHeaders, UpstreamExchange } from './forward.js'
 import { clientIpOf, contentGuard, type ContentAccess, type GuardOutcome } from './guard.js'
 import type { UnroutableRequests } from './unroutable.js'
@@ -133,9 +133,9 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
   /** Connect, reset and TLS failures are 502, timeouts 504; the client never sees undici's text. */
   function answerUpstreamFailure (request: FastifyRequest, reply: FastifyReply, error: Error & { code?: string }): void {
     const access = request.contentAccess
-    const answer = TIMEOUT_CODES.has(error.code as string)
-      ? problem(504, 'UPSTREAM_TIMEOUT', 'the content service did not answer in time')
-      : problem(502, 'UPSTREAM_UNAVAILABLE', 'the content service could not be reached')
+    const answer = toProblem(TIMEOUT_CODES.has(error.code as string)
+      ? new GatewayTimeout('the content service did not answer in time')
+      : new BadGateway('the content service could not be reached'))
     access.upstreamFailure = answer.code
     request.log.warn({ err: error, accessId: access.accessId }, 'upstream failed')
     sendProblem(reply.header('x-lockbox-access-id', access.accessId), answer)
