@@ -1,83 +1,9 @@
-// The shapes of the gateway's answers that the CLI reads (API.md §2, §3, §6; GET /v1/me).
+// The shapes of the gateway's answers that the CLI reads (API.md §2, §3, §6; GET /v1/me): the
+// `Static<>` types of the API's own schemas, so they cannot drift from what the gateway sends.
+import type { ChainVerification as CurrentChainVerification } from '../routes/api-types.js'
 
-export interface Page<T> {
-  items: T[]
-  nextCursor: string | null
-}
+export type { AuditRecord, HistoryEntry, IssuedToken, LockboxRequest, Me, Page, ServiceRequest } from '../routes/api-types.js'
 
-export interface Me {
-  id: string
-  name: string
-  email: string | null
-  tenantId: string
-  provider: boolean
-  roles: string[]
-}
-
-export interface ServiceRequest {
-  number: string
-  tenantId: string
-  title: string
-  description: string | null
-  status: string
-  createdBy: { id: string, name: string }
-  createdAt: string
-  closedAt?: string | null
-}
-
-export interface HistoryEntry {
-  at: string
-  action: string
-  actor: { id: string, role: string }
-  comment: string | null
-}
-
-export interface LockboxRequest {
-  id: string
-  tenantId: string
-  serviceRequestNumber: string
-  workload: string
-  scope: string
-  accessLevel: string
-  duration: string
-  justification: string
-  status: string
-  requester: { id: string, name: string }
-  createdAt: string
-  decisionDeadline: string | null
-  accessStartsAt: string | null
-  accessEndsAt: string | null
-  history: HistoryEntry[]
-}
-
-export interface IssuedToken {
-  accessToken: string
-  tokenType: string
-  expiresAt: string
-}
-
-export interface AuditRecord {
-  seq: number
-  tenantId: string
-  time: string
-  operation: string
-  result: string
-  actor: { id: string, type: string }
-  requestId: string | null
-  workload: string | null
-  object: string | null
-  [key: string]: unknown
-}
-
-export interface ChainVerification {
-  tenantId: string
-  valid: boolean
-  records: number
-  headSeq: number
-  headHash: string
-  firstInvalidSeq: number | null
-  /** Absent from a gateway older than these checks. */
-  invariantViolations?: Array<{ seq: number, requestId: string, endedBySeq: number }>
-  invariantViolationCount?: number
-  stateMismatches?: Array<{ requestId: string, storedStatus: string, chainStatus: string | null, seq: number, field: string }>
-}
+type LaterChecks = 'invariantViolations' | 'invariantViolationCount' | 'stateMismatches'
+/** A chain verification, from this gateway or an older one (which leaves out the later checks). */
+export type ChainVerification = Omit<CurrentChainVerification, LaterChecks> & Partial<Pick<CurrentChainVerification, LaterChecks>>

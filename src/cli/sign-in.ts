@@ -8,19 +8,9 @@ import { createServer } from 'node:http'
 import { LocalRefusal, UsageError } from './errors.js'
 import type { GatewayClient } from './http.js'
 import type { Output } from './output.js'
+import type { AuthConfig } from '../routes/api-types.js'
 
-/** GET /v1/auth/config (docs/api.md). */
-export interface AuthConfig {
-  issuer: string
-  name: string
-  dev: boolean
-  clientId: string | null
-  scopes: string
-  authorizationEndpoint: string
-  tokenEndpoint: string
-  deviceAuthorizationEndpoint: string | null
-  endSessionEndpoint: string | null
-}
+export type { AuthConfig }
 
 /** What a profile keeps to renew its identity token without the user. */
 export interface StoredSignIn {

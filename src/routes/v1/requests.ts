@@ -8,7 +8,7 @@ import { Forbidden } from '../../errors.js'
 import { actingOf } from '../../workflow/context.js'
 import { actOnRequest, createLockboxRequest, loadVisibleRequest } from '../../workflow/requests.js'
 import { issueToken } from '../../workflow/tokens.js'
-import { CommentBody, CreateRequestBody, DecisionBody, RequestListQuery, RequestParams, ReviewBody, pageOf, problems } from '../schemas.js'
+import { CommentBody, CreateRequestBody, DecisionBody, IssuedToken, RequestListQuery, RequestParams, ReviewBody, pageOf, problems } from '../schemas.js'
 
 const security = [{ identityToken: [] }]
 const RequestRef = Type.Ref('LockboxRequest')
@@ -75,7 +75,7 @@ const requestRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'The access token of an Approved request (the requester); exp never beyond accessEndsAt',
       params: RequestParams,
       response: {
-        201: Type.Object({ accessToken: Type.String(), tokenType: Type.Literal('Bearer'), expiresAt: Type.String({ format: 'date-time' }) }),
+        201: IssuedToken,
         ...problems(401, 403, 404, 409)
       }
     }
