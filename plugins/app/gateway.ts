@@ -72,7 +72,6 @@ async function gateway (app: FastifyInstance, options: { config: Config }): Prom
   })
 
   const tokens = new AccessTokenVerifier(keys, { now: app.now })
-  app.metrics.readGateway({ tokens, grants, inFlight })
   app.decorate('gateway', {
     keys,
     tokens,
@@ -83,4 +82,4 @@ async function gateway (app: FastifyInstance, options: { config: Config }): Prom
   })
 }
 
-export default fp(gateway, { name: 'gateway', dependencies: ['stores', 'workflow', 'metrics'] })
+export default fp(gateway, { name: 'gateway', dependencies: ['stores', 'clock'] })

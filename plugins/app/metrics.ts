@@ -8,13 +8,6 @@ import { clusterMetrics } from '../../src/cluster/metrics.js'
 import type { WorkerLink } from '../../src/cluster/messages.js'
 import { effectiveStatus, FINAL_STATUSES, STATUSES, type RequestStatus } from '../../src/domain/lockbox.js'
 
-/** What the gateway plugin hands over for scrape-time reading. */
-export interface GatewayCounts {
-  tokens: { stats: { hits: number, misses: number, failures: number } }
-  grants: { stats: { hits: number, misses: number, drops: number } }
-  inFlight: { size: number }
-}
-
 export interface Metrics {
   registry: Registry
   /** Content requests by how they ended: forwarded, denied (by reason), upstream_error, unavailable. */
@@ -29,8 +22,6 @@ export interface Metrics {
   notifications: Counter<'channel' | 'result'>
   /** Grant state changes, from the transition to this replica dropping the grant. */
   revocationLag: Histogram
-  /** The gateway plugin calls this once its caches exist. */
-  readGateway: (counts: GatewayCounts) => void
   /** The whole exposition: the app's metrics, then the process's. */
   exposition: () => Promise<string>
   contentType: string
@@ -79,7 +70,7 @@ export interface MetricsOptions {
 async function metrics (app: FastifyInstance, options: MetricsOptions): Promise<void> {
   const registry = new Registry()
   const registers = [registry]
-  let gateway: GatewayCounts | null = null
+  const gateway = app.gateway
 
   const contentRequests = new Counter({
     name: 'lockbox_content_requests_total',
@@ -128,7 +119,6 @@ async function metrics (app: FastifyInstance, options: MetricsOptions): Promise<
     labelNames: ['result'] as const,
     registers: [],
     collect () {
-      if (gateway === null) return
       const { hits, misses, failures } = gateway.tokens.stats
       this.reset()
       this.inc({ result: 'hit' }, hits)
@@ -142,7 +132,6 @@ async function metrics (app: FastifyInstance, options: MetricsOptions): Promise<
     labelNames: ['event'] as const,
     registers: [],
     collect () {
-      if (gateway === null) return
       const { hits, misses, drops } = gateway.grants.stats
       this.reset()
       this.inc({ event: 'hit' }, hits)
@@ -155,7 +144,7 @@ async function metrics (app: FastifyInstance, options: MetricsOptions): Promise<
     help: 'Content exchanges under way (registered for cutting when their grant ends)',
     registers: [],
     collect () {
-      if (gateway !== null) this.set(gateway.inFlight.size)
+      this.set(gateway.inFlight.size)
     }
   }))
   registry.registerMetric(new Counter({
@@ -235,10 +224,9 @@ async function metrics (app: FastifyInstance, options: MetricsOptions): Promise<
     auditAppend,
     notifications,
     revocationLag,
-    readGateway: (counts: GatewayCounts) => { gateway = counts },
     exposition,
     contentType: registry.contentType
   } satisfies Metrics)
 }
 
-export default fp(metrics, { name: 'metrics', dependencies: ['stores', 'workflow'] })
+export default fp(metrics, { name: 'metrics', dependencies: ['stores', 'clock', 'gateway'] })

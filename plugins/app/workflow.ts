@@ -8,23 +8,19 @@ import { startSweeper } from '../../src/workflow/sweeper.js'
 declare module 'fastify' {
   interface FastifyInstance {
     workflow: WorkflowContext
-    now: () => number
   }
 }
 
-async function workflow (app: FastifyInstance, options: { config: Config, now: () => number, sweep: boolean }): Promise<void> {
+async function workflow (app: FastifyInstance, options: { config: Config, sweep: boolean }): Promise<void> {
   const ctx: WorkflowContext = {
     stores: app.stores,
     tenants: app.tenants,
     pendingTtlMs: options.config.pendingTtlMs,
     maxAccessMs: options.config.maxAccessMs,
-    now: options.now,
+    now: app.now,
     notices: { publicUrl: options.config.publicUrl, webhook: options.config.webhookUrl !== null },
-    // The notifications plugin puts its worker's kick here before any request is served.
-    /* c8 ignore next */
-    notificationsQueued: () => {}
+    notificationsQueued: () => { app.notifier.kick() }
   }
-  app.decorate('now', options.now)
   app.decorate('workflow', ctx)
   if (options.sweep) {
     let sweeper: { stop: () => Promise<void> } | null = null
@@ -33,4 +29,4 @@ async function workflow (app: FastifyInstance, options: { config: Config, now: (
   }
 }
 
-export default fp(workflow, { name: 'workflow', dependencies: ['stores', 'tenants'] })
+export default fp(workflow, { name: 'workflow', dependencies: ['clock', 'stores', 'tenants', 'notifications'] })

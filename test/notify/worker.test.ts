@@ -1,6 +1,6 @@
 import t from 'tap'
 import { backoffMs, Notifier } from '../../src/notify/worker.js'
-import { storeOutbox } from '../../plugins/app/notifications.js'
+import { storeOutbox } from '../../src/notify/outbox.js'
 import { startTestApp } from '../helpers/app.js'
 import { createRequest, review } from '../helpers/workflow.js'
 

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import retention from '../../plugins/app/retention.js'
 import stores from '../../plugins/app/stores.js'
 import tenants from '../../plugins/app/tenants.js'
-import workflow from '../../plugins/app/workflow.js'
+import clockPlugin from '../../plugins/app/clock.js'
 import { START, startTestApp } from '../helpers/app.js'
 import { overwriteRecord } from '../helpers/embedded-db.js'
 import { tempDir, testConfig } from '../helpers/config.js'
@@ -58,9 +58,9 @@ t.test('prunes again on its interval, logging a failed run and catching up on th
   const now = (): number => clock
   const logs = capturedLogs('debug')
   const app = Fastify({ logger: logs.logger })
+  await app.register(clockPlugin, { now })
   await app.register(stores, { config, now })
   await app.register(tenants, { config })
-  await app.register(workflow, { config, now, sweep: false })
   await app.register(retention, { config, intervalMs: 10 })
   t.teardown(() => app.close())
   await app.ready()
