@@ -6,7 +6,8 @@ import { Redis } from 'ioredis'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { AuditRecord } from '../../src/domain/audit.js'
 import { StoreUnavailableError } from '../../src/errors.js'
-import { openRedisStores, type StoreLog } from '../../src/stores/redis/index.js'
+import { openRedisStores } from '../../src/stores/redis/index.js'
+import { quietLog, type Log } from '../../src/log.js'
 import { RedisKeys } from '../../src/stores/redis/keys.js'
 import type { GrantEvent } from '../../src/stores/types.js'
 import { freePort, freshNamespace, openTestStores, startRedisServer, type RedisServer } from '../helpers/redis.js'
@@ -23,9 +24,9 @@ async function server (t: Test, args: string[] = DURABLE, port?: number): Promis
   return started
 }
 
-function recordingLog (): StoreLog & { lines: string[] } {
+function recordingLog (): Log & { lines: string[] } {
   const lines: string[] = []
-  return { lines, info: (obj, msg) => lines.push(`info ${(obj as { client?: string }).client}: ${msg}`), warn: (obj, msg) => lines.push(`warn ${(obj as { client?: string }).client}: ${msg}`) }
+  return { ...quietLog, lines, info: (obj, msg) => lines.push(`info ${(obj as { client?: string }).client}: ${msg}`), warn: (obj, msg) => lines.push(`warn ${(obj as { client?: string }).client}: ${msg}`) }
 }
 
 t.test('refuses every call while Redis is down and resumes without reopening when it returns', async (t) => {

@@ -3,6 +3,7 @@ import { startSweeper, sweepOnce } from '../../src/workflow/sweeper.js'
 import { commitUnlessConflict, draft, retryOnConflict } from '../../src/workflow/context.js'
 import { startTestApp } from '../helpers/app.js'
 import { auditOf, createRequest } from '../helpers/workflow.js'
+import { quietLog } from '../../src/log.js'
 
 const HOUR = 3600_000
 
@@ -23,7 +24,7 @@ t.test('sweeps in the background until stopped, and survives a failing pass', as
   const req = await createRequest(h)
   h.advance(HOUR)
   const errors: object[] = []
-  const sweeper = startSweeper(h.app.workflow, 10, { error: (obj) => { errors.push(obj) } })
+  const sweeper = startSweeper(h.app.workflow, 10, { ...quietLog, error: (obj) => { errors.push(obj) } })
   const deadline = Date.now() + 5000
   while ((await auditOf(h, `requestId=${req.id}&operation=LockboxRequestExpired`)).length === 0) {
     if (Date.now() > deadline) throw new Error('the sweeper never wrote the expiry')

@@ -14,13 +14,7 @@ import { RedisKeys } from './keys.js'
 import { NotificationReads } from './notifications.js'
 import { Reads } from './reads.js'
 import { Registry } from './registry.js'
-
-export interface StoreLog {
-  info: (obj: object, msg: string) => void
-  warn: (obj: object, msg: string) => void
-}
-
-const quiet: StoreLog = { info: () => {}, warn: () => {} }
+import { quietLog, type Log } from '../../log.js'
 
 export interface RedisStoreOptions {
   connection: RedisConnection
@@ -28,7 +22,7 @@ export interface RedisStoreOptions {
   namespace?: string
   /** Epoch ms; audit times come from it (never going backwards within a tenant). */
   now?: () => number
-  log?: StoreLog
+  log?: Log
   timing?: Partial<ConnectTiming>
   /** How long opening waits for Redis before it goes on without it (answering 503 until it comes). */
   connectWaitMs?: number
@@ -47,7 +41,7 @@ function failure (err: unknown): Error {
 }
 
 /** Logs the first failure of an outage and the recovery, not every reconnection attempt. */
-function watch (client: RedisClient, name: string, log: StoreLog, onReady: () => void): void {
+function watch (client: RedisClient, name: string, log: Log, onReady: () => void): void {
   let failing = false
   client.on('ready', () => {
     if (failing) log.info({ client: name }, 'Redis answers again')
@@ -66,7 +60,7 @@ async function ready (client: RedisClient): Promise<void> {
 }
 
 export async function openRedisStores (options: RedisStoreOptions): Promise<RedisStores> {
-  const log = options.log ?? quiet
+  const log = options.log ?? quietLog
   const timing = { ...DEFAULT_TIMING, ...options.timing }
   const keys = new RedisKeys(options.namespace)
   const origin = randomUUID()
