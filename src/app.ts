@@ -93,9 +93,10 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
 
   await app.register(healthRoutes)
   await app.register(metricsRoutes, { token: config.metricsToken })
-  if (app.devIssuer !== null) {
-    await app.register(devTokenRoutes)
-    await app.register(devOidcRoutes, { config })
+  const devIssuer = app.devIssuer
+  if (devIssuer !== null) {
+    await app.register(devTokenRoutes, { issuer: devIssuer })
+    await app.register(devOidcRoutes, { config, issuer: devIssuer })
   }
   await app.register(authConfigRoutes, { config })
   await app.register(jwksRoutes)
