@@ -18,24 +18,31 @@ import { hasBody } from './forward.js'
 
 /** What the guard learned about one content request; the forwarder and the outcome record use it. */
 export interface ContentAccess {
-  accessId: string
-  workload: Workload
-  method: string
+  readonly accessId: string
+  readonly workload: Workload
+  readonly method: string
   /**
    * The path inside the workload, without the query: in its canonical spelling (checkCanonicalPath)
    * when it is canonical, so the records name exactly what was forwarded (`/tenants` + path);
    * otherwise as sent, since nothing is forwarded.
    */
-  path: string
+  readonly path: string
   /** The raw query string, without `?`, forwarded byte for byte. */
-  query: string
+  readonly query: string
+  /** performance.now() when the request arrived. */
+  readonly startedAt: number
   claims: AccessClaims | null
   grant: LockboxRequest | null
   /** Built from the checked parts: /tenants/{tenant}/{path}, the canonical `path` below /tenants. */
   upstreamPath: string
   assertion: string
-  /** performance.now() when the request arrived, and when it went upstream (0 until then). */
-  startedAt: number
+  /** The exchange's own state, apart from what was checked. */
+  readonly transfer: Transfer
+}
+
+/** One exchange's own state, from its registration for cutting until its outcome is recorded. */
+export interface Transfer {
+  /** performance.now() when it went upstream (0 until then). */
   forwardedAt: number
   bytesIn: number
   bytesOut: number
@@ -69,7 +76,7 @@ export interface GuardDeps {
   assertionFor: (claims: AccessClaims) => string | Promise<string>
   /** Commits a record; with `requireApproved`, only while the store holds that grant Approved (else GrantEndedError). */
   audit: (draft: AuditDraft, requireApproved?: { requestId: string, now: number }) => Promise<unknown>
-  /** Registers the exchange for cutting (sets `access.untrack`): called before its grant is checked. */
+  /** Registers the exchange for cutting (sets `access.transfer.untrack`): called before its grant is checked. */
   register: (access: ContentAccess, request: FastifyRequest, reply: FastifyReply) => void
   /** The checks passed and the access is recorded: follow the exchange to its outcome. */
   track: (access: ContentAccess, request: FastifyRequest, reply: FastifyReply) => void
@@ -248,8 +255,8 @@ async function refuse (deps: GuardDeps, request: FastifyRequest, reply: FastifyR
 }
 
 function untrack (access: ContentAccess): void {
-  access.untrack?.()
-  access.untrack = null
+  access.transfer.untrack?.()
+  access.transfer.untrack = null
 }
 
 function answerFromGuard (deps: GuardDeps, request: FastifyRequest, reply: FastifyReply, outcome: GuardOutcome, answer: Problem): FastifyReply {
@@ -276,14 +283,16 @@ export function contentGuard (deps: GuardDeps) {
       upstreamPath: '',
       assertion: '',
       startedAt: performance.now(),
-      forwardedAt: 0,
-      bytesIn: 0,
-      bytesOut: 0,
-      cut: null,
-      upstreamFailure: null,
-      upstream: null,
-      untrack: null,
-      windowEndsAt: Number.POSITIVE_INFINITY
+      transfer: {
+        forwardedAt: 0,
+        bytesIn: 0,
+        bytesOut: 0,
+        cut: null,
+        upstreamFailure: null,
+        upstream: null,
+        untrack: null,
+        windowEndsAt: Number.POSITIVE_INFINITY
+      }
     }
     request.contentAccess = access
     try {
@@ -305,7 +314,7 @@ export function contentGuard (deps: GuardDeps) {
       deps.register(access, request, reply)
       const pending = deps.grant(claims.requestId)
       access.grant = requireApprovedGrant(deps, claims, pending instanceof Promise ? await pending : pending)
-      access.windowEndsAt = Date.parse(access.grant.accessEndsAt as string)
+      access.transfer.windowEndsAt = Date.parse(access.grant.accessEndsAt as string)
       const assertion = deps.assertionFor(claims)
       access.assertion = typeof assertion === 'string' ? assertion : await assertion
     } catch (err) {
