@@ -21,10 +21,15 @@ mkdirSync(dist, { recursive: true })
 const scratch = mkdtempSync(join(dist, '.admin-'))
 try {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
-  execFileSync(process.execPath, [tsc, '-p', join(repo, 'tsconfig.admin.json'), '--outDir', scratch], { stdio: ['ignore', 'inherit', 'inherit'] })
-  cpSync(join(repo, 'admin', 'public'), scratch, { recursive: true })
-  for (const file of readdirSync(scratch, { recursive: true })) {
-    const from = join(scratch, file)
+  // The program reaches into src/ for the API's types (type-only: erased from the output), so the
+  // compiler's root is the repository's; only what admin/src compiles to is served.
+  const compiled = join(scratch, 'compiled')
+  execFileSync(process.execPath, [tsc, '-p', join(repo, 'tsconfig.admin.json'), '--outDir', compiled], { stdio: ['ignore', 'inherit', 'inherit'] })
+  const assets = join(scratch, 'assets')
+  cpSync(join(compiled, 'admin', 'src'), assets, { recursive: true })
+  cpSync(join(repo, 'admin', 'public'), assets, { recursive: true })
+  for (const file of readdirSync(assets, { recursive: true })) {
+    const from = join(assets, file)
     if (statSync(from).isDirectory()) continue
     mkdirSync(dirname(join(out, file)), { recursive: true })
     renameSync(from, join(out, file))

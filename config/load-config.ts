@@ -138,6 +138,44 @@ function siemVars (env: Env, at: (path: string) => string): SiemConfig {
   return { hecUrl, hecToken, syslogUrl: urlVar(env, 'LOCKBOX_SIEM_SYSLOG_URL', ['tcp:', 'tls:']), format, ca }
 }
 
+/** Where the Redis store connects: one server, a Sentinel-watched one, or a Cluster. */
+function redisConnection (env: Env): Pick<Config, 'redisUrl' | 'redisSentinels' | 'redisClusterNodes'> {
+  const redisUrl = urlVar(env, 'LOCKBOX_REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379'
+  const redisSentinels = hostPortsVar(env, 'LOCKBOX_REDIS_SENTINELS', 26379)
+  const redisClusterNodes = hostPortsVar(env, 'LOCKBOX_REDIS_CLUSTER_NODES', 6379)
+  if (redisSentinels.length > 0 && redisClusterNodes.length > 0) {
+    throw new ConfigError('LOCKBOX_REDIS_CLUSTER_NODES: a Redis Cluster is not watched by Sentinel; set LOCKBOX_REDIS_SENTINELS or this, not both')
+  }
+  if (redisClusterNodes.length > 0 && !/^\/?0?$/.test(new URL(redisUrl).pathname)) {
+    throw new ConfigError(`LOCKBOX_REDIS_URL: a Redis Cluster has database 0 only, "${redisUrl}" names another`)
+  }
+  return { redisUrl, redisSentinels, redisClusterNodes }
+}
+
+/** The organisation's identity provider, or null: the built-in dev provider runs instead. */
+function identityProvider (env: Env): Config['oidc'] {
+  const issuer = read(env, 'LOCKBOX_OIDC_ISSUER')
+  if (issuer === undefined) return null
+  // Checked as a URL (discovery is read from it), kept as written: `iss` is compared as a string.
+  urlVar(env, 'LOCKBOX_OIDC_ISSUER', HTTP)
+  const clientId = read(env, 'LOCKBOX_OIDC_CLIENT_ID')
+  // An identity token's audience is the client it was issued to: the sign-in client by default.
+  const audience = read(env, 'LOCKBOX_OIDC_AUDIENCE') ?? clientId
+  if (audience === undefined) throw new ConfigError('LOCKBOX_OIDC_AUDIENCE: required when LOCKBOX_OIDC_ISSUER is set (or set LOCKBOX_OIDC_CLIENT_ID)')
+  const jwksUrl = urlVar(env, 'LOCKBOX_OIDC_JWKS_URL', HTTP)
+  const scopes = read(env, 'LOCKBOX_OIDC_SCOPES')?.split(/[\s,]+/).filter((s) => s !== '')
+  if (scopes !== undefined && !scopes.includes('openid')) throw new ConfigError(`LOCKBOX_OIDC_SCOPES: "${read(env, 'LOCKBOX_OIDC_SCOPES') as string}" must include openid`)
+  const name = read(env, 'LOCKBOX_OIDC_NAME')
+  return {
+    issuer,
+    audience,
+    ...(jwksUrl === null ? {} : { jwksUrl }),
+    ...(clientId === undefined ? {} : { clientId }),
+    ...(scopes === undefined ? {} : { scopes: scopes.join(' ') }),
+    ...(name === undefined ? {} : { name })
+  }
+}
+
 /** `cwd` anchors relative paths (the data dir, the tenants file). */
 export function loadConfig (env: Env, cwd: string = process.cwd()): Config {
   const at = (p: string): string => (isAbsolute(p) ? p : resolve(cwd, p))
@@ -149,15 +187,7 @@ export function loadConfig (env: Env, cwd: string = process.cwd()): Config {
 
   const store = read(env, 'LOCKBOX_STORE') ?? 'embedded'
   if (store !== 'embedded' && store !== 'redis') throw new ConfigError(`LOCKBOX_STORE: "${store}" is not a store (embedded, redis)`)
-  const redisUrl = urlVar(env, 'LOCKBOX_REDIS_URL', ['redis:', 'rediss:']) ?? 'redis://127.0.0.1:6379'
-  const redisSentinels = hostPortsVar(env, 'LOCKBOX_REDIS_SENTINELS', 26379)
-  const redisClusterNodes = hostPortsVar(env, 'LOCKBOX_REDIS_CLUSTER_NODES', 6379)
-  if (redisSentinels.length > 0 && redisClusterNodes.length > 0) {
-    throw new ConfigError('LOCKBOX_REDIS_CLUSTER_NODES: a Redis Cluster is not watched by Sentinel; set LOCKBOX_REDIS_SENTINELS or this, not both')
-  }
-  if (redisClusterNodes.length > 0 && !/^\/?0?$/.test(new URL(redisUrl).pathname)) {
-    throw new ConfigError(`LOCKBOX_REDIS_URL: a Redis Cluster has database 0 only, "${redisUrl}" names another`)
-  }
+  const { redisUrl, redisSentinels, redisClusterNodes } = redisConnection(env)
 
   const workersText = read(env, 'LOCKBOX_WORKERS') ?? '1'
   const workers = workersText === 'auto' ? availableParallelism() : Number(workersText)
@@ -178,28 +208,7 @@ export function loadConfig (env: Env, cwd: string = process.cwd()): Config {
   const providerTenantId = read(env, 'LOCKBOX_PROVIDER_TENANT_ID') ?? 'provider'
   if (seen.has(providerTenantId)) throw new ConfigError(`LOCKBOX_PROVIDER_TENANT_ID: "${providerTenantId}" is also a customer tenant`)
 
-  const issuer = read(env, 'LOCKBOX_OIDC_ISSUER')
-  let oidc: Config['oidc'] = null
-  if (issuer !== undefined) {
-    // Checked as a URL (discovery is read from it), kept as written: `iss` is compared as a string.
-    urlVar(env, 'LOCKBOX_OIDC_ISSUER', HTTP)
-    const clientId = read(env, 'LOCKBOX_OIDC_CLIENT_ID')
-    // An identity token's audience is the client it was issued to: the sign-in client by default.
-    const audience = read(env, 'LOCKBOX_OIDC_AUDIENCE') ?? clientId
-    if (audience === undefined) throw new ConfigError('LOCKBOX_OIDC_AUDIENCE: required when LOCKBOX_OIDC_ISSUER is set (or set LOCKBOX_OIDC_CLIENT_ID)')
-    const jwksUrl = urlVar(env, 'LOCKBOX_OIDC_JWKS_URL', HTTP)
-    const scopes = read(env, 'LOCKBOX_OIDC_SCOPES')?.split(/[\s,]+/).filter((s) => s !== '')
-    if (scopes !== undefined && !scopes.includes('openid')) throw new ConfigError(`LOCKBOX_OIDC_SCOPES: "${read(env, 'LOCKBOX_OIDC_SCOPES') as string}" must include openid`)
-    const name = read(env, 'LOCKBOX_OIDC_NAME')
-    oidc = {
-      issuer,
-      audience,
-      ...(jwksUrl === null ? {} : { jwksUrl }),
-      ...(clientId === undefined ? {} : { clientId }),
-      ...(scopes === undefined ? {} : { scopes: scopes.join(' ') }),
-      ...(name === undefined ? {} : { name })
-    }
-  }
+  const oidc = identityProvider(env)
   const devIdTokenTtlMs = durationVar(env, 'LOCKBOX_DEV_ID_TOKEN_TTL', 'PT1H')
   if (devIdTokenTtlMs < 1000) throw new ConfigError('LOCKBOX_DEV_ID_TOKEN_TTL: shorter than one second')
   // The dev users file is only read when the dev issuer runs.

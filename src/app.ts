@@ -6,6 +6,7 @@ import type { Config } from '../config/schema.js'
 import rateLimit from '../plugins/external/rate-limit.js'
 import swagger from '../plugins/external/swagger.js'
 import callerIdentity from '../plugins/app/caller-identity.js'
+import clock from '../plugins/app/clock.js'
 import gateway from '../plugins/app/gateway.js'
 import notifications from '../plugins/app/notifications.js'
 import metrics from '../plugins/app/metrics.js'
@@ -81,22 +82,24 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
 
   await app.register(problemDetails)
   await app.register(shutdown)
+  await app.register(clock, { now })
   await app.register(stores, { config, stores: overrides.stores, now })
   await app.register(rateLimit, { config })
   await app.register(tenants, { config })
   await app.register(callerIdentity, { config })
-  await app.register(workflow, { config, now, sweep: overrides.sweep ?? true })
-  await app.register(retention, { config })
-  await app.register(metrics, { link: overrides.link })
   await app.register(gateway, { config })
+  await app.register(metrics, { link: overrides.link })
   await app.register(notifications, { config, start: overrides.notify ?? true })
+  await app.register(workflow, { config, sweep: overrides.sweep ?? true })
+  await app.register(retention, { config })
   await app.register(siem, { config })
 
   await app.register(healthRoutes)
   await app.register(metricsRoutes, { token: config.metricsToken })
-  if (app.devIssuer !== null) {
-    await app.register(devTokenRoutes)
-    await app.register(devOidcRoutes, { config })
+  const devIssuer = app.devIssuer
+  if (devIssuer !== null) {
+    await app.register(devTokenRoutes, { issuer: devIssuer })
+    await app.register(devOidcRoutes, { config, issuer: devIssuer })
   }
   await app.register(authConfigRoutes, { config })
   await app.register(jwksRoutes)

@@ -1,20 +1,8 @@
 // Sign-in with the organisation's identity provider: the authorization-code flow with PKCE (S256),
 // `state` and `nonce` checked, back to the page the user was on; renewal with the refresh token
 // before the identity token expires; sign-out that ends the provider's session where it can.
+import type { AuthConfig } from '../../src/routes/api-types.js'
 import { currentRefreshToken, forgetToken, keepRefreshToken, keepToken } from './session.js'
-
-/** GET /v1/auth/config. */
-export interface AuthConfig {
-  issuer: string
-  name: string
-  dev: boolean
-  clientId: string | null
-  scopes: string
-  authorizationEndpoint: string
-  tokenEndpoint: string
-  deviceAuthorizationEndpoint: string | null
-  endSessionEndpoint: string | null
-}
 
 /** What a sign-in in progress remembers across the trip to the provider (this tab only). */
 interface Pending {

@@ -1,5 +1,7 @@
 // Server-Sent Events read from a fetch() body. EventSource cannot send an Authorization header and
-// the token must never go into a URL, so the stream is fetched like any call and parsed here.
+// the token must never go into a URL, so the stream is fetched like any call and parsed here. The
+// one parser of the repository: the CLI (src/cli/sse.ts) and the tests use it too, so it stays free
+// of DOM-only APIs.
 
 export interface SseEvent {
   event: string

@@ -7,7 +7,7 @@ import type { Config } from '../../config/schema.js'
 import type { Caller } from '../../src/domain/policy.js'
 import { createCallerVerifier } from '../../src/identity/caller-verifier.js'
 import { openDevIssuer, type DevIssuer } from '../../src/identity/dev-issuer.js'
-import { DEV_CLIENT_ID, DEV_OIDC_PREFIX } from '../../src/identity/dev-client.js'
+import { DEV_AUDIENCE, DEV_OIDC_PREFIX } from '../../src/identity/dev-client.js'
 import { openDiscovery, type Discovery } from '../../src/identity/discovery.js'
 import { discoveredKeys, remoteKeys } from '../../src/identity/remote-keys.js'
 
@@ -23,9 +23,6 @@ declare module 'fastify' {
     caller: Caller
   }
 }
-
-/** The dev provider issues identity tokens to its one client: that client is their audience. */
-export const DEV_AUDIENCE = DEV_CLIENT_ID
 
 async function callerIdentity (app: FastifyInstance, options: { config: Config }): Promise<void> {
   const { config } = options

@@ -79,7 +79,6 @@ async function gateway (app: FastifyInstance, options: { config: Config }): Prom
   })
 
   const tokens = new AccessTokenVerifier(keys, { now: app.now })
-  app.metrics.readGateway({ tokens, grants, inFlight })
   app.decorate('gateway', {
     keys,
     tokens,
@@ -90,4 +89,4 @@ async function gateway (app: FastifyInstance, options: { config: Config }): Prom
   })
 }
 
-export default fp(gateway, { name: 'gateway', dependencies: ['stores', 'workflow', 'metrics'] })
+export default fp(gateway, { name: 'gateway', dependencies: ['stores', 'clock'] })

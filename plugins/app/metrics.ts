@@ -6,14 +6,10 @@ import type { FastifyInstance } from 'fastify'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { clusterMetrics } from '../../src/cluster/metrics.js'
 import type { WorkerLink } from '../../src/cluster/messages.js'
+import type { Log } from '../../src/log.js'
+import type { Stores } from '../../src/stores/types.js'
+import type { Gateway } from './gateway.js'
 import { effectiveStatus, FINAL_STATUSES, STATUSES, type RequestStatus } from '../../src/domain/lockbox.js'
-
-/** What the gateway plugin hands over for scrape-time reading. */
-export interface GatewayCounts {
-  tokens: { stats: { hits: number, misses: number, failures: number } }
-  grants: { stats: { hits: number, misses: number, drops: number } }
-  inFlight: { size: number }
-}
 
 export interface Metrics {
   registry: Registry
@@ -29,8 +25,6 @@ export interface Metrics {
   notifications: Counter<'channel' | 'result'>
   /** Grant state changes, from the transition to this replica dropping the grant. */
   revocationLag: Histogram
-  /** The gateway plugin calls this once its caches exist. */
-  readGateway: (counts: GatewayCounts) => void
   /** The whole exposition: the app's metrics, then the process's. */
   exposition: () => Promise<string>
   contentType: string
@@ -69,6 +63,104 @@ export function batchCounts (stores: object): { batches: number, commits: number
   return null
 }
 
+/** Where the scrape-time metrics read their counts. */
+interface ScrapeSources {
+  gateway: Gateway
+  stores: Stores
+  now: () => number
+  log: Log
+}
+
+/**
+ * The metrics read when scraped rather than counted twice: the counts live where the work happens
+ * (token and grant caches, streams in flight, the store's batching) or in the store (open requests).
+ */
+function readAtScrape (registry: Registry, sources: ScrapeSources): void {
+  registry.registerMetric(new Counter({
+    name: 'lockbox_token_verifications_total',
+    help: 'Access-token checks: hit (verified before, cached), miss (signature verified now), fail (refused)',
+    labelNames: ['result'] as const,
+    registers: [],
+    collect () {
+      const { hits, misses, failures } = sources.gateway.tokens.stats
+      this.reset()
+      this.inc({ result: 'hit' }, hits)
+      this.inc({ result: 'miss' }, misses - failures)
+      this.inc({ result: 'fail' }, failures)
+    }
+  }))
+  registry.registerMetric(new Counter({
+    name: 'lockbox_grant_cache_events_total',
+    help: 'Grant cache events: hit (answered from memory), miss (read from the store), drop (a grant event emptied it)',
+    labelNames: ['event'] as const,
+    registers: [],
+    collect () {
+      const { hits, misses, drops } = sources.gateway.grants.stats
+      this.reset()
+      this.inc({ event: 'hit' }, hits)
+      this.inc({ event: 'miss' }, misses)
+      this.inc({ event: 'drop' }, drops)
+    }
+  }))
+  registry.registerMetric(new Gauge({
+    name: 'lockbox_content_in_flight',
+    help: 'Content exchanges under way (registered for cutting when their grant ends)',
+    registers: [],
+    collect () {
+      this.set(sources.gateway.inFlight.size)
+    }
+  }))
+  registry.registerMetric(new Counter({
+    name: 'lockbox_audit_commit_batches_total',
+    help: 'Group-commit batches written by the store (embedded write transactions or Redis script calls); commits / batches is the mean batch size',
+    registers: [],
+    collect () {
+      const counts = batchCounts(sources.stores)
+      if (counts === null) return
+      this.reset()
+      this.inc(counts.batches)
+    }
+  }))
+  registry.registerMetric(new Counter({
+    name: 'lockbox_audit_commits_total',
+    help: 'Commits (each with its audit records) that reached the store in those batches',
+    registers: [],
+    collect () {
+      const counts = batchCounts(sources.stores)
+      if (counts === null) return
+      this.reset()
+      this.inc(counts.commits)
+    }
+  }))
+  registry.registerMetric(new Gauge({
+    name: 'lockbox_requests',
+    help: 'Lockbox requests in each open status (awaiting a decision, or approved), as evaluated now',
+    labelNames: ['status'] as const,
+    registers: [],
+    // Every process counts the one shared store: across processes, one count, not their sum.
+    aggregator: 'max',
+    async collect () {
+      this.reset()
+      let unsettled
+      try {
+        unsettled = await sources.stores.lockbox.listUnsettledRequests()
+      } catch (err) {
+        // The store's own health is on /readyz; a scrape still answers with everything else.
+        sources.log.warn({ err }, 'metrics: could not count lockbox requests')
+        return
+      }
+      const counts = new Map<RequestStatus, number>(OPEN_STATUSES.map((status) => [status, 0]))
+      const now = sources.now()
+      for (const request of unsettled) {
+        const status = effectiveStatus(request, now)
+        const count = counts.get(status)
+        if (count !== undefined) counts.set(status, count + 1)
+      }
+      for (const [status, count] of counts) this.set({ status }, count)
+    }
+  }))
+}
+
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
 
 export interface MetricsOptions {
@@ -79,7 +171,6 @@ export interface MetricsOptions {
 async function metrics (app: FastifyInstance, options: MetricsOptions): Promise<void> {
   const registry = new Registry()
   const registers = [registry]
-  let gateway: GatewayCounts | null = null
 
   const contentRequests = new Counter({
     name: 'lockbox_content_requests_total',
@@ -121,92 +212,7 @@ async function metrics (app: FastifyInstance, options: MetricsOptions): Promise<
     registers
   })
 
-  // Read when scraped: the counts live where the work happens.
-  registry.registerMetric(new Counter({
-    name: 'lockbox_token_verifications_total',
-    help: 'Access-token checks: hit (verified before, cached), miss (signature verified now), fail (refused)',
-    labelNames: ['result'] as const,
-    registers: [],
-    collect () {
-      if (gateway === null) return
-      const { hits, misses, failures } = gateway.tokens.stats
-      this.reset()
-      this.inc({ result: 'hit' }, hits)
-      this.inc({ result: 'miss' }, misses - failures)
-      this.inc({ result: 'fail' }, failures)
-    }
-  }))
-  registry.registerMetric(new Counter({
-    name: 'lockbox_grant_cache_events_total',
-    help: 'Grant cache events: hit (answered from memory), miss (read from the store), drop (a grant event emptied it)',
-    labelNames: ['event'] as const,
-    registers: [],
-    collect () {
-      if (gateway === null) return
-      const { hits, misses, drops } = gateway.grants.stats
-      this.reset()
-      this.inc({ event: 'hit' }, hits)
-      this.inc({ event: 'miss' }, misses)
-      this.inc({ event: 'drop' }, drops)
-    }
-  }))
-  registry.registerMetric(new Gauge({
-    name: 'lockbox_content_in_flight',
-    help: 'Content exchanges under way (registered for cutting when their grant ends)',
-    registers: [],
-    collect () {
-      if (gateway !== null) this.set(gateway.inFlight.size)
-    }
-  }))
-  registry.registerMetric(new Counter({
-    name: 'lockbox_audit_commit_batches_total',
-    help: 'Group-commit batches written by the store (embedded write transactions or Redis script calls); commits / batches is the mean batch size',
-    registers: [],
-    collect () {
-      const counts = batchCounts(app.stores)
-      if (counts === null) return
-      this.reset()
-      this.inc(counts.batches)
-    }
-  }))
-  registry.registerMetric(new Counter({
-    name: 'lockbox_audit_commits_total',
-    help: 'Commits (each with its audit records) that reached the store in those batches',
-    registers: [],
-    collect () {
-      const counts = batchCounts(app.stores)
-      if (counts === null) return
-      this.reset()
-      this.inc(counts.commits)
-    }
-  }))
-  registry.registerMetric(new Gauge({
-    name: 'lockbox_requests',
-    help: 'Lockbox requests in each open status (awaiting a decision, or approved), as evaluated now',
-    labelNames: ['status'] as const,
-    registers: [],
-    // Every process counts the one shared store: across processes, one count, not their sum.
-    aggregator: 'max',
-    async collect () {
-      this.reset()
-      let unsettled
-      try {
-        unsettled = await app.stores.lockbox.listUnsettledRequests()
-      } catch (err) {
-        // The store's own health is on /readyz; a scrape still answers with everything else.
-        app.log.warn({ err }, 'metrics: could not count lockbox requests')
-        return
-      }
-      const counts = new Map<RequestStatus, number>(OPEN_STATUSES.map((status) => [status, 0]))
-      const now = app.now()
-      for (const request of unsettled) {
-        const status = effectiveStatus(request, now)
-        const count = counts.get(status)
-        if (count !== undefined) counts.set(status, count + 1)
-      }
-      for (const [status, count] of counts) this.set({ status }, count)
-    }
-  }))
+  readAtScrape(registry, { gateway: app.gateway, stores: app.stores, now: app.now, log: app.log })
 
   // The lag is measured off the hot path: the event has already dropped the grant (the gateway
   // listens too); reading the request only tells when its transition happened.
@@ -235,10 +241,9 @@ async function metrics (app: FastifyInstance, options: MetricsOptions): Promise<
     auditAppend,
     notifications,
     revocationLag,
-    readGateway: (counts: GatewayCounts) => { gateway = counts },
     exposition,
     contentType: registry.contentType
   } satisfies Metrics)
 }
 
-export default fp(metrics, { name: 'metrics', dependencies: ['stores', 'workflow'] })
+export default fp(metrics, { name: 'metrics', dependencies: ['stores', 'clock', 'gateway'] })

@@ -43,4 +43,4 @@ async function retention (app: FastifyInstance, options: RetentionOptions): Prom
   })
 }
 
-export default fp(retention, { name: 'retention', dependencies: ['stores', 'workflow'] })
+export default fp(retention, { name: 'retention', dependencies: ['stores', 'clock'] })

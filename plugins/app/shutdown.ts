@@ -4,7 +4,7 @@
 // is refused by its own guard instead (with an access id and, as any refusal, a record).
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import { problem, sendProblem } from './problem-details.js'
+import { sendProblem, Unavailable } from '../../src/errors.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -28,7 +28,7 @@ async function shutdown (app: FastifyInstance): Promise<void> {
   })
   app.addHook('onRequest', async (request, reply) => {
     if (!closing || request.routeOptions.config.contentRoute === true) return
-    return sendProblem(reply, problem(503, 'UNAVAILABLE', 'the gateway is shutting down; retry shortly'))
+    return sendProblem(reply, new Unavailable('the gateway is shutting down; retry shortly'))
   })
 }
 

@@ -1,36 +1,28 @@
 // Builds the workflow context from the app's stores, tenants and clock, and runs the expiry sweeper.
 import fp from 'fastify-plugin'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { Config } from '../../config/schema.js'
-import type { Acting, WorkflowContext } from '../../src/workflow/context.js'
+import type { WorkflowContext } from '../../src/workflow/context.js'
 import { startSweeper } from '../../src/workflow/sweeper.js'
 import { relyingPartyOf } from '../../src/passkeys/webauthn.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     workflow: WorkflowContext
-    now: () => number
   }
 }
 
-export function actingOf (request: FastifyRequest): Acting {
-  return { caller: request.caller, clientIp: request.ip ?? null }
-}
-
-async function workflow (app: FastifyInstance, options: { config: Config, now: () => number, sweep: boolean }): Promise<void> {
+async function workflow (app: FastifyInstance, options: { config: Config, sweep: boolean }): Promise<void> {
   const ctx: WorkflowContext = {
     stores: app.stores,
     tenants: app.tenants,
     pendingTtlMs: options.config.pendingTtlMs,
     maxAccessMs: options.config.maxAccessMs,
-    now: options.now,
+    now: app.now,
     notices: { publicUrl: options.config.publicUrl, webhook: options.config.webhookUrl !== null },
     relyingParty: relyingPartyOf(options.config.publicUrl),
-    // The notifications plugin puts its worker's kick here before any request is served.
-    /* c8 ignore next */
-    notificationsQueued: () => {}
+    notificationsQueued: () => { app.notifier.kick() }
   }
-  app.decorate('now', options.now)
   app.decorate('workflow', ctx)
   if (options.sweep) {
     let sweeper: { stop: () => Promise<void> } | null = null
@@ -39,4 +31,4 @@ async function workflow (app: FastifyInstance, options: { config: Config, now: (
   }
 }
 
-export default fp(workflow, { name: 'workflow', dependencies: ['stores', 'tenants'] })
+export default fp(workflow, { name: 'workflow', dependencies: ['clock', 'stores', 'tenants', 'notifications'] })

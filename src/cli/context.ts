@@ -15,6 +15,8 @@ export interface Io {
   stderr: OutStream
   stdin: Readable & Terminal
   env: NodeJS.ProcessEnv
+  /** The clock, epoch ms (default: Date.now). Tests run the CLI on the clock of the app it talks to. */
+  now?: () => number
 }
 
 export interface GlobalOptions {
@@ -76,6 +78,7 @@ export function contextOf (command: Command): Context {
   const store = new ProfileStore(configDir(io.env), name)
   const profile = store.load()
   const client = new GatewayClient(gatewayUrl(options.url ?? set(io.env.LOCKBOX_URL), profile), options.timeout * 1000)
+  const now = io.now ?? Date.now
   const login = name === 'default' ? 'lockbox login' : `lockbox --profile ${name} login`
   return {
     io,
@@ -83,7 +86,7 @@ export function contextOf (command: Command): Context {
     store,
     profile,
     client,
-    now: Date.now,
+    now,
     identity () {
       if (profile.identityToken === undefined) {
         throw new LocalRefusal(`not logged in (profile "${name}")`, `run \`${login}\` to sign in (\`${login} --dev <user>\` with the dev issuer, \`${login} --token <jwt>\` in scripts)`)
@@ -96,7 +99,7 @@ export function contextOf (command: Command): Context {
       throw new UsageError('which tenant? pass --tenant <id>', 'provider staff always name the tenant, e.g. --tenant contoso')
     },
     save () {
-      store.save(profile)
+      store.save(profile, now())
     }
   }
 }

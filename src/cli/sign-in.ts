@@ -8,19 +8,9 @@ import { createServer } from 'node:http'
 import { LocalRefusal, UsageError } from './errors.js'
 import type { GatewayClient } from './http.js'
 import type { Output } from './output.js'
+import type { AuthConfig } from '../routes/api-types.js'
 
-/** GET /v1/auth/config (docs/api.md). */
-export interface AuthConfig {
-  issuer: string
-  name: string
-  dev: boolean
-  clientId: string | null
-  scopes: string
-  authorizationEndpoint: string
-  tokenEndpoint: string
-  deviceAuthorizationEndpoint: string | null
-  endSessionEndpoint: string | null
-}
+export type { AuthConfig }
 
 /** What a profile keeps to renew its identity token without the user. */
 export interface StoredSignIn {
@@ -43,6 +33,8 @@ export interface SignInOptions {
   /** Opens a URL in the user's browser. */
   openBrowser: (url: string) => void
   sleep?: (ms: number) => Promise<void>
+  /** The clock, epoch ms (default: Date.now): a device code's lifetime is judged by it. */
+  now?: () => number
   timeoutMs?: number
 }
 
@@ -114,7 +106,7 @@ export function unverifiedClaims (jwt: string): Record<string, unknown> {
 }
 
 async function deviceSignIn (config: AuthConfig, options: SignInOptions): Promise<SignedIn> {
-  const { out, sleep = sleepFor } = options
+  const { out, sleep = sleepFor, now = Date.now } = options
   if (config.deviceAuthorizationEndpoint === null) throw new UsageError(`${config.name} does not offer the device flow`, 'sign in with the browser: `lockbox login --browser`')
   const clientId = config.clientId as string
   const started = await postForm(config.deviceAuthorizationEndpoint, { client_id: clientId, scope: config.scopes })
@@ -123,10 +115,10 @@ async function deviceSignIn (config: AuthConfig, options: SignInOptions): Promis
   out.notice(`To sign in, open ${uri} and enter the code ${userCode}`)
   if (complete !== undefined) out.notice(`(or open ${complete})`)
   let intervalMs = Math.max(1, Number(started.body.interval ?? 5)) * 1000
-  const expiresAt = Date.now() + Number(started.body.expires_in ?? 900) * 1000
+  const expiresAt = now() + Number(started.body.expires_in ?? 900) * 1000
   for (;;) {
     await sleep(intervalMs)
-    if (Date.now() > expiresAt) throw new LocalRefusal('the device code expired before the sign-in was completed', 'run `lockbox login` again, and enter the code within its lifetime')
+    if (now() > expiresAt) throw new LocalRefusal('the device code expired before the sign-in was completed', 'run `lockbox login` again, and enter the code within its lifetime')
     const polled = await postForm(config.tokenEndpoint, { grant_type: DEVICE_GRANT, device_code: deviceCode, client_id: clientId })
     if (polled.status === 200) return signedIn(config, polled.body, null)
     if (polled.body.error === 'authorization_pending') continue

@@ -1,40 +1,9 @@
 // Audit record shape (API.md §6), RFC 8785 canonical JSON and the per-tenant SHA-256 hash chain.
 import { hash as oneShotHash } from 'node:crypto'
+import type { AuditOperation } from './audit-operations.js'
 import { InvariantChecker, type InvariantViolation } from './invariant.js'
 
-export const AUDIT_OPERATIONS = [
-  'ServiceRequestOpened',
-  'ServiceRequestClosed',
-  'LockboxRequestCreated',
-  'LockboxRequestManagerApproved',
-  'LockboxRequestManagerRejected',
-  'ApproversNotified',
-  'LockboxRequestApproved',
-  'LockboxRequestDenied',
-  'LockboxRequestExpired',
-  'LockboxRequestCanceled',
-  'LockboxAccessRevoked',
-  'LockboxAccessCompleted',
-  'LockboxAccessTokenIssued',
-  'ContentAccessed',
-  'ContentAccessCompleted',
-  'ContentAccessDenied',
-  'TenantSettingsUpdated',
-  'ApproverKeyRegistered',
-  'ApproverKeyRevoked',
-  // Approval policy (quorum, extension, delegation): added after the contract's list, never renamed.
-  'LockboxRequestApprovalAdded',
-  'LockboxExtensionRequested',
-  'LockboxExtensionManagerApproved',
-  'LockboxExtensionManagerRejected',
-  'LockboxExtensionApprovalAdded',
-  'LockboxExtensionApproved',
-  'LockboxExtensionDenied',
-  'LockboxExtensionExpired',
-  'ApprovalDelegated',
-  'ApprovalDelegationRevoked'
-] as const
-export type AuditOperation = typeof AUDIT_OPERATIONS[number]
+export { AUDIT_OPERATIONS, type AuditOperation } from './audit-operations.js'
 
 export type AuditResult = 'Success' | 'Failure' | 'Denied'
 export type AuditActorType = 'SupportEngineer' | 'SupportManager' | 'CustomerApprover' | 'CustomerUser' | 'System'

@@ -13,6 +13,7 @@ import { normalizeIP } from '@fastify/rate-limit'
 import type { RefusalBudgetConfig } from '../../config/schema.js'
 import type { AuditDraft } from '../domain/audit.js'
 import { RefusalSummaries, summaryDraft, type RefusalTally } from './refusal-summaries.js'
+import type { Log } from '../log.js'
 
 /** Counts one refusal against `key`'s budget of `max` per window: over it or not, and for how long. */
 export type BudgetCounter = (key: string, max: number) => Promise<{ exceeded: boolean, retryAfterSeconds: number }>
@@ -32,7 +33,7 @@ export interface RefusalBudgetDeps {
   /** Appends a summary record; resolves once durable. */
   record: (draft: AuditDraft) => Promise<unknown>
   now: () => number
-  log: { warn: (obj: object, msg: string) => void, error: (obj: object, msg: string) => void }
+  log: Log
 }
 
 /** Throttled answers held back (`delayMs`) at once; past this many, they go out at once: memory stays bounded. */

@@ -5,6 +5,8 @@
 export const DEV_OIDC_PREFIX = '/dev/oidc'
 /** The one public client: the admin center and the CLI. ID tokens are issued to it, so it is also the audience. */
 export const DEV_CLIENT_ID = 'lockbox-gateway'
+/** The dev provider issues identity tokens to its one client: that client is their audience. */
+export const DEV_AUDIENCE = DEV_CLIENT_ID
 export const DEV_SCOPES = 'openid profile email offline_access'
 
 /** The redirect URIs of the dev client: loopback ones match on any port (RFC 8252 §7.3, a native client). */

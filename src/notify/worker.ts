@@ -3,6 +3,7 @@
 // dead-lettered after a bounded number of attempts.
 import type { AuditDraft } from '../domain/audit.js'
 import type { OutboxMessage, OutboxOutcome } from './types.js'
+import type { Log } from '../log.js'
 
 export interface OutboxPort {
   /** Up to `limit` pending messages due at `now`, leased to this worker for `leaseMs`. */
@@ -11,17 +12,11 @@ export interface OutboxPort {
   settle: (message: OutboxMessage, outcome: OutboxOutcome, audit: AuditDraft[]) => Promise<void>
 }
 
-export interface DeliveryLog {
-  info: (obj: object, msg: string) => void
-  warn: (obj: object, msg: string) => void
-  error: (obj: object, msg: string) => void
-}
-
 export interface NotifierOptions {
   outbox: OutboxPort
   senders: Partial<Record<OutboxMessage['channel'], (message: OutboxMessage) => Promise<void>>>
   now: () => number
-  log: DeliveryLog
+  log: Log
   /** Called after each attempt, for metrics. */
   onAttempt?: (message: OutboxMessage, result: 'sent' | 'retry' | 'dead') => void
   maxAttempts?: number

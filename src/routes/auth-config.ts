@@ -2,25 +2,11 @@
 // the issuer, the public client id, the scopes and the provider's endpoints. Unauthenticated: it
 // is asked before anyone has a token, and holds nothing secret.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import Type from 'typebox'
 import type { Config } from '../../config/schema.js'
 import { DEV_CLIENT_ID, DEV_OIDC_PREFIX, DEV_SCOPES } from '../identity/dev-client.js'
-import { problems } from './schemas.js'
+import { AuthConfig, problems } from './schemas.js'
 
 const DEFAULT_SCOPES = 'openid profile email offline_access'
-
-const Url = Type.String({ format: 'uri' })
-const AuthConfig = Type.Object({
-  issuer: Type.String(),
-  name: Type.String({ description: 'What the sign-in button calls the provider' }),
-  dev: Type.Boolean({ description: 'true: the built-in dev provider (anyone can sign in as anyone)' }),
-  clientId: Type.Union([Type.String(), Type.Null()], { description: 'The public client to sign in with; null: no interactive sign-in, paste a token' }),
-  scopes: Type.String(),
-  authorizationEndpoint: Url,
-  tokenEndpoint: Url,
-  deviceAuthorizationEndpoint: Type.Union([Url, Type.Null()]),
-  endSessionEndpoint: Type.Union([Url, Type.Null()])
-})
 
 export default async function authConfigRoutes (app: FastifyInstance, options: { config: Config }): Promise<void> {
   const { oidc } = options.config

@@ -6,19 +6,18 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type Provider from 'oidc-provider'
 import type { Config } from '../../config/schema.js'
 import { DEV_OIDC_PREFIX } from '../identity/dev-client.js'
+import type { DevIssuer } from '../identity/dev-issuer.js'
 import { DEV_PAGE_CSP, escapeHtml, page } from '../identity/dev-provider-pages.js'
 
 export interface DevOidcRouteOptions {
   config: Config
+  issuer: DevIssuer
 }
 
 const DEFAULT_ID_TOKEN_TTL_MS = 3600_000
 
 export default async function devOidcRoutes (app: FastifyInstance, options: DevOidcRouteOptions): Promise<void> {
-  const { config } = options
-  const issuer = app.devIssuer
-  /* c8 ignore next -- app.ts registers these routes only when the dev issuer runs */
-  if (issuer === null) return
+  const { config, issuer } = options
   // Loaded here, not at start-up: a gateway with a real identity provider never loads oidc-provider.
   const { createDevProvider } = await import('../identity/dev-provider.js')
   const provider = await createDevProvider({

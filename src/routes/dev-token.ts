@@ -3,15 +3,13 @@
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import { NotFound } from '../errors.js'
+import type { DevIssuer } from '../identity/dev-issuer.js'
 import { problems } from './schemas.js'
 
 const Body = Type.Object({ user: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false })
 const DevUser = Type.Object({ id: Type.String(), name: Type.String(), tid: Type.String(), roles: Type.Array(Type.String()) })
 
-export default async function devTokenRoutes (app: FastifyInstance): Promise<void> {
-  const issuer = app.devIssuer
-  /* c8 ignore next -- app.ts registers these routes only when the dev issuer runs */
-  if (issuer === null) return
+export default async function devTokenRoutes (app: FastifyInstance, { issuer }: { issuer: DevIssuer }): Promise<void> {
   app.post<{ Body: { user: string } }>('/dev/token', {
     schema: {
       tags: ['operations'],

@@ -1,7 +1,7 @@
 // Liveness and readiness (API.md §7). Outside /v1: no identity needed, never caught by proxy auth.
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
-import { problem, sendProblem } from '../../plugins/app/problem-details.js'
+import { sendProblem, Unavailable } from '../errors.js'
 
 const Status = Type.Object({ status: Type.String() })
 /** `pid` tells which process answered, when several share the port (LOCKBOX_WORKERS). */
@@ -18,7 +18,7 @@ export default async function healthRoutes (app: FastifyInstance): Promise<void>
   app.get('/readyz', {
     schema: { tags: ['operations'], summary: 'The stores answer and the process is not draining', response: { 200: Status } }
   }, async function checkReadiness (_request, reply) {
-    if (!await app.stores.ping()) return sendProblem(reply, problem(503, 'UNAVAILABLE', 'the store does not answer'))
+    if (!await app.stores.ping()) return sendProblem(reply, new Unavailable('the store does not answer'))
     return { status: 'ready' }
   })
 }

@@ -2,7 +2,7 @@
 // LOCKBOX_METRICS_TOKEN is set, only a scraper holding it may read it.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { problem, sendProblem } from '../../plugins/app/problem-details.js'
+import { sendProblem, Unauthenticated } from '../errors.js'
 
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest()
 
@@ -18,7 +18,7 @@ export default async function metricsRoutes (app: FastifyInstance, options: { to
     schema: { tags: ['operations'], summary: 'Prometheus metrics (bearer LOCKBOX_METRICS_TOKEN when set)' }
   }, async function exposeMetrics (request: FastifyRequest, reply: FastifyReply) {
     if (expected !== null && !holdsToken(request.headers.authorization, expected)) {
-      return sendProblem(reply, problem(401, 'UNAUTHENTICATED', 'send Authorization: Bearer <LOCKBOX_METRICS_TOKEN>'))
+      return sendProblem(reply, new Unauthenticated('send Authorization: Bearer <LOCKBOX_METRICS_TOKEN>'))
     }
     const text = await app.metrics.exposition()
     return reply.header('cache-control', 'no-store').type(app.metrics.contentType).send(text)

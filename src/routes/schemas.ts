@@ -1,11 +1,15 @@
-// TypeBox schemas of the /v1 API: request validation and the OpenAPI document both come from here.
-import Type, { type TSchema } from 'typebox'
-import { AUDIT_OPERATIONS } from '../domain/audit.js'
+// TypeBox schemas of the /v1 API: request validation, the OpenAPI document and the types the CLI
+// and the admin center read answers with (api-types.ts) all come from here. Kept free of Node
+// imports: the admin center's build type-checks it too.
+import Type, { type TLiteral, type TSchema, type TUnion } from 'typebox'
+import { AUDIT_OPERATIONS } from '../domain/audit-operations.js'
 import { ACCESS_LEVELS, STATUSES, WORKLOADS } from '../domain/lockbox.js'
 import { MAX_APPROVALS_REQUIRED } from '../domain/quorum.js'
 import { EXTENSION_STATUSES } from '../domain/extension.js'
 
-const literals = <T extends readonly string[]>(values: T) => Type.Union(values.map((v) => Type.Literal(v)))
+/** A union of string literals, typed as the tuple it is built from (so `Static<>` names each value). */
+const literals = <T extends readonly string[]>(values: T): TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }> =>
+  Type.Union(values.map((v) => Type.Literal(v))) as unknown as TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }>
 
 export const Problem = Type.Object({
   type: Type.String(),
@@ -366,5 +370,56 @@ export const AuditQuery = Type.Object({
 })
 
 export const AuditExportQuery = Type.Omit(AuditQuery, ['limit', 'cursor'])
+
+/** GET /v1/me. */
+export const Me = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  email: Type.Union([Type.String(), Type.Null()]),
+  tenantId: Type.String(),
+  provider: Type.Boolean({ description: 'true for provider staff (tid = LOCKBOX_PROVIDER_TENANT_ID)' }),
+  roles: Type.Array(Type.String(), { description: 'Only the roles that count for the caller\'s organisation' })
+})
+
+const Url = Type.String({ format: 'uri' })
+/** GET /v1/auth/config. */
+export const AuthConfig = Type.Object({
+  issuer: Type.String(),
+  name: Type.String({ description: 'What the sign-in button calls the provider' }),
+  dev: Type.Boolean({ description: 'true: the built-in dev provider (anyone can sign in as anyone)' }),
+  clientId: Type.Union([Type.String(), Type.Null()], { description: 'The public client to sign in with; null: no interactive sign-in, paste a token' }),
+  scopes: Type.String(),
+  authorizationEndpoint: Url,
+  tokenEndpoint: Url,
+  deviceAuthorizationEndpoint: Type.Union([Url, Type.Null()]),
+  endSessionEndpoint: Type.Union([Url, Type.Null()])
+})
+
+/** POST /v1/requests/{id}/token. */
+export const IssuedToken = Type.Object({ accessToken: Type.String(), tokenType: Type.Literal('Bearer'), expiresAt: Type.String({ format: 'date-time' }) })
+
+/** GET /v1/audit/verify. */
+export const ChainVerification = Type.Object({
+  tenantId: Type.String(),
+  valid: Type.Boolean(),
+  records: Type.Integer(),
+  headSeq: Type.Integer(),
+  headHash: Type.String(),
+  firstInvalidSeq: Type.Union([Type.Integer(), Type.Null()]),
+  anchorSeq: Type.Optional(Type.Integer({ description: 'once retention pruned records: the seq of the last pruned one, where the walk began' })),
+  invariantViolations: Type.Array(Type.Object({
+    seq: Type.Integer({ description: 'the ContentAccessed record' }),
+    requestId: Type.String(),
+    endedBySeq: Type.Integer({ description: 'the record that ended the request before it' })
+  }), { description: 'ContentAccessed records after the record that ended their request (the first 100)' }),
+  invariantViolationCount: Type.Integer(),
+  stateMismatches: Type.Array(Type.Object({
+    requestId: Type.String(),
+    storedStatus: Type.String(),
+    chainStatus: Type.Union([Type.String(), Type.Null()]),
+    seq: Type.Integer({ description: 'the request\'s last transition record' }),
+    field: Type.String({ description: 'status, accessEndsAt or history' })
+  }), { description: 'stored requests whose state their chain does not back (edited at rest)' })
+})
 
 export const sharedSchemas = [Problem, Tenant, Delegation, ServiceRequest, SignedApproval, LockboxRequest, ApproverKey, AuditRecord, O365Record, OcsfRecord]

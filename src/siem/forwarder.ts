@@ -7,7 +7,8 @@
 // With several replicas, the cursor doubles as a lease: whoever holds it delivers the tenant.
 import { randomUUID } from 'node:crypto'
 import { GENESIS_HASH, type AuditRecord } from '../domain/audit.js'
-import { backoffMs, type DeliveryLog } from '../notify/worker.js'
+import { backoffMs } from '../notify/worker.js'
+import type { Log } from '../log.js'
 import type { AuditLog, SiemCursor, SiemCursors } from '../stores/types.js'
 
 export interface SiemSink {
@@ -25,7 +26,7 @@ export interface ForwarderOptions {
   /** The tenants to deliver (the configured ones); tenants seen in the live feed are added. */
   tenants: () => string[]
   now: () => number
-  log: DeliveryLog
+  log: Log
   /** This forwarder's name in the lease; a random one by default. */
   owner?: string
   /** Records per delivery. */

@@ -37,6 +37,11 @@ export interface Acting {
   clientIp: string | null
 }
 
+/** Who acts in a request: its verified caller (caller-identity) and its address. */
+export function actingOf (request: { caller: Caller, ip?: string }): Acting {
+  return { caller: request.caller, clientIp: request.ip ?? null }
+}
+
 export interface DraftFields {
   result?: AuditResult
   requestId?: string | null
@@ -65,18 +70,16 @@ const MAX_ATTEMPTS = 8
  * Runs a read-decide-commit step again when its compare-and-set lost a race: the next attempt
  * re-reads, so it decides on the winner's result (usually a 409 for the loser).
  */
-export async function retryOnConflict<T> (step: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; attempt < MAX_ATTEMPTS; attempt++) {
+export async function retryOnConflict<T> (step: () => Promise<T>, attempts = MAX_ATTEMPTS): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
     try {
       return await step()
     } catch (err) {
-      if (!(err instanceof ConflictError)) throw err
+      // The last attempt's conflict is passed on: the caller answers it as a 409.
+      if (!(err instanceof ConflictError) || attempt >= attempts) throw err
     }
   }
-  /* c8 ignore start -- needs MAX_ATTEMPTS consecutive lost races on one entity; a last conflict is a 409 */
-  return await step()
 }
-/* c8 ignore stop */
 
 /** Commits, or resolves false when a compare-and-set lost to someone else's change. */
 export async function commitUnlessConflict (store: LockboxStore, change: Change): Promise<boolean> {

@@ -10,10 +10,7 @@ import { expireExtension, extensionDetails } from './extensions.js'
 import type { Change } from '../stores/types.js'
 import { commitUnlessConflict, draft, type WorkflowContext } from './context.js'
 import { requestDetails, tenantOf } from './requests.js'
-
-export interface SweepLog {
-  error: (obj: object, msg: string) => void
-}
+import type { Log } from '../log.js'
 
 /** The change that writes down a time-driven transition, or a due reminder; null when none is due. */
 async function dueChange (ctx: WorkflowContext, req: LockboxRequest, now: number): Promise<Required<Pick<Change, 'notifications'>> & Change | null> {
@@ -82,7 +79,7 @@ export async function sweepOnce (ctx: WorkflowContext): Promise<number> {
 }
 
 /** Sweeps every `intervalMs` until stopped; a failing pass is logged and the next one tries again. */
-export function startSweeper (ctx: WorkflowContext, intervalMs: number, log: SweepLog): { stop: () => Promise<void> } {
+export function startSweeper (ctx: WorkflowContext, intervalMs: number, log: Log): { stop: () => Promise<void> } {
   let running: Promise<unknown> = Promise.resolve()
   const timer = setInterval(() => {
     running = sweepOnce(ctx).catch((err: unknown) => { log.error({ err }, 'expiry sweep failed') })

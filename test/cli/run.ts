@@ -27,6 +27,8 @@ export interface RunOptions {
   env?: Record<string, string | undefined>
   /** Written to the child's stdin, which is then closed. */
   input?: string
+  /** The in-process CLI's clock (default: the real one); a child always runs on the real clock. */
+  now?: () => number
 }
 
 /** The environment of a child: the caller's, without anything that would pick another gateway or profile. */
@@ -85,7 +87,7 @@ export async function runInProcess (args: string[], options: RunOptions = {}): P
   const stdin = new PassThrough()
   stdin.end(options.input ?? '')
   try {
-    const code = await run(['node', 'lockbox', ...args], { stdout, stderr, stdin, env: childEnv({ LOCKBOX_CONFIG_DIR: own?.path, ...options.env }) })
+    const code = await run(['node', 'lockbox', ...args], { stdout, stderr, stdin, env: childEnv({ LOCKBOX_CONFIG_DIR: own?.path, ...options.env }), now: options.now })
     return { code, signal: null, stdout: stdout.text(), stderr: stderr.text() }
   } finally {
     own?.remove()
@@ -118,7 +120,8 @@ export async function startCliHarness (): Promise<CliHarness> {
     url,
     configDir: config.path,
     env,
-    lockbox: async (args, options = {}) => await runInProcess(args, { ...options, env: { ...env, ...options.env } }),
+    // In process, the CLI runs on the app's clock.
+    lockbox: async (args, options = {}) => await runInProcess(args, { now: h.app.now, ...options, env: { ...env, ...options.env } }),
     child: async (args, options = {}) => await runCli(args, { ...options, env: { ...env, ...options.env } }),
     async close () {
       await h.close()

@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { AuditDraft } from '../../src/domain/audit.js'
 import { MAX_HELD, RefusalBudget, type BudgetCounter, type UnauthenticatedRefusal } from '../../src/gateway/refusal-budget.js'
+import { quietLog } from '../../src/log.js'
 
 const CONFIG = { perAddress: 2, perTenant: 3, windowMs: 60_000, delayMs: 0, summaryIntervalMs: 3_600_000, maxSources: 10 }
 
@@ -24,7 +25,7 @@ function counting (): { counter: BudgetCounter, keys: string[] } {
 }
 
 function budget (record: (draft: AuditDraft) => Promise<unknown>, errors: object[] = []): RefusalBudget {
-  const b = new RefusalBudget(CONFIG, { record, now: () => Date.parse('2026-01-05T10:00:00Z'), log: { warn: () => {}, error: (obj) => { errors.push(obj) } } })
+  const b = new RefusalBudget(CONFIG, { record, now: () => Date.parse('2026-01-05T10:00:00Z'), log: { ...quietLog, error: (obj) => { errors.push(obj) } } })
   t.teardown(async () => { await b.close() })
   return b
 }
@@ -106,7 +107,7 @@ t.test('writes the summaries every interval', async (t) => {
   const b = new RefusalBudget({ ...CONFIG, summaryIntervalMs: 1000 }, {
     record: async (draft) => { written.push(draft); wrote() },
     now: Date.now,
-    log: { warn: () => {}, error: () => {} }
+    log: quietLog
   })
   t.teardown(async () => { await b.close() })
   const done = new Promise<void>((resolve) => { wrote = resolve })
@@ -119,7 +120,7 @@ t.test('writes the summaries every interval', async (t) => {
 })
 
 t.test('holds throttled answers back, a bounded number at once', async (t) => {
-  const b = new RefusalBudget({ ...CONFIG, delayMs: 10_000 }, { record: async () => {}, now: Date.now, log: { warn: () => {}, error: () => {} } })
+  const b = new RefusalBudget({ ...CONFIG, delayMs: 10_000 }, { record: async () => {}, now: Date.now, log: quietLog })
   t.teardown(async () => { await b.close() })
   const over: BudgetCounter = async () => ({ exceeded: true, retryAfterSeconds: 7 })
   const answered: number[] = []

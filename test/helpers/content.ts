@@ -34,13 +34,4 @@ export async function contentRecords (h: TestApp, requestId: string | null, oper
   return await auditOf(h, `tenantId=${tenantId}&operation=${operations}${requestId === null ? '' : `&requestId=${requestId}`}`)
 }
 
-/** Polls until `check` holds or 5 s pass: for records written after a response, never a timing claim. */
-export async function eventually<T> (what: string, probe: () => Promise<T>, check: (value: T) => boolean): Promise<T> {
-  const giveUpAt = Date.now() + 5000
-  for (;;) {
-    const value = await probe()
-    if (check(value)) return value
-    if (Date.now() > giveUpAt) throw new Error(`${what}: still not true after 5 s: ${JSON.stringify(value)}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-}
+export { eventually } from './eventually.js'

@@ -1,6 +1,7 @@
 // A minimal user agent for the dev OpenID provider's pages: plain fetch with a cookie jar, following
 // redirects by hand so a test sees where the provider sends the user (the client's redirect URI).
 import { createHash, randomBytes } from 'node:crypto'
+import type { AuthConfig as ApiAuthConfig } from '../../src/routes/api-types.js'
 
 export class Agent {
   readonly cookies = new Map<string, string>()
@@ -57,17 +58,8 @@ export function claimsOf (jwt: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(jwt.split('.')[1] as string, 'base64url').toString('utf8')) as Record<string, unknown>
 }
 
-export interface AuthConfig {
-  issuer: string
-  name: string
-  dev: boolean
-  clientId: string
-  scopes: string
-  authorizationEndpoint: string
-  tokenEndpoint: string
-  deviceAuthorizationEndpoint: string | null
-  endSessionEndpoint: string | null
-}
+/** GET /v1/auth/config of a gateway that offers interactive sign-in: it names its public client. */
+export type AuthConfig = ApiAuthConfig & { clientId: string }
 
 export interface CodeSignIn {
   /** Where the provider sent the user back to. */

@@ -1,7 +1,8 @@
 // Reads a Server-Sent Events stream over a real socket and collects its events.
 import { request, type IncomingMessage } from 'node:http'
+import { SseParser, type SseEvent } from '../../admin/src/sse.js'
 
-export interface SseEvent { id: string | null, event: string, data: string }
+export type { SseEvent }
 
 export interface SseClient {
   status: number
@@ -18,26 +19,12 @@ export async function openSse (url: string, token: string): Promise<SseClient> {
     const req = request(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' } }, (res) => {
       const events: SseEvent[] = []
       let raw = ''
-      let buffer = ''
+      const parser = new SseParser((event) => { events.push(event) })
       const waiters: Array<() => void> = []
       res.setEncoding('utf8')
       res.on('data', (chunk: string) => {
         raw += chunk
-        buffer += chunk
-        let end
-        while ((end = buffer.indexOf('\n\n')) !== -1) {
-          const block = buffer.slice(0, end)
-          buffer = buffer.slice(end + 2)
-          let id: string | null = null
-          let event = 'message'
-          const data: string[] = []
-          for (const line of block.split('\n')) {
-            if (line.startsWith('id: ')) id = line.slice(4)
-            else if (line.startsWith('event: ')) event = line.slice(7)
-            else if (line.startsWith('data: ')) data.push(line.slice(6))
-          }
-          if (data.length > 0) events.push({ id, event, data: data.join('\n') })
-        }
+        parser.push(chunk)
         for (const wake of waiters.splice(0)) wake()
       })
       resolve({

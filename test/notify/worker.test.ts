@@ -1,8 +1,9 @@
 import t from 'tap'
 import { backoffMs, Notifier } from '../../src/notify/worker.js'
-import { storeOutbox } from '../../plugins/app/notifications.js'
+import { storeOutbox } from '../../src/notify/outbox.js'
 import { startTestApp } from '../helpers/app.js'
 import { createRequest, review } from '../helpers/workflow.js'
+import { quietLog, type Log } from '../../src/log.js'
 
 t.test('backs off exponentially with jitter, up to a ceiling', async (t) => {
   t.equal(backoffMs(1, 5000, 900_000, () => 0), 2500)
@@ -13,9 +14,9 @@ t.test('backs off exponentially with jitter, up to a ceiling', async (t) => {
   t.ok(defaults >= 5000 && defaults <= 10_000)
 })
 
-function logs (): { log: { info: () => void, warn: (o: object, m: string) => void, error: (o: object, m: string) => void }, lines: string[] } {
+function logs (): { log: Log, lines: string[] } {
   const lines: string[] = []
-  return { lines, log: { info: () => {}, warn: (_o, m) => { lines.push(`warn ${m}`) }, error: (_o, m) => { lines.push(`error ${m}`) } } }
+  return { lines, log: { ...quietLog, warn: (_o, m) => { lines.push(`warn ${m}`) }, error: (_o, m) => { lines.push(`error ${m}`) } } }
 }
 
 t.test('gives a message to one of two racing workers only', async (t) => {

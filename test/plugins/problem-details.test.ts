@@ -1,7 +1,6 @@
 import t from 'tap'
 import createError from '@fastify/error'
-import { toProblem } from '../../plugins/app/problem-details.js'
-import { ConflictError, InvalidState, StoreUnavailableError, Unavailable } from '../../src/errors.js'
+import { ConflictError, InvalidState, StoreUnavailableError, toProblem, Unavailable } from '../../src/errors.js'
 
 t.test('maps our errors, store failures and Fastify\'s client errors to problems', async (t) => {
   t.match(toProblem(new StoreUnavailableError('ECONNREFUSED 127.0.0.1:6379')), { status: 503, code: 'UNAVAILABLE', detail: 'the store is unavailable; try again shortly' })

@@ -1,14 +1,14 @@
 import t from 'tap'
 import Fastify from 'fastify'
-import { setTimeout as sleep } from 'node:timers/promises'
 import retention from '../../plugins/app/retention.js'
 import stores from '../../plugins/app/stores.js'
 import tenants from '../../plugins/app/tenants.js'
-import workflow from '../../plugins/app/workflow.js'
+import clockPlugin from '../../plugins/app/clock.js'
 import { START, startTestApp } from '../helpers/app.js'
 import { overwriteRecord } from '../helpers/embedded-db.js'
 import { tempDir, testConfig } from '../helpers/config.js'
 import { auditOf, createRequest } from '../helpers/workflow.js'
+import { eventually } from '../helpers/eventually.js'
 
 const DAY = 24 * 3600_000
 
@@ -18,13 +18,6 @@ interface LogLine { level: number, msg: string, pruned?: number, before?: string
 function capturedLogs (level: string): { lines: LogLine[], logger: { level: string, stream: { write: (line: string) => void } } } {
   const lines: LogLine[] = []
   return { lines, logger: { level, stream: { write: (line) => { lines.push(JSON.parse(line) as LogLine) } } } }
-}
-
-async function until (what: string, condition: () => boolean | Promise<boolean>): Promise<void> {
-  for (let tries = 0; !await condition(); tries++) {
-    if (tries === 2000) throw new Error(`${what} never happened`)
-    await sleep(5)
-  }
 }
 
 t.test('prunes the records older than the retention once the app is ready', async (t) => {
@@ -39,7 +32,7 @@ t.test('prunes the records older than the retention once the app is ready', asyn
   const logs = capturedLogs('info')
   const h = await startTestApp({ dataDir: dir.path, config, overrides: { now: () => START + 2 * DAY, logger: logs.logger } })
   t.teardown(h.close)
-  await until('the first prune', () => logs.lines.some((line) => line.msg === 'audit retention: pruned records'))
+  await eventually('the first prune', () => logs.lines.some((line) => line.msg === 'audit retention: pruned records'))
   t.match(logs.lines.find((line) => line.pruned !== undefined), { level: 30, pruned: oldRecords.length, before: new Date(START + DAY).toISOString() })
   t.same(await auditOf(h, `requestId=${old.id}`), [])
 
@@ -58,24 +51,24 @@ t.test('prunes again on its interval, logging a failed run and catching up on th
   const now = (): number => clock
   const logs = capturedLogs('debug')
   const app = Fastify({ logger: logs.logger })
+  await app.register(clockPlugin, { now })
   await app.register(stores, { config, now })
   await app.register(tenants, { config })
-  await app.register(workflow, { config, now, sweep: false })
   await app.register(retention, { config, intervalMs: 10 })
   t.teardown(() => app.close())
   await app.ready()
-  await until('a run with nothing to prune', () => logs.lines.some((line) => line.pruned === 0 && line.level === 20))
+  await eventually('a run with nothing to prune', () => logs.lines.some((line) => line.pruned === 0 && line.level === 20))
 
   const draft = { tenantId: 'contoso', operation: 'ContentAccessed', result: 'Success', actor: { id: 'eng-ada', type: 'SupportEngineer' }, clientIp: null, requestId: null, workload: 'exchange', object: null, details: {} } as const
   await app.stores.lockbox.commit({ tenantId: 'contoso', audit: [draft, draft, draft] })
   // The oldest record made unreadable: every run fails on it until it is put back.
   const original = await overwriteRecord(dir.path, 0, 'not a record')
   clock = START + 2 * DAY
-  await until('a failed run', () => logs.lines.some((line) => line.level === 50))
+  await eventually('a failed run', () => logs.lines.some((line) => line.level === 50))
   t.match(logs.lines.find((line) => line.level === 50), { msg: 'audit retention failed; the next run tries again', err: { message: /JSON/ } })
   t.match(await app.stores.audit.head('contoso'), { seq: 3 }, 'nothing was lost to the failure')
 
   await overwriteRecord(dir.path, 0, original)
-  await until('a run that prunes', () => logs.lines.some((line) => line.pruned === 3))
+  await eventually('a run that prunes', () => logs.lines.some((line) => line.pruned === 3))
   t.match(await app.stores.audit.verify('contoso'), { valid: true, records: 0, anchorSeq: 3 })
 })

@@ -1,7 +1,6 @@
 // Builders and helpers for the store contract: realistic values made with the domain's own functions.
 import type tap from 'tap'
 import { randomUUID } from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { AuditDraft, AuditOperation } from '../../src/domain/audit.js'
 import { createRequest, iso, transition, type HistoryActor, type LockboxEvent, type LockboxOperation, type LockboxRequest } from '../../src/domain/lockbox.js'
 import type { ServiceRequest } from '../../src/domain/tenant.js'
@@ -25,14 +24,6 @@ export async function openFor (t: Test, open: OpenStores): Promise<Stores> {
   const stores = await open()
   t.teardown(() => stores.close())
   return stores
-}
-
-/** Polls: a backend may deliver events after the commit resolves. */
-export async function waitFor (condition: () => boolean): Promise<void> {
-  for (let tries = 0; !condition(); tries++) {
-    if (tries === 1000) throw new Error('condition never became true')
-    await sleep(5)
-  }
 }
 
 export function newRequest (spec: { tenantId?: string, requester?: string, serviceRequestNumber?: string, at?: number } = {}): LockboxRequest {

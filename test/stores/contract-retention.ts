@@ -5,7 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { AuditRecord } from '../../src/domain/audit.js'
 import { ConflictError } from '../../src/errors.js'
 import type { Change, Stores } from '../../src/stores/types.js'
-import { draft, newRequest, openFor, waitFor, type OpenStores, type Test } from './contract-fixtures.js'
+import { draft, newRequest, openFor, type OpenStores, type Test } from './contract-fixtures.js'
+import { eventually } from '../helpers/eventually.js'
 
 /** Commits each change a few milliseconds after the one before, so that every commit has its own time. */
 async function commitSpaced (stores: Stores, changes: Change[]): Promise<AuditRecord[][]> {
@@ -103,17 +104,19 @@ export function retentionContract (t: Test, open: OpenStores): void {
       { tenantId: 'contoso', audit: [draft('ContentAccessed', { requestId: request.id }), draft('ContentAccessCompleted', { requestId: request.id })] }
     ])
     await t.rejects(stores.lockbox.commit({ tenantId: 'contoso', requests: [{ value: request, expectedVersion: 0 }], audit: [draft('LockboxRequestCreated')] }), ConflictError)
-    await waitFor(() => early.length >= 3 && late.length >= 3)
+    await eventually('early.length >= 3 && late.length >= 3', () => early.length >= 3 && late.length >= 3)
     t.same(early, committed, 'the batches as committed, and nothing of the refused commit')
     t.same(late, committed)
 
     unsubscribeEarly()
     const more = await stores.lockbox.commit({ tenantId: 'contoso', audit: [draft('ContentAccessed')] })
-    await waitFor(() => late.length >= 4)
+    await eventually('late.length >= 4', () => late.length >= 4)
     t.same(late[3], more)
-    await sleep(20)
+    // A marker committed after: once the listener has it, anything owed before it has arrived.
+    const [marker] = await stores.lockbox.commit({ tenantId: 'contoso', audit: [draft('ContentAccessCompleted')] }) as [AuditRecord]
+    await eventually('the marker', () => late.flat().some((record) => record.id === marker.id))
     t.equal(early.length, 3, 'nothing after unsubscribing')
-    t.equal(late.length, 4, 'and nothing twice')
+    t.equal(late.length, 5, 'and nothing twice')
   })
 
   t.test('delivers concurrent commits in each chain\'s order, each record once', async (t) => {
@@ -125,11 +128,13 @@ export function retentionContract (t: Test, open: OpenStores): void {
       tenantId: tenantOf(index),
       audit: Array.from({ length: 1 + (index % 2) }, () => draft('ContentAccessed', { tenantId: tenantOf(index) }))
     })))
-    await waitFor(() => delivered.length >= 45)
+    await eventually('delivered.length >= 45', () => delivered.length >= 45)
     for (const [tenantId, count] of [['contoso', 15], ['fabrikam', 30]] as const) {
       t.same(delivered.filter((record) => record.tenantId === tenantId).map((record) => record.seq), Array.from({ length: count }, (_, index) => index + 1), tenantId)
     }
-    await sleep(20)
-    t.equal(delivered.length, 45)
+    // A marker committed after the rest: once it has arrived, a record delivered twice would have too.
+    const [marker] = await stores.lockbox.commit({ tenantId: 'contoso', audit: [draft('ContentAccessCompleted')] }) as [AuditRecord]
+    await eventually('the marker', () => delivered.some((record) => record.id === marker.id))
+    t.equal(delivered.length, 46)
   })
 }

@@ -13,7 +13,8 @@ import { quorumContract } from './contract-quorum.js'
 import { retentionContract } from './contract-retention.js'
 import { siemCursorsContract } from './contract-siem.js'
 import { passkeysContract } from './contract-passkeys.js'
-import { advance, draft, MINUTE, newRequest, newServiceRequest, next, openFor, storeRequest, T0, waitFor, type OpenStores, type Test } from './contract-fixtures.js'
+import { advance, draft, MINUTE, newRequest, newServiceRequest, next, openFor, storeRequest, T0, type OpenStores, type Test } from './contract-fixtures.js'
+import { eventually } from '../helpers/eventually.js'
 
 export type { OpenStores, Test }
 
@@ -150,7 +151,7 @@ export function storeContract (t: Test, open: OpenStores): void {
 
     await advance(stores, (await stores.lockbox.getRequest(revoked.id)) as LockboxRequest, 'Revoke', T0 + 3 * MINUTE, { id: 'approver-1', role: 'CustomerLockboxApprover' })
     await advance(stores, canceled, 'Cancel', T0 + 4 * MINUTE, { id: 'eng-1', role: 'SupportEngineer' })
-    await waitFor(() => events.length >= 2)
+    await eventually('events.length >= 2', () => events.length >= 2)
     t.same(events, [
       { requestId: revoked.id, tenantId: 'contoso', status: 'Revoked' },
       { requestId: canceled.id, tenantId: 'fabrikam', status: 'Completed' }
@@ -165,11 +166,11 @@ export function storeContract (t: Test, open: OpenStores): void {
     t.teardown(stores.grantEvents.subscribe((event) => late.push(event)))
     const first: GrantEvent = { requestId: 'r-1', tenantId: 'contoso', status: 'Revoked' }
     await stores.grantEvents.publish(first)
-    await waitFor(() => early.length === 1 && late.length === 1)
+    await eventually('early.length === 1 && late.length === 1', () => early.length === 1 && late.length === 1)
     unsubscribeEarly()
     const second: GrantEvent = { requestId: 'r-2', tenantId: 'contoso', status: 'Canceled' }
     await stores.grantEvents.publish(second)
-    await waitFor(() => late.length === 2)
+    await eventually('late.length === 2', () => late.length === 2)
     t.same(early, [first])
     t.same(late, [first, second])
   })

@@ -13,7 +13,8 @@ import { DATABASE_FILE, openEmbeddedStores } from '../../src/stores/embedded/ind
 import type { Change, GrantEvent, Stores } from '../../src/stores/types.js'
 import { open as openLmdb } from 'lmdb'
 import { storeContract } from './contract.js'
-import { advance, allPages, draft, MINUTE, newNotification, newRequest, newServiceRequest, next, storeRequest, T0, waitFor, type Test } from './contract-fixtures.js'
+import { advance, allPages, draft, MINUTE, newNotification, newRequest, newServiceRequest, next, storeRequest, T0, type Test } from './contract-fixtures.js'
+import { eventually } from '../helpers/eventually.js'
 
 const WRITER = fileURLToPath(new URL('../fixtures/embedded-writer.ts', import.meta.url))
 
@@ -303,7 +304,7 @@ t.test('shares the data dir with another process: one chain per tenant, and its 
   const ids = new Set<string>()
   for await (const record of stores.audit.export({})) ids.add(record.id)
   t.same([...theirs, ...ours].filter((id) => !ids.has(id)), [])
-  await waitFor(() => theirs.every((id) => streamed.some((record) => record.id === id)))
+  await eventually('theirs.every((id) => streamed.some((record) => record.id === id))', () => theirs.every((id) => streamed.some((record) => record.id === id)))
   const positions = new Map((await allPages((cursor) => stores.audit.query({ limit: 500, cursor }))).items.map((record, index) => [record.id, index]))
   t.ok(streamed.every((record, index) => index === 0 || (positions.get(record.id) as number) > (positions.get((streamed[index - 1] as AuditRecord).id) as number)), 'streamed in append order, each once')
 })
@@ -325,7 +326,7 @@ t.test('hears the grant events another process sharing the data dir publishes or
   const approved = await advance(theirs, await advance(theirs, await storeRequest(theirs, newRequest()), 'ManagerApprove', T0 + MINUTE), 'CustomerApprove', T0 + 2 * MINUTE)
   await advance(theirs, approved, 'Revoke', T0 + 3 * MINUTE)
   const committed: GrantEvent = { requestId: approved.id, tenantId: 'contoso', status: 'Revoked' }
-  await waitFor(() => heard.length >= 2)
+  await eventually('both grant events heard', () => heard.length >= 2)
   t.same(heard, [published, committed], 'the other process hears both, in order')
   t.same(own, [published, committed], 'the publishing process emitted each once, not again when its poll found them')
 })

@@ -6,8 +6,9 @@ import { openRedisStores } from '../../src/stores/redis/index.js'
 import { RedisKeys } from '../../src/stores/redis/keys.js'
 import { freshNamespace, openTestStores, removeNamespace, startRedisCluster } from '../helpers/redis.js'
 import { storeContract } from './contract.js'
-import { draft, waitFor } from './contract-fixtures.js'
+import { draft } from './contract-fixtures.js'
 import type { GrantEvent } from '../../src/stores/types.js'
+import { eventually } from '../helpers/eventually.js'
 
 const cluster = await startRedisCluster()
 t.teardown(cluster.stop)
@@ -47,5 +48,5 @@ t.test('carries grant events between replicas through any node', async (t) => {
   const heard: GrantEvent[] = []
   t.teardown(b.grantEvents.subscribe((event) => heard.push(event)))
   await a.grantEvents.publish({ requestId: 'r-1', tenantId: 'contoso', status: 'Revoked' })
-  await waitFor(() => heard.length === 1)
+  await eventually('heard.length === 1', () => heard.length === 1)
 })

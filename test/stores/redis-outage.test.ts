@@ -6,11 +6,13 @@ import { Redis } from 'ioredis'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { AuditRecord } from '../../src/domain/audit.js'
 import { StoreUnavailableError } from '../../src/errors.js'
-import { openRedisStores, type StoreLog } from '../../src/stores/redis/index.js'
+import { openRedisStores } from '../../src/stores/redis/index.js'
+import { quietLog, type Log } from '../../src/log.js'
 import { RedisKeys } from '../../src/stores/redis/keys.js'
 import type { GrantEvent } from '../../src/stores/types.js'
 import { freePort, freshNamespace, openTestStores, startRedisServer, type RedisServer } from '../helpers/redis.js'
-import { draft, newRequest, storeRequest, waitFor, type Test } from './contract-fixtures.js'
+import { draft, newRequest, storeRequest, type Test } from './contract-fixtures.js'
+import { eventually } from '../helpers/eventually.js'
 
 const FAST = { commandTimeoutMs: 300, connectTimeoutMs: 300, maxReconnectDelayMs: 50 }
 /** Durable on return, so a restarted server still has what was acknowledged. */
@@ -22,16 +24,9 @@ async function server (t: Test, args: string[] = DURABLE, port?: number): Promis
   return started
 }
 
-async function until (condition: () => Promise<boolean>): Promise<void> {
-  for (let tries = 0; !await condition(); tries++) {
-    if (tries === 250) throw new Error('condition never became true')
-    await sleep(20)
-  }
-}
-
-function recordingLog (): StoreLog & { lines: string[] } {
+function recordingLog (): Log & { lines: string[] } {
   const lines: string[] = []
-  return { lines, info: (obj, msg) => lines.push(`info ${(obj as { client?: string }).client}: ${msg}`), warn: (obj, msg) => lines.push(`warn ${(obj as { client?: string }).client}: ${msg}`) }
+  return { ...quietLog, lines, info: (obj, msg) => lines.push(`info ${(obj as { client?: string }).client}: ${msg}`), warn: (obj, msg) => lines.push(`warn ${(obj as { client?: string }).client}: ${msg}`) }
 }
 
 t.test('refuses every call while Redis is down and resumes without reopening when it returns', async (t) => {
@@ -53,19 +48,19 @@ t.test('refuses every call while Redis is down and resumes without reopening whe
     () => stores.grantEvents.publish({ requestId: request.id, tenantId: 'contoso', status: 'Revoked' })
   ]
   for (const call of calls) await t.rejects(call(), StoreUnavailableError)
-  await waitFor(() => log.lines.includes('warn commands: Redis does not answer; reconnecting'))
+  await eventually('the log line "warn commands: Redis does not answer; reconnecting"', () => log.lines.includes('warn commands: Redis does not answer; reconnecting'))
   await sleep(300)
   t.equal(log.lines.filter((line) => line.startsWith('warn commands')).length, 1, 'an outage is logged once, not per attempt')
 
   await redis.start()
-  await waitFor(() => log.lines.includes('info commands: Redis answers again'))
+  await eventually('the log line "info commands: Redis answers again"', () => log.lines.includes('info commands: Redis answers again'))
   t.equal(await stores.ping(), true)
   t.same(await stores.lockbox.getRequest(request.id), request, 'what was acknowledged survived the restart')
   const [record] = await stores.lockbox.commit({ tenantId: 'contoso', audit: [draft('ContentAccessed')] }) as [AuditRecord]
   t.equal(record.seq, 2, 'the chain goes on')
-  await until(async () => await other.ping())
+  await eventually('other.ping()', async () => await other.ping())
   // Published until heard: the renewed subscription may take a moment to reach the server.
-  await until(async () => {
+  await eventually('an event heard on the renewed subscription', async () => {
     await other.grantEvents.publish({ requestId: 'r-2', tenantId: 'contoso', status: 'Revoked' })
     await sleep(20)
     return events.length > 0
@@ -100,14 +95,14 @@ t.test('opens while Redis is not there yet and serves once it comes', async (t) 
   t.teardown(stores.grantEvents.subscribe((event) => events.push(event)))
 
   const redis = await server(t, [], port)
-  await waitFor(() => log.lines.includes('info events: Redis answers again'))
-  await waitFor(() => log.lines.includes('info commands: Redis answers again'))
+  await eventually('the log line "info events: Redis answers again"', () => log.lines.includes('info events: Redis answers again'))
+  await eventually('the log line "info commands: Redis answers again"', () => log.lines.includes('info commands: Redis answers again'))
   t.equal(await stores.ping(), true)
   const request = await storeRequest(stores, newRequest())
   // The grant channel subscription waited for Redis and was made once it came.
   const other = await openTestStores(t, { url: redis.url }, { namespace })
   await other.grantEvents.publish({ requestId: request.id, tenantId: 'contoso', status: 'Revoked' })
-  await waitFor(() => events.length === 1)
+  await eventually('events.length === 1', () => events.length === 1)
 })
 
 t.test('closes at once when Redis is gone or hung, dropping subscriptions still waiting', async (t) => {
@@ -138,7 +133,7 @@ t.test('reports a remote batch it cannot read and goes on delivering', async (t)
   await raw.set(keys.auditStream('broken'), 'not a stream')
   await raw.publish(keys.auditChannel(), JSON.stringify({ o: 'elsewhere', t: 'broken', f: '1-1', l: '2-1' }))
   const records = await other.lockbox.commit({ tenantId: 'contoso', audit: [draft('ContentAccessed')] })
-  await waitFor(() => heard.length === 1)
+  await eventually('heard.length === 1', () => heard.length === 1)
   t.same(heard, [records])
   t.ok(log.lines.some((line) => line.endsWith('could not read audit records another replica committed')))
 })
@@ -153,7 +148,7 @@ t.test('logs the channels its Redis user may not follow, and keeps working', asy
   const stores = await openTestStores(t, { url: `redis://gateway:${encodeURIComponent('s3cret:/@')}@127.0.0.1:${redis.port}/0` }, { namespace, log })
   t.ok(log.lines.some((line) => line.startsWith('warn undefined: could not subscribe to grant events')))
   t.teardown(stores.audit.subscribe(() => {}))
-  await waitFor(() => log.lines.includes('warn undefined: could not subscribe the audit record channel'))
+  await eventually('the log line "warn undefined: could not subscribe the audit record channel"', () => log.lines.includes('warn undefined: could not subscribe the audit record channel'))
   await storeRequest(stores, newRequest())
   t.match(await stores.audit.verify('contoso'), { valid: true, records: 1 })
 })
@@ -165,7 +160,7 @@ t.test('warns when Redis comes back without records it had acknowledged', async 
   await stores.lockbox.commit({ tenantId: 'contoso', audit: [draft('ContentAccessed'), draft('ContentAccessed')] })
   await redis.kill()
   await redis.start()
-  await until(async () => await stores.ping())
+  await eventually('stores.ping()', async () => await stores.ping())
   const [record] = await stores.lockbox.commit({ tenantId: 'contoso', audit: [draft('ContentAccessed')] }) as [AuditRecord]
   t.equal(record.seq, 1, 'the chain goes on from what Redis has')
   t.ok(log.lines.includes('warn undefined: the audit chain went back: Redis lost acknowledged records'))

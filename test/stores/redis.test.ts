@@ -1,6 +1,5 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { AuditRecord } from '../../src/domain/audit.js'
 import { effectiveStatus, type LockboxRequest } from '../../src/domain/lockbox.js'
 import { ConflictError } from '../../src/errors.js'
@@ -11,7 +10,8 @@ import type { GrantEvent, Stores } from '../../src/stores/types.js'
 import { sweepOnce } from '../../src/workflow/sweeper.js'
 import { freshNamespace, openTestStores, redisForTests, removeNamespace } from '../helpers/redis.js'
 import { storeContract } from './contract.js'
-import { advance, draft, HOUR, MINUTE, newRequest, next, PENDING_TTL, storeRequest, T0, waitFor, type Test } from './contract-fixtures.js'
+import { advance, draft, HOUR, MINUTE, newRequest, next, PENDING_TTL, storeRequest, T0, type Test } from './contract-fixtures.js'
+import { eventually } from '../helpers/eventually.js'
 import { relyingPartyOf } from '../../src/passkeys/webauthn.js'
 
 const url = await redisForTests(t)
@@ -47,12 +47,12 @@ t.test('shares requests, records and grant events between replicas', async (t) =
   const approved = await approve(b, created)
   t.same(await a.lockbox.getRequest(created.id), approved)
   await advance(a, approved, 'Revoke', T0 + 3 * MINUTE)
-  await waitFor(() => onB.length === 1)
+  await eventually('onB.length === 1', () => onB.length === 1)
   t.same(onA, [{ requestId: created.id, tenantId: 'contoso', status: 'Revoked' }], 'the committing replica hears it once, not again from Redis')
   t.same(onB, onA, 'the other replica hears it through Redis')
 
   await b.grantEvents.publish({ requestId: 'r-9', tenantId: 'fabrikam', status: 'Canceled' })
-  await waitFor(() => onA.length === 2 && onB.length === 2)
+  await eventually('onA.length === 2 && onB.length === 2', () => onA.length === 2 && onB.length === 2)
   t.same(onA[1], { requestId: 'r-9', tenantId: 'fabrikam', status: 'Canceled' })
   t.same(onB[1], onA[1])
   t.same((await b.audit.query({ requestId: created.id, limit: 10 })).items.map((record) => record.operation),
@@ -65,12 +65,17 @@ t.test('feeds the other replica\'s live stream with each batch once, and only wh
   const unsubscribe = b.audit.subscribe((records) => heard.push(records))
   const first = await a.lockbox.commit({ tenantId: 'contoso', audit: [draft('ContentAccessed'), draft('ContentAccessCompleted')] })
   const second = await a.lockbox.commit({ tenantId: 'fabrikam', audit: [draft('ContentAccessed', { tenantId: 'fabrikam' })] })
-  await waitFor(() => heard.length === 2)
+  await eventually('heard.length === 2', () => heard.length === 2)
   t.same(heard, [first, second])
+  // A second listener sees a marker committed after the batch under test: once it has, that batch
+  // would have reached the first listener too.
+  const seen: AuditRecord[] = []
+  t.teardown(b.audit.subscribe((records) => seen.push(...records)))
   unsubscribe()
   unsubscribe()
   await a.lockbox.commit({ tenantId: 'contoso', audit: [draft('ContentAccessed')] })
-  await sleep(50)
+  const [marker] = await a.lockbox.commit({ tenantId: 'contoso', audit: [draft('ContentAccessCompleted')] }) as [AuditRecord]
+  await eventually('the marker on the other replica', () => seen.some((record) => record.id === marker.id))
   t.equal(heard.length, 2, 'nothing after unsubscribing')
 })
 
@@ -177,7 +182,7 @@ t.test('ignores messages on its channels that it did not write', async (t) => {
   for (const message of ['not json', 'null', '7', '{"o":"x"}', '{"o":"x","e":{"requestId":1}}']) await raw.publish(keys.grantChannel(), message)
   for (const message of ['not json', '{"o":"x","t":"contoso"}', '{"o":"x","t":"contoso","f":"1-1","l":"2-2"}']) await raw.publish(keys.auditChannel(), message)
   await raw.publish(keys.grantChannel(), JSON.stringify({ o: 'x', e: { requestId: 'r-1', tenantId: 'contoso', status: 'Revoked' } }))
-  await waitFor(() => events.length === 1)
+  await eventually('events.length === 1', () => events.length === 1)
   t.same(events, [{ requestId: 'r-1', tenantId: 'contoso', status: 'Revoked' }])
   t.same(records, [], 'a range with no records delivers nothing')
 })
@@ -296,10 +301,10 @@ t.test('tells grant listeners when the subscription was renewed after its connec
   t.equal(await admin.call('CLIENT', 'KILL', 'ID', subscriber as string), 1)
   const lost: GrantEvent = { requestId: 'lost', tenantId: 'contoso', status: 'Revoked' }
   await a.grantEvents.publish(lost)
-  await waitFor(() => renewals === 1)
+  await eventually('renewals === 1', () => renewals === 1)
   t.same(events, [], 'what was published while the connection was down is lost')
   const heard: GrantEvent = { requestId: 'heard', tenantId: 'contoso', status: 'Revoked' }
   await a.grantEvents.publish(heard)
-  await waitFor(() => events.length === 1)
+  await eventually('events.length === 1', () => events.length === 1)
   t.same(events, [heard], 'the subscription is live again when the listeners are told')
 })

@@ -1,8 +1,10 @@
 import t from 'tap'
 import { startSweeper, sweepOnce } from '../../src/workflow/sweeper.js'
 import { commitUnlessConflict, draft, retryOnConflict } from '../../src/workflow/context.js'
+import { ConflictError } from '../../src/errors.js'
 import { startTestApp } from '../helpers/app.js'
 import { auditOf, createRequest } from '../helpers/workflow.js'
+import { quietLog } from '../../src/log.js'
 
 const HOUR = 3600_000
 
@@ -23,7 +25,7 @@ t.test('sweeps in the background until stopped, and survives a failing pass', as
   const req = await createRequest(h)
   h.advance(HOUR)
   const errors: object[] = []
-  const sweeper = startSweeper(h.app.workflow, 10, { error: (obj) => { errors.push(obj) } })
+  const sweeper = startSweeper(h.app.workflow, 10, { ...quietLog, error: (obj) => { errors.push(obj) } })
   const deadline = Date.now() + 5000
   while ((await auditOf(h, `requestId=${req.id}&operation=LockboxRequestExpired`)).length === 0) {
     if (Date.now() > deadline) throw new Error('the sweeper never wrote the expiry')
@@ -67,6 +69,11 @@ t.test('retries a step only when it lost a compare-and-set', async (t) => {
   let calls = 0
   await t.rejects(retryOnConflict(async () => { calls++; throw new Error('disk full') }), /disk full/)
   t.equal(calls, 1, 'any other failure is passed on at once')
+  calls = 0
+  await t.rejects(retryOnConflict(async () => { calls++; throw new ConflictError('lost again') }), ConflictError)
+  t.equal(calls, 8, 'a conflict on every attempt is passed on after the last one')
+  calls = 0
+  t.equal(await retryOnConflict(async () => { if (++calls < 3) throw new ConflictError('lost'); return 'won' }, 3), 'won', 'a step that wins on its last attempt')
 })
 
 t.test('fills a draft\'s optional fields with nulls', async (t) => {

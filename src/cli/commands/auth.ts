@@ -72,7 +72,7 @@ export function registerAuth (program: Command): void {
       } else if (options.device === true || options.browser === true || ctx.io.stdin.isTTY === true) {
         // On a terminal (or when asked), the sign-in people expect; a pipe still hands over a token.
         const flow = options.device === true ? 'device' : options.browser === true ? 'browser' : undefined
-        signedIn = await signIn(await authConfig(ctx.client), { out: ctx.out, flow, openBrowser: browserOpener(ctx.io.env) })
+        signedIn = await signIn(await authConfig(ctx.client), { out: ctx.out, flow, openBrowser: browserOpener(ctx.io.env), now: ctx.now })
       } else {
         signedIn = { idToken: await tokenFromStdin(ctx.io.stdin), signIn: null }
       }

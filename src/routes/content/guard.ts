@@ -13,30 +13,36 @@ import { checkCanonicalPath, decodeSegments, methodAllowed, parseScope, pathInSc
 import { effectiveStatus, type LockboxRequest, type Workload } from '../../domain/lockbox.js'
 import type { AuditDraft } from '../../domain/audit.js'
 import { AccessTokenError, type AccessClaims } from '../../gateway/access-token.js'
-import { GrantEndedError } from '../../errors.js'
-import { problem, sendProblem, type Problem } from '../../../plugins/app/problem-details.js'
+import { BodyNotAllowed, GrantEndedError, GrantInactive, OutOfScope, PathRejected, RateLimited, sendProblem, TokenInvalid, toProblem, Unavailable, UpgradeRefused, type Problem } from '../../errors.js'
 import { hasBody } from './forward.js'
 
 /** What the guard learned about one content request; the forwarder and the outcome record use it. */
 export interface ContentAccess {
-  accessId: string
-  workload: Workload
-  method: string
+  readonly accessId: string
+  readonly workload: Workload
+  readonly method: string
   /**
    * The path inside the workload, without the query: in its canonical spelling (checkCanonicalPath)
    * when it is canonical, so the records name exactly what was forwarded (`/tenants` + path);
    * otherwise as sent, since nothing is forwarded.
    */
-  path: string
+  readonly path: string
   /** The raw query string, without `?`, forwarded byte for byte. */
-  query: string
+  readonly query: string
+  /** performance.now() when the request arrived. */
+  readonly startedAt: number
   claims: AccessClaims | null
   grant: LockboxRequest | null
   /** Built from the checked parts: /tenants/{tenant}/{path}, the canonical `path` below /tenants. */
   upstreamPath: string
   assertion: string
-  /** performance.now() when the request arrived, and when it went upstream (0 until then). */
-  startedAt: number
+  /** The exchange's own state, apart from what was checked. */
+  readonly transfer: Transfer
+}
+
+/** One exchange's own state, from its registration for cutting until its outcome is recorded. */
+export interface Transfer {
+  /** performance.now() when it went upstream (0 until then). */
   forwardedAt: number
   bytesIn: number
   bytesOut: number
@@ -71,7 +77,7 @@ export interface GuardDeps {
   assertionFor: (claims: AccessClaims, grant: LockboxRequest) => string | Promise<string>
   /** Commits a record; with `requireApproved`, only while the store holds that grant Approved (else GrantEndedError). */
   audit: (draft: AuditDraft, requireApproved?: { requestId: string, now: number }) => Promise<unknown>
-  /** Registers the exchange for cutting (sets `access.untrack`): called before its grant is checked. */
+  /** Registers the exchange for cutting (sets `access.transfer.untrack`): called before its grant is checked. */
   register: (access: ContentAccess, request: FastifyRequest, reply: FastifyReply) => void
   /** The checks passed and the access is recorded: follow the exchange to its outcome. */
   track: (access: ContentAccess, request: FastifyRequest, reply: FastifyReply) => void
@@ -84,9 +90,12 @@ export interface GuardDeps {
   answered: (request: FastifyRequest, outcome: GuardOutcome, code: string, status: number) => void
 }
 
-/** A refusal: the status and code the client sees, and the reason the audit record keeps. */
+/** A refusal: the problem the client sees (from one of our typed errors), and the reason the audit record keeps. */
 class Refusal {
-  constructor (readonly status: number, readonly code: string, readonly reason: string, readonly detail: string) {}
+  readonly answer: Problem
+  constructor (error: Error, readonly reason: string) {
+    this.answer = toProblem(error)
+  }
 }
 
 const MAX_RECORDED_PATH = 1024
@@ -110,24 +119,24 @@ function bearerToken (header: string | undefined): string | null {
 /** Step 1. A refused token surfaces as an AccessTokenError, thrown or rejected; the guard maps it to 401. */
 function verifiedClaims (deps: GuardDeps, request: FastifyRequest): AccessClaims | Promise<AccessClaims> {
   const token = bearerToken(request.headers.authorization)
-  if (token === null) throw new Refusal(401, 'TOKEN_INVALID', 'missing access token', 'send Authorization: Bearer <access token> (POST /v1/requests/{id}/token)')
+  if (token === null) throw new Refusal(new TokenInvalid('send Authorization: Bearer <access token> (POST /v1/requests/{id}/token)'), 'missing access token')
   return deps.verifyToken(token)
 }
 
 /** Steps 2 and 3: canonical path, then tenant, workload, scope and method against the token. */
 function requireTokenScope (deps: GuardDeps, access: ContentAccess, claims: AccessClaims, check: PathCheck): void {
-  if (!check.ok) throw new Refusal(400, 'PATH_REJECTED', `path rejected: ${check.reason}`, `the path is not canonical (${check.reason}); it is rejected, never repaired`)
+  if (!check.ok) throw new Refusal(new PathRejected(`the path is not canonical (${check.reason}); it is rejected, never repaired`), `path rejected: ${check.reason}`)
   const [tenantSegment, ...rest] = check.segments.slice(1)
-  if (claims.workload !== deps.workload) throw new Refusal(403, 'OUT_OF_SCOPE', 'token is for another workload', `this token grants ${claims.workload}, not ${deps.workload}`)
+  if (claims.workload !== deps.workload) throw new Refusal(new OutOfScope(`this token grants ${claims.workload}, not ${deps.workload}`), 'token is for another workload')
   if (tenantSegment === undefined || decodeURIComponent(tenantSegment) !== claims.tenantId) {
-    throw new Refusal(403, 'OUT_OF_SCOPE', 'token is for another tenant', `this token grants tenant ${claims.tenantId} only`)
+    throw new Refusal(new OutOfScope(`this token grants tenant ${claims.tenantId} only`), 'token is for another tenant')
   }
   const scope = scopeOf(claims)
   if (scope === null || !pathInScope(decodeSegments(rest), scope)) {
-    throw new Refusal(403, 'OUT_OF_SCOPE', 'path outside the granted scope', `this token grants ${claims.scope} only`)
+    throw new Refusal(new OutOfScope(`this token grants ${claims.scope} only`), 'path outside the granted scope')
   }
   if (!methodAllowed(access.method, claims.accessLevel)) {
-    throw new Refusal(403, 'OUT_OF_SCOPE', 'method beyond the access level', `${access.method} needs readwrite access; this token grants ${claims.accessLevel}`)
+    throw new Refusal(new OutOfScope(`${access.method} needs readwrite access; this token grants ${claims.accessLevel}`), 'method beyond the access level')
   }
   access.upstreamPath = `/tenants${access.path}`
 }
@@ -169,11 +178,16 @@ function grantsClaims (grant: LockboxRequest, claims: AccessClaims): boolean {
 function requireApprovedGrant (deps: GuardDeps, claims: AccessClaims, grant: LockboxRequest | null): LockboxRequest {
   if (grant === null || grant.requester.id !== claims.actor || grant.tenantId !== claims.tenantId ||
     grant.workload !== claims.workload || !grantsClaims(grant, claims)) {
-    throw new Refusal(403, 'GRANT_INACTIVE', 'token does not match an approved request', 'the request behind this token does not grant this access')
+    throw new Refusal(new GrantInactive('the request behind this token does not grant this access'), 'token does not match an approved request')
   }
   const status = effectiveStatus(grant, deps.now())
-  if (status !== 'Approved') throw new Refusal(403, 'GRANT_INACTIVE', `request is ${status}`, `the lockbox request behind this token is ${status}`)
+  if (status !== 'Approved') throw grantEnded(status)
   return grant
+}
+
+/** The grant behind the token is no longer Approved (checked by the guard, or by the store at commit). */
+function grantEnded (status: string): Refusal {
+  return new Refusal(new GrantInactive(`the lockbox request behind this token is ${status}`), `request is ${status}`)
 }
 
 /** The client's address, or null once it is unknown (a client that reset its connection has none). */
@@ -218,12 +232,12 @@ async function refuse (deps: GuardDeps, request: FastifyRequest, reply: FastifyR
     const retryAfter = await deps.throttle(request, tenantId, refusal.reason)
     if (retryAfter !== null) {
       reply.header('retry-after', String(retryAfter))
-      return answerFromGuard(deps, request, reply, 'denied', problem(429, 'RATE_LIMITED', `too many refused requests from this address; retry in ${retryAfter} s`))
+      return answerFromGuard(deps, request, reply, 'denied', toProblem(new RateLimited(`too many refused requests from this address; retry in ${retryAfter} s`)))
     }
   }
-  let answer: Problem = problem(refusal.status, refusal.code, refusal.detail)
+  let answer = refusal.answer
   // A 503 (shutting down) refuses no one's right: the gateway could not serve it.
-  let outcome: GuardOutcome = refusal.status === 503 ? 'unavailable' : 'denied'
+  let outcome: GuardOutcome = answer.status === 503 ? 'unavailable' : 'denied'
   if (tenantId !== null) {
     try {
       await deps.audit({
@@ -235,11 +249,11 @@ async function refuse (deps: GuardDeps, request: FastifyRequest, reply: FastifyR
         requestId: claims?.requestId ?? null,
         workload: access.workload,
         object: access.path.slice(0, MAX_RECORDED_PATH),
-        details: { accessId: access.accessId, method: access.method, path: access.path.slice(0, MAX_RECORDED_PATH), reason: refusal.reason, status: refusal.status }
+        details: { accessId: access.accessId, method: access.method, path: access.path.slice(0, MAX_RECORDED_PATH), reason: refusal.reason, status: answer.status }
       })
     } catch (err) {
       request.log.error({ err }, 'could not record a content refusal')
-      answer = problem(503, 'UNAVAILABLE', 'the audit log is unavailable; nothing was forwarded')
+      answer = toProblem(new Unavailable('the audit log is unavailable; nothing was forwarded'))
       outcome = 'unavailable'
     }
   } else {
@@ -249,8 +263,8 @@ async function refuse (deps: GuardDeps, request: FastifyRequest, reply: FastifyR
 }
 
 function untrack (access: ContentAccess): void {
-  access.untrack?.()
-  access.untrack = null
+  access.transfer.untrack?.()
+  access.transfer.untrack = null
 }
 
 function answerFromGuard (deps: GuardDeps, request: FastifyRequest, reply: FastifyReply, outcome: GuardOutcome, answer: Problem): FastifyReply {
@@ -277,43 +291,45 @@ export function contentGuard (deps: GuardDeps) {
       upstreamPath: '',
       assertion: '',
       startedAt: performance.now(),
-      forwardedAt: 0,
-      bytesIn: 0,
-      bytesOut: 0,
-      cut: null,
-      upstreamFailure: null,
-      upstream: null,
-      untrack: null,
-      windowEndsAt: Number.POSITIVE_INFINITY
+      transfer: {
+        forwardedAt: 0,
+        bytesIn: 0,
+        bytesOut: 0,
+        cut: null,
+        upstreamFailure: null,
+        upstream: null,
+        untrack: null,
+        windowEndsAt: Number.POSITIVE_INFINITY
+      }
     }
     request.contentAccess = access
     try {
       // A request on a kept-alive connection while the server drains: answered as any refusal.
-      if (deps.closing()) throw new Refusal(503, 'UNAVAILABLE', 'gateway shutting down', 'the gateway is shutting down; nothing was forwarded, retry shortly')
+      if (deps.closing()) throw new Refusal(new Unavailable('the gateway is shutting down; nothing was forwarded, retry shortly'), 'gateway shutting down')
       const verified = verifiedClaims(deps, request)
       const claims = verified instanceof Promise ? await verified : verified
       access.claims = claims
       if (request.headers.upgrade !== undefined) {
-        throw new Refusal(400, 'UPGRADE_REFUSED', 'protocol upgrade refused', 'the content services have no WebSocket or other upgraded protocols')
+        throw new Refusal(new UpgradeRefused('the content services have no WebSocket or other upgraded protocols'), 'protocol upgrade refused')
       }
       // A body on a read is meaningless to HTTP and a smuggling vehicle to some servers; a read grant
       // must not carry bytes upstream either.
       if ((access.method === 'GET' || access.method === 'HEAD') && hasBody(request.raw)) {
-        throw new Refusal(400, 'BODY_NOT_ALLOWED', `body on ${access.method} refused`, `a ${access.method} request carries no body; nothing was forwarded`)
+        throw new Refusal(new BodyNotAllowed(`a ${access.method} request carries no body; nothing was forwarded`), `body on ${access.method} refused`)
       }
       requireTokenScope(deps, access, claims, check)
       // Registered first: whatever ends the grant from here on cuts this exchange too.
       deps.register(access, request, reply)
       const pending = deps.grant(claims.requestId)
       access.grant = requireApprovedGrant(deps, claims, pending instanceof Promise ? await pending : pending)
-      access.windowEndsAt = Date.parse(access.grant.accessEndsAt as string)
+      access.transfer.windowEndsAt = Date.parse(access.grant.accessEndsAt as string)
       const assertion = deps.assertionFor(claims, access.grant)
       access.assertion = typeof assertion === 'string' ? assertion : await assertion
     } catch (err) {
-      if (err instanceof AccessTokenError) return await refuse(deps, request, reply, new Refusal(401, 'TOKEN_INVALID', err.reason, `access token refused: ${err.reason}`))
+      if (err instanceof AccessTokenError) return await refuse(deps, request, reply, new Refusal(new TokenInvalid(`access token refused: ${err.reason}`), err.reason))
       if (err instanceof Refusal) return await refuse(deps, request, reply, err)
       request.log.error({ err, accessId: access.accessId }, 'content check failed')
-      return answerFromGuard(deps, request, reply, 'unavailable', problem(503, 'UNAVAILABLE', 'the grant could not be checked; nothing was forwarded'))
+      return answerFromGuard(deps, request, reply, 'unavailable', toProblem(new Unavailable('the grant could not be checked; nothing was forwarded')))
     }
     // Step 5: the access is on the audit log, durably, before anything goes upstream, and only if
     // the grant is still Approved when the record is sealed.
@@ -323,10 +339,10 @@ export function contentGuard (deps: GuardDeps) {
       if (err instanceof GrantEndedError) {
         /* c8 ignore next -- no store deletes a request, so one checked a moment ago is still there (null: gone) */
         const status = err.status ?? 'gone'
-        return await refuse(deps, request, reply, new Refusal(403, 'GRANT_INACTIVE', `request is ${status}`, `the lockbox request behind this token is ${status}`))
+        return await refuse(deps, request, reply, grantEnded(status))
       }
       request.log.error({ err, accessId: access.accessId }, 'could not record a content access')
-      return answerFromGuard(deps, request, reply, 'unavailable', problem(503, 'UNAVAILABLE', 'the audit log is unavailable; nothing was forwarded'))
+      return answerFromGuard(deps, request, reply, 'unavailable', toProblem(new Unavailable('the audit log is unavailable; nothing was forwarded')))
     }
     deps.track(access, request, reply)
     return undefined

@@ -9,7 +9,7 @@ import type { AuditDraft } from '../../domain/audit.js'
 import type { RefusalBudgetConfig } from '../../../config/schema.js'
 import { RecordBatcher } from '../../gateway/record-batcher.js'
 import { RefusalBudget } from '../../gateway/refusal-budget.js'
-import { problem, sendProblem } from '../../../plugins/app/problem-details.js'
+import { BadGateway, GatewayTimeout, sendProblem, toProblem } from '../../errors.js'
 import { countedBody, hasBody, upstreamPool, upstreamRequestHeaders, UpstreamExchange } from './forward.js'
 import { clientIpOf, contentGuard, type ContentAccess, type GuardOutcome } from './guard.js'
 import type { UnroutableRequests } from './unroutable.js'
@@ -64,12 +64,12 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
       reason
     }, app.refusalCounter(request)),
     register: (access, request, reply) => {
-      access.untrack = gw.inFlight.add(access.claims?.requestId as string, {
-        get windowEndsAt () { return access.windowEndsAt },
+      access.transfer.untrack = gw.inFlight.add(access.claims?.requestId as string, {
+        get windowEndsAt () { return access.transfer.windowEndsAt },
         cut: (reason) => {
-          access.cut = reason
-          access.untrack = null
-          access.upstream?.abort(new Error(`grant ended: ${reason}`))
+          access.transfer.cut = reason
+          access.transfer.untrack = null
+          access.transfer.upstream?.abort(new Error(`grant ended: ${reason}`))
           request.raw.destroy()
           reply.raw.destroy()
         }
@@ -106,13 +106,13 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
     if (reply.raw.closed || clientIp === null) return
     const claims = access.claims as NonNullable<ContentAccess['claims']>
     const exchange = new UpstreamExchange(reply, workload, access.accessId, {
-      responded: () => { metrics.upstreamResponse.observe({ workload }, seconds(access.forwardedAt, performance.now())) },
-      bytes: (count) => { access.bytesOut += count },
+      responded: () => { metrics.upstreamResponse.observe({ workload }, seconds(access.transfer.forwardedAt, performance.now())) },
+      bytes: (count) => { access.transfer.bytesOut += count },
       failed: (error) => { answerUpstreamFailure(request, reply, error) },
       // A stalled body is cut by the body timeout, and its record says so.
-      brokeOff: (error) => { if (error.code === 'UND_ERR_BODY_TIMEOUT') access.cut = 'UpstreamTimeout' }
+      brokeOff: (error) => { if (error.code === 'UND_ERR_BODY_TIMEOUT') access.transfer.cut = 'UpstreamTimeout' }
     })
-    access.upstream = exchange
+    access.transfer.upstream = exchange
     const raw = request.raw
     // The path forwarded is the one built from the checked parts, never the raw request URL.
     const path = access.query === '' ? access.upstreamPath : `${access.upstreamPath}?${access.query}`
@@ -124,19 +124,19 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
       'x-forwarded-for', clientIp
     ])
     // undici takes an async iterable body (its types list streams only).
-    const body = hasBody(raw) ? countedBody(raw, (count) => { access.bytesIn += count }) as unknown as Readable : null
-    access.forwardedAt = performance.now()
-    metrics.gatewayOverhead.observe({ workload }, seconds(access.startedAt, access.forwardedAt))
+    const body = hasBody(raw) ? countedBody(raw, (count) => { access.transfer.bytesIn += count }) as unknown as Readable : null
+    access.transfer.forwardedAt = performance.now()
+    metrics.gatewayOverhead.observe({ workload }, seconds(access.startedAt, access.transfer.forwardedAt))
     pool.dispatch({ path, method: request.method as Dispatcher.HttpMethod, headers, body }, exchange)
   }
 
   /** Connect, reset and TLS failures are 502, timeouts 504; the client never sees undici's text. */
   function answerUpstreamFailure (request: FastifyRequest, reply: FastifyReply, error: Error & { code?: string }): void {
     const access = request.contentAccess
-    const answer = TIMEOUT_CODES.has(error.code as string)
-      ? problem(504, 'UPSTREAM_TIMEOUT', 'the content service did not answer in time')
-      : problem(502, 'UPSTREAM_UNAVAILABLE', 'the content service could not be reached')
-    access.upstreamFailure = answer.code
+    const answer = toProblem(TIMEOUT_CODES.has(error.code as string)
+      ? new GatewayTimeout('the content service did not answer in time')
+      : new BadGateway('the content service could not be reached'))
+    access.transfer.upstreamFailure = answer.code
     request.log.warn({ err: error, accessId: access.accessId }, 'upstream failed')
     sendProblem(reply.header('x-lockbox-access-id', access.accessId), answer)
   }
@@ -146,17 +146,17 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
   // An exchange has one outcome, recorded once its response is over (its one 'close'), without holding it up.
   function settleAccess (request: FastifyRequest, reply: FastifyReply): void {
     const access = request.contentAccess
-    access.untrack?.()
+    access.transfer.untrack?.()
     // The client went away mid-exchange: let go of the upstream at once, not at its body timeout.
-    if (access.upstream !== null && !access.upstream.done) access.upstream.abort(new Error('client gone'))
+    if (access.transfer.upstream !== null && !access.transfer.upstream.done) access.transfer.upstream.abort(new Error('client gone'))
     const durationMs = Math.round((performance.now() - access.startedAt) * 1000) / 1000
     const claims = access.claims as NonNullable<ContentAccess['claims']>
     // No status when nothing answered: the client left, or the grant ended, before any answer.
     const status = reply.raw.headersSent ? reply.statusCode : null
-    const completed = access.cut === null && reply.raw.writableEnded
-    const outcome = access.upstreamFailure === null ? 'forwarded' : 'upstream_error'
-    metrics.contentRequests.inc({ workload, method: methodLabel(access.method), outcome, reason: access.upstreamFailure ?? 'none', status_class: status === null ? 'none' : statusClass(status) })
-    request.log.info({ accessId: access.accessId, requestId: claims.requestId, outcome, status, bytes: access.bytesOut, bytesIn: access.bytesIn, durationMs, cut: access.cut }, 'content access')
+    const completed = access.transfer.cut === null && reply.raw.writableEnded
+    const outcome = access.transfer.upstreamFailure === null ? 'forwarded' : 'upstream_error'
+    metrics.contentRequests.inc({ workload, method: methodLabel(access.method), outcome, reason: access.transfer.upstreamFailure ?? 'none', status_class: status === null ? 'none' : statusClass(status) })
+    request.log.info({ accessId: access.accessId, requestId: claims.requestId, outcome, status, bytes: access.transfer.bytesOut, bytesIn: access.transfer.bytesIn, durationMs, cut: access.transfer.cut }, 'content access')
     commitRecord({
       tenantId: claims.tenantId,
       operation: 'ContentAccessCompleted',
@@ -169,10 +169,10 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
       // Keys in sorted order: the record's canonical form then needs no reordered copy.
       details: {
         accessId: access.accessId,
-        bytes: access.bytesOut,
-        bytesIn: access.bytesIn,
+        bytes: access.transfer.bytesOut,
+        bytesIn: access.transfer.bytesIn,
         completed,
-        cutBy: access.cut,
+        cutBy: access.transfer.cut,
         durationMs,
         method: access.method,
         status
@@ -182,6 +182,8 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
 }
 
 export default async function contentRoutes (app: FastifyInstance, options: { timeoutMs: number, unroutable: UnroutableRequests, refusalBudget: RefusalBudgetConfig }): Promise<void> {
+  // Declared, so every content request has the same shape; the guard fills it in first.
+  app.decorateRequest('contentAccess', null as unknown as ContentAccess)
   const records = new RecordBatcher(async (change) => await app.stores.lockbox.commit(change))
   const budget = new RefusalBudget(options.refusalBudget, { record: async (draft) => await records.append(draft), now: app.now, log: app.log })
   // The last refusal summaries and the outcomes of the last responses are recorded before the store closes.

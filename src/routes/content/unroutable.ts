@@ -3,7 +3,7 @@
 // FST_ERR_BAD_URL, so no onRequest hook sees it. The content guard still judges such a request,
 // in the same order as any other, and records the refusal.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { problem, sendProblem, toProblem } from '../../../plugins/app/problem-details.js'
+import { PathRejected, sendProblem } from '../../errors.js'
 
 type Guard = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>
 
@@ -18,11 +18,11 @@ export class UnroutableRequests {
   /** Fastify's `frameworkErrors`: every answer is problem+json; a content path goes through its guard. */
   readonly handle = async (err: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (err.code !== 'FST_ERR_BAD_URL') {
-      sendProblem(reply, toProblem(err))
+      sendProblem(reply, err)
       return
     }
     const guard = this.guards.get((request.raw.url as string).split(/[/?#]/)[1] as string)
-    const rejected = problem(400, 'PATH_REJECTED', 'the path is not valid percent-encoded UTF-8; it is rejected, never repaired')
+    const rejected = new PathRejected('the path is not valid percent-encoded UTF-8; it is rejected, never repaired')
     if (guard === undefined) {
       sendProblem(reply, rejected)
       return

@@ -11,7 +11,7 @@ import { toOcsf } from '../../domain/ocsf.js'
 import type { AuditRecord } from '../../domain/audit.js'
 import { signCheckpoint } from '../../gateway/checkpoint.js'
 import { unbackedRequests } from '../../stores/state-check.js'
-import { AuditExportQuery, AuditQuery, TenantParams, pageOf, problems } from '../schemas.js'
+import { AuditExportQuery, AuditQuery, ChainVerification, TenantParams, pageOf, problems } from '../schemas.js'
 
 const security = [{ identityToken: [] }]
 const KNOWN_OPERATIONS: ReadonlySet<string> = new Set(AUDIT_OPERATIONS)
@@ -117,28 +117,7 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'Walk a tenant\'s hash chain and report the first break, every access after its grant ended, and stored state the chain does not back',
       querystring: Type.Pick(TenantParams, ['tenantId']),
       response: {
-        200: Type.Object({
-          tenantId: Type.String(),
-          valid: Type.Boolean(),
-          records: Type.Integer(),
-          headSeq: Type.Integer(),
-          headHash: Type.String(),
-          firstInvalidSeq: Type.Union([Type.Integer(), Type.Null()]),
-          anchorSeq: Type.Optional(Type.Integer({ description: 'once retention pruned records: the seq of the last pruned one, where the walk began' })),
-          invariantViolations: Type.Array(Type.Object({
-            seq: Type.Integer({ description: 'the ContentAccessed record' }),
-            requestId: Type.String(),
-            endedBySeq: Type.Integer({ description: 'the record that ended the request before it' })
-          }), { description: 'ContentAccessed records after the record that ended their request (the first 100)' }),
-          invariantViolationCount: Type.Integer(),
-          stateMismatches: Type.Array(Type.Object({
-            requestId: Type.String(),
-            storedStatus: Type.String(),
-            chainStatus: Type.Union([Type.String(), Type.Null()]),
-            seq: Type.Integer({ description: 'the request\'s last transition record' }),
-            field: Type.String({ description: 'status, accessEndsAt or history' })
-          }), { description: 'stored requests whose state their chain does not back (edited at rest)' })
-        }),
+        200: ChainVerification,
         ...problems(400, 401, 403)
       }
     }

@@ -1,16 +1,6 @@
 // GET /v1/me: who the identity token says the caller is, with the roles that count.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import Type from 'typebox'
-import { problems } from '../schemas.js'
-
-const Me = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  email: Type.Union([Type.String(), Type.Null()]),
-  tenantId: Type.String(),
-  provider: Type.Boolean({ description: 'true for provider staff (tid = LOCKBOX_PROVIDER_TENANT_ID)' }),
-  roles: Type.Array(Type.String(), { description: 'Only the roles that count for the caller\'s organisation' })
-})
+import { Me, problems } from '../schemas.js'
 
 const meRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/me', {

@@ -6,12 +6,12 @@ import type { AuthenticationResponseJSON } from '@simplewebauthn/server'
 import { viewRequest } from '../../domain/lockbox.js'
 import { requestVisibility } from '../../domain/policy.js'
 import { Forbidden } from '../../errors.js'
-import { actingOf } from '../../../plugins/app/workflow.js'
+import { actingOf } from '../../workflow/context.js'
 import { actOnRequest, createLockboxRequest, loadVisibleRequest } from '../../workflow/requests.js'
 import { issueToken } from '../../workflow/tokens.js'
 import { requestExtension } from '../../workflow/extensions.js'
 import { standInFor } from '../../workflow/delegations.js'
-import { CommentBody, CreateRequestBody, DecisionBody, ExtendBody, RequestListQuery, RequestParams, ReviewBody, pageOf, problems } from '../schemas.js'
+import { CommentBody, CreateRequestBody, DecisionBody, ExtendBody, IssuedToken, RequestListQuery, RequestParams, ReviewBody, pageOf, problems } from '../schemas.js'
 
 const security = [{ identityToken: [] }]
 const RequestRef = Type.Ref('LockboxRequest')
@@ -98,7 +98,7 @@ const requestRoutes: FastifyPluginAsyncTypebox = async (app) => {
       summary: 'The access token of an Approved request (the requester); exp never beyond accessEndsAt',
       params: RequestParams,
       response: {
-        201: Type.Object({ accessToken: Type.String(), tokenType: Type.Literal('Bearer'), expiresAt: Type.String({ format: 'date-time' }) }),
+        201: IssuedToken,
         ...problems(401, 403, 404, 409)
       }
     }

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { viewServiceRequest } from '../../domain/tenant.js'
-import { actingOf } from '../../../plugins/app/workflow.js'
+import { actingOf } from '../../workflow/context.js'
 import {
   closeServiceRequest, openServiceRequest, readServiceRequest, readTenant, requireServiceRequestReader, updateTenantSettings
 } from '../../workflow/service-requests.js'

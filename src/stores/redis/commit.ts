@@ -13,6 +13,7 @@ import type { RedisClient } from './connect.js'
 import { encodeId, entryId, sortableSeq, type RedisKeys } from './keys.js'
 import { planChange, type PlannedChange } from './plan.js'
 import { COMMIT, runScript } from './scripts.js'
+import type { Log } from '../../log.js'
 
 /** Changes and records one script call may carry: keeps each call short for the server. */
 const MAX_BATCH_CHANGES = 128
@@ -43,7 +44,7 @@ export interface CommitterOptions {
   appended: (records: AuditRecord[]) => void
   /** Turns a client error into what callers see (StoreUnavailableError). */
   failure: (err: unknown) => Error
-  log: { warn: (obj: object, msg: string) => void }
+  log: Log
 }
 
 /** A batch sealed: the script's arguments, the changes in it and their records, and the head it leaves. */

@@ -8,10 +8,7 @@ import type { GrantEvent } from '../types.js'
 import { createLocalEvents } from '../local-events.js'
 import type { RedisClient } from './connect.js'
 import type { RedisKeys } from './keys.js'
-
-export interface EventsLog {
-  warn: (obj: object, msg: string) => void
-}
+import type { Log } from '../../log.js'
 
 interface GrantMessage { o: string, e: GrantEvent }
 interface AuditMessage { o: string, t: string, f: string, l: string }
@@ -27,7 +24,7 @@ export class RedisEvents {
   private reading: Promise<void> = Promise.resolve()
 
   constructor (private readonly subscriber: RedisClient, private readonly client: RedisClient, private readonly keys: RedisKeys,
-    private readonly origin: string, private readonly log: EventsLog) {
+    private readonly origin: string, private readonly log: Log) {
     subscriber.on('message', (channel: string, message: string) => { this.receive(channel, message) })
   }
 

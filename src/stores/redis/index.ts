@@ -16,13 +16,7 @@ import { NotificationReads } from './notifications.js'
 import { Reads } from './reads.js'
 import { Registry } from './registry.js'
 import { redisSiemCursors } from './siem-cursors.js'
-
-export interface StoreLog {
-  info: (obj: object, msg: string) => void
-  warn: (obj: object, msg: string) => void
-}
-
-const quiet: StoreLog = { info: () => {}, warn: () => {} }
+import { quietLog, type Log } from '../../log.js'
 
 export interface RedisStoreOptions {
   connection: RedisConnection
@@ -30,7 +24,7 @@ export interface RedisStoreOptions {
   namespace?: string
   /** Epoch ms; audit times come from it (never going backwards within a tenant). */
   now?: () => number
-  log?: StoreLog
+  log?: Log
   timing?: Partial<ConnectTiming>
   /** How long opening waits for Redis before it goes on without it (answering 503 until it comes). */
   connectWaitMs?: number
@@ -49,7 +43,7 @@ function failure (err: unknown): Error {
 }
 
 /** Logs the first failure of an outage and the recovery, not every reconnection attempt. */
-function watch (client: RedisClient, name: string, log: StoreLog, onReady: () => void): void {
+function watch (client: RedisClient, name: string, log: Log, onReady: () => void): void {
   let failing = false
   client.on('ready', () => {
     if (failing) log.info({ client: name }, 'Redis answers again')
@@ -67,8 +61,29 @@ async function ready (client: RedisClient): Promise<void> {
   await new Promise<void>((resolve) => client.once('ready', resolve))
 }
 
+/**
+ * Opening waits up to `waitMs` for Redis to answer and the event subscription to start, then goes
+ * on without them: the store answers 503 until Redis comes.
+ */
+async function awaitFirstAnswer (client: RedisClient, subscribed: Promise<void>, waitMs: number, log: Log): Promise<void> {
+  const answered = await Promise.race([
+    Promise.all([ready(client), subscribed]).then(() => true),
+    sleep(waitMs, false)
+  ])
+  if (!answered) log.warn({}, 'Redis does not answer yet: the store answers 503 until it does')
+}
+
+/** QUIT lets answers under way arrive (for up to `timeoutMs`); without a connection there is nothing to wait for. */
+async function quit (connection: RedisClient, timeoutMs: number): Promise<void> {
+  if (connection.status === 'ready') {
+    const quitting = connection.quit().catch(() => {})
+    if (await Promise.race([quitting.then(() => true), sleep(timeoutMs, false)])) return
+  }
+  connection.disconnect()
+}
+
 export async function openRedisStores (options: RedisStoreOptions): Promise<RedisStores> {
-  const log = options.log ?? quiet
+  const log = options.log ?? quietLog
   const timing = { ...DEFAULT_TIMING, ...options.timing }
   const keys = new RedisKeys(options.namespace)
   const origin = randomUUID()
@@ -97,11 +112,7 @@ export async function openRedisStores (options: RedisStoreOptions): Promise<Redi
   const started = events.start().catch((err: unknown) => {
     log.warn({ err }, 'could not subscribe to grant events: revocations on other replicas reach this one only as its grant cache expires')
   })
-  const waited = await Promise.race([
-    Promise.all([ready(client), started]).then(() => true),
-    sleep(options.connectWaitMs ?? 5000, false)
-  ])
-  if (!waited) log.warn({}, 'Redis does not answer yet: the store answers 503 until it does')
+  await awaitFirstAnswer(client, started, options.connectWaitMs ?? 5000, log)
 
   let closing: Promise<void> | null = null
 
@@ -132,14 +143,7 @@ export async function openRedisStores (options: RedisStoreOptions): Promise<Redi
     // New calls are refused at once; commits already handed in are answered first.
     await committer.settled()
     await events.settled()
-    await Promise.all([client, subscriber].map(async (connection) => {
-      // QUIT lets answers under way arrive; without a connection there is nothing to wait for.
-      if (connection.status === 'ready') {
-        const quit = connection.quit().catch(() => {})
-        if (await Promise.race([quit.then(() => true), sleep(timing.commandTimeoutMs, false)])) return
-      }
-      connection.disconnect()
-    }))
+    await Promise.all([client, subscriber].map(async (connection) => { await quit(connection, timing.commandTimeoutMs) }))
   }
 
   return {

@@ -6,6 +6,7 @@ import { Pool } from 'undici'
 import { hasBody, responseHeaderPairs, upstreamRequestHeaders, UpstreamExchange } from '../../../src/routes/content/forward.js'
 import { startRecordingUpstream } from '../../helpers/recording-upstream.js'
 import type { IncomingMessage } from 'node:http'
+import { eventually } from '../../helpers/eventually.js'
 
 t.test('passes end-to-end request headers and drops credentials, hop-by-hop and Connection-named ones', async (t) => {
   const raw = [
@@ -55,16 +56,16 @@ t.test('never sends an exchange stopped while it waited for a connection', async
   })
   const port = (app.server.address() as { port: number }).port
   const first = fetch(`http://127.0.0.1:${port}/first`).then((res) => res.status, () => 0)
-  await waitFor(() => upstream.requests.length === 1)
+  await eventually('upstream.requests.length === 1', () => upstream.requests.length === 1)
   const second = fetch(`http://127.0.0.1:${port}/second`).then((res) => res.status, () => 0)
-  await waitFor(() => exchanges.length === 2)
+  await eventually('exchanges.length === 2', () => exchanges.length === 2)
   const queued = exchanges[1] as UpstreamExchange
   queued.abort(new Error('client gone'))
   queued.abort(new Error('asked twice'))
   // The first exchange fails, its connection closes, and the queued one gets a connection: it is
   // stopped there, before a byte of it is written.
   ;(exchanges[0] as UpstreamExchange).abort(new Error('stop the first'))
-  await waitFor(() => queued.done)
+  await eventually('queued.done', () => queued.done)
   t.same(upstream.requests.map((r) => r.url), ['/first'], 'the stopped exchange never reached the upstream')
   t.same(failures, [], 'an exchange stopped from our side is not answered as an upstream failure')
   // Both clients still wait: whoever stops an exchange answers its client.
@@ -78,11 +79,3 @@ t.test('reads the upstream head from the raw pairs undici hands over, else from 
   t.same(responseHeaderPairs(['ETag', '"x"'], {}), ['ETag', '"x"'])
   t.same(responseHeaderPairs(null, { etag: '"x"', 'set-cookie': ['a=1', 'b=2'], missing: undefined }), ['etag', '"x"', 'set-cookie', 'a=1', 'set-cookie', 'b=2'])
 })
-
-async function waitFor (check: () => boolean): Promise<void> {
-  const giveUpAt = Date.now() + 5000
-  while (!check()) {
-    if (Date.now() > giveUpAt) throw new Error('condition not reached within 5 s')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
