@@ -17,7 +17,7 @@ interface Logged { level: string, msg: string, obj: Record<string, unknown> }
 function recorder (): { log: ForwarderOptions['log'], logged: Logged[] } {
   const logged: Logged[] = []
   const at = (level: string) => (obj: object, msg: string): void => { logged.push({ level, msg, obj: obj as Record<string, unknown> }) }
-  return { log: { info: at('info'), warn: at('warn'), error: at('error') }, logged }
+  return { log: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, logged }
 }
 
 async function embedded (t: Test, now?: () => number): Promise<Stores> {

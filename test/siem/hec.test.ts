@@ -13,7 +13,7 @@ import { ocsfErrors } from '../helpers/ocsf.js'
 import { checkDelivery, commitRecords, waitUntil } from '../helpers/siem.js'
 import type { Test } from '../stores/contract-fixtures.js'
 
-const quiet = { info: () => {}, warn: () => {}, error: () => {} }
+const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} }
 
 async function embedded (t: Test): Promise<Stores> {
   const dir = tempDir('lockbox-siem-')

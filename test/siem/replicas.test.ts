@@ -11,7 +11,7 @@ import { freshNamespace, openTestStores, redisForTests } from '../helpers/redis.
 import { checkDelivery, commitRecords, waitUntil } from '../helpers/siem.js'
 import type { Test } from '../stores/contract-fixtures.js'
 
-const quiet = { info: () => {}, warn: () => {}, error: () => {} }
+const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} }
 const url = await redisForTests(t)
 const connection = { url }
 

@@ -21,7 +21,7 @@ import { parseSyslogLine, startRsyslog, type SyslogLine } from '../helpers/rsysl
 import { checkDelivery, commitRecords, waitUntil } from '../helpers/siem.js'
 import { draft, type Test } from '../stores/contract-fixtures.js'
 
-const quiet = { info: () => {}, warn: () => {}, error: () => {} }
+const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} }
 
 async function embedded (t: Test): Promise<Stores> {
   const dir = tempDir('lockbox-siem-')

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { viewDelegation } from '../../domain/delegation.js'
-import { actingOf } from '../../../plugins/app/workflow.js'
+import { actingOf } from '../../workflow/context.js'
 import { createDelegation, listDelegations, revokeDelegation } from '../../workflow/delegations.js'
 import { DelegationBody, DelegationParams, TenantParams, problems } from '../schemas.js'
 
