@@ -186,7 +186,7 @@ t.test('the OpenAPI document describes the approval policy from the route schema
   t.ok(doc.paths['/v1/tenants/{tenantId}/delegations']?.get)
   t.ok(doc.paths['/v1/tenants/{tenantId}/delegations/{delegationId}/revoke']?.post)
   const decision = doc.paths['/v1/requests/{id}/decision'].post.requestBody.content['application/json'].schema
-  t.same(Object.keys(decision.properties).sort(), ['accessLevel', 'comment', 'decision', 'duration', 'onBehalfOf', 'scope'])
+  t.same(Object.keys(decision.properties).sort(), ['accessLevel', 'comment', 'decision', 'duration', 'onBehalfOf', 'scope', 'webauthn'])
   const request = doc.components.schemas.LockboxRequest
   for (const field of ['approvals', 'approvalsRequired', 'granted', 'extension']) t.ok(request.properties[field], field)
   t.ok(doc.components.schemas.Tenant.properties.approvalsRequired)
