@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.js'
 import { buildApp, loggerOptions } from './app.js'
 import { processLink, type WorkerLink } from './cluster/messages.js'
 import { superviseWorkers } from './cluster/primary.js'
+import { closeIdleOnceFlushed } from './idle-connections.js'
 
 /** How long requests in flight may drain before transfers still streaming are cut. */
 const DRAIN_MS = 5_000
@@ -56,6 +57,8 @@ async function serve (config: Config, link: WorkerLink | null): Promise<void> {
   if (link !== null) process.once('disconnect', askShutdown)
 
   const app = await buildApp(config, { logger: loggerOptions(config, process.stdout.isTTY), ...(link === null ? {} : { link }) })
+  // Idle connections are closed only once no answer's tail waits in a socket's buffer (see there).
+  const idle = closeIdleOnceFlushed(app.server)
   // On SIGTERM or SIGINT (or the primary's word): /readyz (and every new request) answers 503 at
   // once, requests in flight drain, the last audit records are committed and the store closes; then
   // exit 0. A transfer still streaming after DRAIN_MS is cut (its record says so), well inside the grace period.
@@ -72,9 +75,12 @@ async function serve (config: Config, link: WorkerLink | null): Promise<void> {
     const cutLate = setTimeout(() => {
       app.log.warn({ inFlight: app.gateway.inFlight.size }, 'shutting down: cutting transfers still under way')
       app.gateway.inFlight.cutAll('Shutdown')
+      // And a connection whose answer ended but whose client stopped reading its tail.
+      idle.cut()
     }, DRAIN_MS)
     // The server closes the connections idle when the close begins; one whose answer ends later
     // would stay open until its keep-alive timeout (a client or load balancer need not close it).
+    // Each sweep waits while an answer's tail is still queued for its client, so none is cut.
     const closeIdle = setInterval(() => { app.server.closeIdleConnections() }, 100)
     await app.close()
     clearTimeout(cutLate)

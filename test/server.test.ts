@@ -154,6 +154,11 @@ t.test('cuts a transfer still streaming when the drain time is up, records it, a
   t.match(records, [{ result: 'Failure', details: { accessId, completed: false, cutBy: 'Shutdown' } }])
 })
 
+/** Resolves once the gateway no longer answers ready: it has begun to drain. */
+async function draining (base: string): Promise<void> {
+  while ((await fetch(`${base}/readyz`).then((res) => res.status, () => 'refused')) === 200) await sleep(10)
+}
+
 t.test('closes a keep-alive connection that goes idle while it drains', async (t) => {
   const dir = tempDir()
   t.teardown(dir.remove)
@@ -167,10 +172,19 @@ t.test('closes a keep-alive connection that goes idle while it drains', async (t
   const finished = new Promise<number>((resolve, reject) => {
     const req = request(`${server.base}${ARCHIVE}`, { agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
       res.socket.once('close', () => { connectionClosed = true })
-      // The download is under way when the signal comes; it then finishes whole.
-      server.child.kill('SIGTERM')
       let bytes = 0
-      res.on('data', (chunk: Buffer) => { bytes += chunk.length })
+      let signalled = false
+      res.on('data', (chunk: Buffer) => {
+        bytes += chunk.length
+        if (signalled || bytes < 40 * 1024 * 1024) return
+        // The download is under way when the signal comes, and stays so (the client stops reading)
+        // until the drain has begun; it then finishes whole. The last 10 MB of it, not all 50, must
+        // arrive within the drain time (5 s), however busy the machine.
+        signalled = true
+        res.pause()
+        server.child.kill('SIGTERM')
+        draining(server.base).then(() => { res.resume() }, reject)
+      })
       res.on('end', () => { resolve(bytes) })
       res.on('error', reject)
     })
