@@ -1,6 +1,7 @@
 import t from 'tap'
 import { verifyExport } from '../../src/audit/verify-export.js'
 import { sealRecord } from '../../src/domain/audit.js'
+import { toOcsf } from '../../src/domain/ocsf.js'
 import { chain, draftFor, linesOf } from '../helpers/audit-records.js'
 
 const contoso = chain('contoso', 10)
@@ -59,6 +60,17 @@ t.test('reports lines that are not audit records', async (t) => {
   const report = await verifyExport(linesOf(['{not json', JSON.stringify({ CreationTime: 'x' }), ...contoso.slice(0, 2)]))
   t.equal(report.valid, false)
   t.match(report.problems, [/line 1: not JSON/, /line 2: not an audit record/])
+  const odd = await verifyExport(linesOf(['null', '42', JSON.stringify({ class_uid: 6003 }), ...contoso.slice(0, 2)]))
+  t.match(odd.problems, [/line 1: not an audit record/, /line 2: not an audit record/, /line 3: not an audit record/], 'JSON of no object, and an OCSF event that carries no native record')
+})
+
+t.test('verifies an OCSF export by the native records its events carry', async (t) => {
+  const report = await verifyExport(linesOf(contoso.map((record) => toOcsf(record))))
+  t.same(report.problems, [])
+  t.match(report, { valid: true, tenants: [{ tenantId: 'contoso', records: 10 }] })
+  const edited = contoso.map((record) => toOcsf(record))
+  edited[3]!.unmapped.lockbox = { ...contoso[3]!, object: '/contoso/mailboxes/mallory' }
+  t.equal((await verifyExport(linesOf(edited))).valid, false, 'an edit of the native record inside an event is found')
 })
 
 t.test('names a ContentAccessed after the record that ended its request', async (t) => {

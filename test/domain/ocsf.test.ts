@@ -47,13 +47,16 @@ t.test('maps a content read onto Web Resources Activity: Read, with the record i
 
 t.test('maps each HTTP method to its activity, and a completed exchange with its response code', async (t) => {
   const [record] = chain('contoso', 1)
-  const cases: Array<[string | undefined, number]> = [['POST', 1], ['put', 3], ['PATCH', 3], ['DELETE', 4], ['HEAD', 2], ['OPTIONS', 2], ['BREW', 99], [undefined, 0]]
+  const cases: Array<[string | undefined, number]> = [['POST', 1], ['put', 3], ['PATCH', 3], ['DELETE', 4], ['HEAD', 2], ['OPTIONS', 2], ['BREW', 99], ['CONNECT', 99], ['trace', 99], [undefined, 0]]
   for (const [method, activity] of cases) {
     const event = toOcsf({ ...record!, operation: 'ContentAccessCompleted', workload: 'sharepoint', details: { method, status: 201 } } as AuditRecord)
     t.equal(event.activity_id, activity, `${String(method)} is activity ${activity}`)
     t.equal(event.activity_name, activity === 99 ? 'ContentAccessCompleted' : ['Unknown', 'Create', 'Read', 'Update', 'Delete'][activity])
     t.same(ocsfErrors(event), [], `${String(method)} validates`)
     if (method === 'BREW') t.same(event.http_request, { url: { path: record!.object } }, 'a method OCSF does not know is left to the activity')
+    if (method === 'CONNECT' || method === 'trace') {
+      t.same(event.http_request, { http_method: method.toUpperCase(), url: { path: record!.object } }, `${method}: a standard method OCSF names, though no activity of its own`)
+    }
     t.same(event.http_response, { code: 201 })
   }
 })
@@ -65,6 +68,9 @@ t.test('maps a refusal summary (no object, no request, no method) as a denied we
   t.match(event, { class_uid: 6001, activity_id: 0, status_id: 2, status: 'Failure', status_detail: 'Denied', severity_id: 3, severity: 'Medium', web_resources: [{ type: 'content', name: 'content' }], src_endpoint: { name: 'Lockbox Gateway' } })
   t.notOk('correlation_uid' in event.metadata)
   t.notOk('http_request' in event)
+  const withMethod = toOcsf({ ...record!, operation: 'ContentAccessDenied', result: 'Denied', object: null, details: { method: 'GET' } })
+  t.same(withMethod.http_request, { http_method: 'GET' }, 'a content record of no object, with a method: the method, and no path')
+  t.same(ocsfErrors(withMethod), [])
 })
 
 t.test('maps every workflow step onto API Activity, and every record of any shape validates', async (t) => {

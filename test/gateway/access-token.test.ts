@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { join } from 'node:path'
-import { CompactSign, decodeJwt } from 'jose'
+import { CompactSign, decodeJwt, SignJWT } from 'jose'
 import { AccessTokenError, AccessTokenVerifier, issueAccessToken, MAX_TOKEN_LENGTH } from '../../src/gateway/access-token.js'
 import { openSigningKeys, type SigningKeys } from '../../src/gateway/signing-keys.js'
 import type { LockboxRequest } from '../../src/domain/lockbox.js'
@@ -100,4 +100,58 @@ t.test('refuses an over-long token without looking into it', async (t) => {
   const { accessToken } = await issueAccessToken(keys, approved('r1'), NOW)
   t.ok(accessToken.length < MAX_TOKEN_LENGTH / 4, 'an honest token is far below the limit')
   t.equal(decodeJwt(accessToken).nbf, NOW / 1000)
+})
+
+/** A token of `header` and `payload` as JSON, signed by nobody: what a precheck refuses before crypto. */
+function unsigned (header: unknown, payload: unknown = {}): string {
+  const part = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url')
+  return `${part(header)}.${part(payload)}.c2ln`
+}
+
+t.test('refuses a token by its header before any crypto, each for its own reason', async (t) => {
+  const keys = await keysIn(t)
+  const verifier = new AccessTokenVerifier(keys, { now: () => NOW })
+  const good = { alg: 'EdDSA', typ: 'lockbox-access+jwt', kid: keys.kid }
+  const cases: Array<[string, string]> = [
+    ['not.a jws.at all', 'token is not a compact JWS'],
+    [unsigned('{not json'), 'token header is not JSON'],
+    [unsigned('1'), 'token header is not an object'],
+    [unsigned('null'), 'token header is not an object'],
+    [unsigned({ ...good, crit: ['exp'] }), 'token has critical header parameters'],
+    [unsigned({ ...good, jku: 'https://evil.example/keys' }), 'token names its own key'],
+    [unsigned({ ...good, jwk: { kty: 'OKP' } }), 'token names its own key'],
+    [unsigned({ ...good, x5u: 'https://evil.example/cert' }), 'token names its own key'],
+    [unsigned({ ...good, x5c: ['MII='] }), 'token names its own key'],
+    [unsigned({ ...good, alg: 'HS256' }), 'token algorithm not allowed'],
+    [unsigned({ ...good, alg: 'none' }), 'token algorithm not allowed'],
+    [unsigned({ ...good, typ: 'JWT' }), 'not an access token'],
+    [unsigned({ ...good, kid: 7 }), 'unknown signing key'],
+    [unsigned({ ...good, kid: 'someone-else' }), 'unknown signing key']
+  ]
+  for (const [token, reason] of cases) await t.rejects(verifier.verify(token) as Promise<unknown>, new AccessTokenError(reason), reason)
+  t.same(verifier.stats, { hits: 0, misses: cases.length, failures: cases.length })
+})
+
+t.test('refuses a token signed by the gateway key whose claims are not those of an access token', async (t) => {
+  const keys = await keysIn(t)
+  const verifier = new AccessTokenVerifier(keys, { now: () => NOW })
+  const claims = { requestId: 'r1', tenantId: 'contoso', workload: 'onedrive', scope: '/drives/alice@contoso.com', accessLevel: 'read' }
+  const sign = async (payload: Record<string, unknown>, { issuer = 'urn:lockbox-gateway', audience = 'urn:lockbox-gateway:content', nbf = NOW / 1000 } = {}): Promise<string> =>
+    await new SignJWT(payload).setProtectedHeader({ alg: 'EdDSA', kid: keys.kid, typ: 'lockbox-access+jwt' })
+      .setIssuer(issuer).setAudience(audience).setSubject('eng-ada').setJti('j1')
+      .setIssuedAt(NOW / 1000).setNotBefore(nbf).setExpirationTime(NOW / 1000 + 3600).sign(keys.privateKey)
+  const invalid: Array<Record<string, unknown>> = [
+    { ...claims, requestId: 1 },
+    { ...claims, tenantId: null },
+    { ...claims, scope: ['/'] },
+    { ...claims, workload: 'teams' },
+    { ...claims, accessLevel: 'admin' }
+  ]
+  for (const payload of invalid) await t.rejects(verifier.verify(await sign(payload)) as Promise<unknown>, new AccessTokenError('token claims invalid'), JSON.stringify(payload))
+  await t.rejects(verifier.verify(await sign(claims, { issuer: 'urn:someone-else' })) as Promise<unknown>, new AccessTokenError('token iss invalid'))
+  await t.rejects(verifier.verify(await sign(claims, { audience: 'urn:lockbox-gateway:admin' })) as Promise<unknown>, new AccessTokenError('token aud invalid'))
+  await t.rejects(verifier.verify(await sign(claims, { nbf: NOW / 1000 + 600 })) as Promise<unknown>, new AccessTokenError('token nbf invalid'), 'not yet valid')
+  const forged = (await sign(claims)).replace(/\.[^.]+$/, `.${Buffer.alloc(64).toString('base64url')}`)
+  await t.rejects(verifier.verify(forged) as Promise<unknown>, new AccessTokenError('token signature invalid'))
+  t.same((await verifier.verify(await sign(claims))).requestId, 'r1', 'the same claims, as issued, verify')
 })

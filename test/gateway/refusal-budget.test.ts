@@ -129,3 +129,17 @@ t.test('holds throttled answers back, a bounded number at once', async (t) => {
   t.same(answered, [], 'while the others are still held')
   t.equal(b.pending, MAX_HELD + 1, 'every one of them counted')
 })
+
+t.test('answers a held throttled refusal once its wait is over', async (t) => {
+  const b = new RefusalBudget({ ...CONFIG, delayMs: 20 }, { record: async () => {}, now: Date.now, log: { warn: () => {}, error: () => {} } })
+  t.teardown(async () => { await b.close() })
+  let answered = false
+  const answer = b.admit(refusal(), async () => ({ exceeded: true, retryAfterSeconds: 4 }))
+  answer.then(() => { answered = true }, () => {})
+  await new Promise((resolve) => setImmediate(resolve))
+  t.notOk(answered, 'held, not answered at once')
+  // The wait does not hold the process open (a closing gateway does not wait for it); this test does.
+  const alive = setTimeout(() => {}, 10_000)
+  t.equal(await answer, 4, 'then answered with the seconds to wait')
+  clearTimeout(alive)
+})

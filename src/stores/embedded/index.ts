@@ -124,7 +124,9 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
     nextOrdinal,
     logGrantEvents,
     appended: { own: (start, records) => feed.own(start, records), forget: (start) => feed.forget(start) },
-    durable: (start) => { feed.settle(start) }
+    // Once closing, the database may be closed under the batch: nothing is delivered live any more
+    // (the batch is on disk all the same), and the commit's caller still gets its answer.
+    durable: (start) => { if (closing === null) feed.settle(start) }
   })
 
   async function commit (change: Change): Promise<AuditRecord[]> {

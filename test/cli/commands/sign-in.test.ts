@@ -108,6 +108,12 @@ t.test('signs in with the browser and a loopback redirect; an answer with anothe
   t.match(await callback.text(), 'Signed in')
   t.equal(await cli.done, 0)
   t.match(JSON.parse(cli.text()), { profile: 'engineer', user: { id: 'eng-ada' }, renewable: true })
+  // The identity token lives an hour: a command meanwhile uses it as it is, and renews nothing.
+  const signedIn = readProfile(g.configDir, 'engineer')
+  const whoami = await lockbox(g, ['-p', 'engineer', 'whoami'])
+  t.equal(whoami.code, 0, whoami.stderr)
+  t.match(whoami.stdout, 'eng-ada')
+  t.same(readProfile(g.configDir, 'engineer'), signedIn, 'the profile is left as it was: same token, same refresh token')
 
   // Someone else's answer (a forged callback) reaches the CLI first: it stops, and keeps nothing.
   const second = start(g, ['-p', 'forged', 'login', '--browser'])

@@ -148,3 +148,13 @@ t.test('a replica whose grant event was lost still cuts the revoked download, by
   const records = (await a.app.stores.audit.query({ tenantId: 'contoso', requestId: request.id, operations: ['ContentAccessCompleted'], limit: 10 })).items
   t.match(records, [{ details: { completed: false, cutBy: 'Revoked' } }])
 })
+
+t.test('a replica whose grant events subscription was renewed re-reads its grants in flight at once', async (t) => {
+  const { replicas: [, b], subscribers, admin } = await twoReplicas(t)
+  // Nothing in flight: no periodic re-check runs, so a re-check can only come from the renewal.
+  t.equal(b.app.gateway.inFlight.size, 0)
+  t.equal(b.app.gateway.inFlight.stats.rechecks, 0)
+  t.equal(await admin.call('CLIENT', 'KILL', 'ID', subscribers[1] as string), 1)
+  await eventually('B re-checks once its subscription is back', async () => b.app.gateway.inFlight.stats.rechecks, (rechecks) => rechecks === 1)
+  t.match(b.app.gateway.inFlight.stats, { rechecks: 1, reads: 0, recheckCuts: 0 }, 'one re-check, of nothing')
+})
