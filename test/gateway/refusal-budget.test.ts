@@ -131,7 +131,7 @@ t.test('holds throttled answers back, a bounded number at once', async (t) => {
 })
 
 t.test('answers a held throttled refusal once its wait is over', async (t) => {
-  const b = new RefusalBudget({ ...CONFIG, delayMs: 20 }, { record: async () => {}, now: Date.now, log: { warn: () => {}, error: () => {} } })
+  const b = new RefusalBudget({ ...CONFIG, delayMs: 20 }, { record: async () => {}, now: Date.now, log: quietLog })
   t.teardown(async () => { await b.close() })
   let answered = false
   const answer = b.admit(refusal(), async () => ({ exceeded: true, retryAfterSeconds: 4 }))
