@@ -8,6 +8,7 @@ import { hecSink } from '../../src/siem/hec.js'
 import { openEmbeddedStores } from '../../src/stores/embedded/index.js'
 import type { Stores } from '../../src/stores/types.js'
 import { tempDir } from '../helpers/config.js'
+import { embedded } from './stores.js'
 import { startHecReceiver, type HecEvent, type HecReceiver } from '../helpers/hec-receiver.js'
 import { checkDelivery, commitRecords, waitUntil } from '../helpers/siem.js'
 import type { Test } from '../stores/contract-fixtures.js'
@@ -18,16 +19,6 @@ function recorder (): { log: ForwarderOptions['log'], logged: Logged[] } {
   const logged: Logged[] = []
   const at = (level: string) => (obj: object, msg: string): void => { logged.push({ level, msg, obj: obj as Record<string, unknown> }) }
   return { log: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, logged }
-}
-
-async function embedded (t: Test, now?: () => number): Promise<Stores> {
-  const dir = tempDir('lockbox-siem-')
-  const stores = await openEmbeddedStores({ dataDir: dir.path, now })
-  t.teardown(async () => {
-    await stores.close()
-    dir.remove()
-  })
-  return stores
 }
 
 function forwarder (t: Test, stores: Stores, receiver: HecReceiver, options: Partial<ForwarderOptions> = {}): SiemForwarder {

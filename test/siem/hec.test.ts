@@ -5,25 +5,13 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { toOcsf } from '../../src/domain/ocsf.js'
 import { SiemForwarder, type ForwarderOptions } from '../../src/siem/forwarder.js'
 import { hecEventUrl, hecSink } from '../../src/siem/hec.js'
-import { openEmbeddedStores } from '../../src/stores/embedded/index.js'
 import type { Stores } from '../../src/stores/types.js'
-import { tempDir } from '../helpers/config.js'
+import { embedded } from './stores.js'
 import { startHecReceiver, type HecEvent, type HecReceiver } from '../helpers/hec-receiver.js'
 import { ocsfErrors } from '../helpers/ocsf.js'
 import { checkDelivery, commitRecords, waitUntil } from '../helpers/siem.js'
 import type { Test } from '../stores/contract-fixtures.js'
-
-const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} }
-
-async function embedded (t: Test): Promise<Stores> {
-  const dir = tempDir('lockbox-siem-')
-  const stores = await openEmbeddedStores({ dataDir: dir.path })
-  t.teardown(async () => {
-    await stores.close()
-    dir.remove()
-  })
-  return stores
-}
+import { quietLog as quiet } from '../../src/log.js'
 
 function forwarder (t: Test, stores: Stores, receiver: HecReceiver, options: Partial<ForwarderOptions> = {}): SiemForwarder {
   const f = new SiemForwarder({

@@ -10,8 +10,8 @@ import { startHecReceiver, type HecEvent, type HecReceiver } from '../helpers/he
 import { freshNamespace, openTestStores, redisForTests } from '../helpers/redis.js'
 import { checkDelivery, commitRecords, waitUntil } from '../helpers/siem.js'
 import type { Test } from '../stores/contract-fixtures.js'
+import { quietLog as quiet } from '../../src/log.js'
 
-const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} }
 const url = await redisForTests(t)
 const connection = { url }
 

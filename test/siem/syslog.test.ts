@@ -13,25 +13,14 @@ import { sealRecord, EMPTY_HEAD } from '../../src/domain/audit.js'
 import { toOcsf } from '../../src/domain/ocsf.js'
 import { SiemForwarder, type ForwarderOptions, type SiemSink } from '../../src/siem/forwarder.js'
 import { octetFrame, SD_ID, syslogMessage, syslogSink } from '../../src/siem/syslog.js'
-import { openEmbeddedStores } from '../../src/stores/embedded/index.js'
 import type { Stores } from '../../src/stores/types.js'
 import { tempDir } from '../helpers/config.js'
+import { embedded } from './stores.js'
 import { ocsfErrors } from '../helpers/ocsf.js'
 import { parseSyslogLine, startRsyslog, type SyslogLine } from '../helpers/rsyslog.js'
 import { checkDelivery, commitRecords, waitUntil } from '../helpers/siem.js'
 import { draft, type Test } from '../stores/contract-fixtures.js'
-
-const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} }
-
-async function embedded (t: Test): Promise<Stores> {
-  const dir = tempDir('lockbox-siem-')
-  const stores = await openEmbeddedStores({ dataDir: dir.path })
-  t.teardown(async () => {
-    await stores.close()
-    dir.remove()
-  })
-  return stores
-}
+import { quietLog as quiet } from '../../src/log.js'
 
 function forwarder (t: Test, stores: Stores, sink: SiemSink, options: Partial<ForwarderOptions> = {}): SiemForwarder {
   const f = new SiemForwarder({ sink, cursors: stores.siemCursors, audit: stores.audit, tenants: () => ['contoso', 'fabrikam'], now: Date.now, log: quiet, baseDelayMs: 50, maxDelayMs: 200, ...options })

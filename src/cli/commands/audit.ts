@@ -201,12 +201,14 @@ export function registerAudit (program: Command): void {
         throw new CliError(`the audit chain of ${result.tenantId} is broken at seq ${String(result.firstInvalidSeq)}`, EXIT.refused,
           'keep the export and the last checkpoint you hold, and tell the gateway\'s operators: records were changed or removed')
       }
-      if (violations.length > 0) {
-        throw new CliError(`the audit chain of ${result.tenantId} holds content access after the grant ended (first at seq ${violations[0]?.seq ?? 0})`, EXIT.refused,
+      const [violation] = violations
+      if (violation !== undefined) {
+        throw new CliError(`the audit chain of ${result.tenantId} holds content access after the grant ended (first at seq ${violation.seq})`, EXIT.refused,
           'the enforcement invariant does not hold: tell the gateway\'s operators')
       }
-      if (mismatches.length > 0) {
-        throw new CliError(`request ${mismatches[0]?.requestId ?? ''} of ${result.tenantId} is stored in a state its audit chain does not back`, EXIT.refused,
+      const [mismatch] = mismatches
+      if (mismatch !== undefined) {
+        throw new CliError(`request ${mismatch.requestId} of ${result.tenantId} is stored in a state its audit chain does not back`, EXIT.refused,
           'the stored state was changed outside the gateway: tell the gateway\'s operators')
       }
       /* c8 ignore next -- an older gateway's `valid: false` with none of the reasons above */
