@@ -9,8 +9,8 @@ import { alreadyApproved } from '../domain/quorum.js'
 import { approvalsRequiredOf } from '../domain/tenant.js'
 import { AlreadyApproved, Forbidden, GrantWidened, InvalidState, ValidationFailed } from '../errors.js'
 import { extensionNotices } from '../notify/messages.js'
-import { draft, retryOnConflict, type Acting, type WorkflowContext } from './context.js'
-import { loadVisibleRequest, requestDetails, tenantOf } from './requests.js'
+import { retryOnConflict, type Acting, type WorkflowContext } from './context.js'
+import { commitTransition, loadVisibleRequest, tenantOf } from './requests.js'
 
 export interface ExtendInput { duration: string, justification: string }
 
@@ -74,19 +74,7 @@ async function commitExtensionStep (ctx: WorkflowContext, acting: Acting | null,
   }
   const next = result.request
   const notices = extensionNotices(next, req.requesterEmail, { ...ctx.notices, tenant, now })
-  await ctx.stores.lockbox.commit({
-    tenantId: req.tenantId,
-    requests: [{ value: next, expectedVersion: req.version }],
-    notifications: notices.map((value) => ({ value, expectedVersion: 0 })),
-    audit: [draft(result.operation, req.tenantId, acting, role, {
-      requestId: req.id,
-      workload: req.workload,
-      object: req.scope,
-      details: requestDetails(next, { from: 'Approved', status: 'Approved', comment, extension: extensionDetails(next) })
-    })]
-  })
-  if (notices.length > 0) ctx.notificationsQueued()
-  return { ...next, version: req.version + 1 }
+  return await commitTransition(ctx, acting, role, req, next, notices, result.operation, { from: 'Approved', status: 'Approved', comment, extension: extensionDetails(next) })
 }
 
 /** What an extension record says of it: enough to read on its own. */

@@ -21,6 +21,8 @@ import { draft, retryOnConflict, type Acting, type WorkflowContext } from './con
 import { randomUUID } from 'node:crypto'
 import type { Tenant } from '../domain/tenant.js'
 import { delegateNotices, noticesFor } from '../notify/messages.js'
+import type { OutboxMessage } from '../notify/types.js'
+import type { AuditOperation } from '../domain/audit.js'
 import type { Delegation } from '../domain/delegation.js'
 import { standInFor } from './delegations.js'
 import { decideExtension, extensionPending } from './extensions.js'
@@ -167,28 +169,39 @@ export async function actOnRequest (ctx: WorkflowContext, acting: Acting, id: st
     }
     const notices = noticesFor(next, result.from, next.requesterEmail, { ...ctx.notices, tenant, now })
     if (standIn !== null) notices.push(...delegateNotices(next, standIn, { ...ctx.notices, tenant, now }))
-    await ctx.stores.lockbox.commit({
-      tenantId: req.tenantId,
-      requests: [{ value: next, expectedVersion: req.version }],
-      notifications: notices.map((value) => ({ value, expectedVersion: 0 })),
-      audit: [draft(result.operation, req.tenantId, acting, role, {
-        requestId: req.id,
-        workload: req.workload,
-        object: req.scope,
-        details: requestDetails(next, {
-          from: result.from,
-          status: next.status,
-          comment: action.comment ?? null,
-          reason: event === 'Cancel' ? 'CanceledByRequester' : undefined,
-          onBehalfOf: onBehalfOf ?? undefined,
-          ...(event === 'CustomerApprove' ? quorumDetails(next) : {}),
-          approval: event === 'CustomerApprove' ? next.approval ?? undefined : undefined
-        })
-      })]
+    return await commitTransition(ctx, acting, role, req, next, notices, result.operation, {
+      from: result.from,
+      status: next.status,
+      comment: action.comment ?? null,
+      reason: event === 'Cancel' ? 'CanceledByRequester' : undefined,
+      onBehalfOf: onBehalfOf ?? undefined,
+      ...(event === 'CustomerApprove' ? quorumDetails(next) : {}),
+      approval: event === 'CustomerApprove' ? next.approval ?? undefined : undefined
     })
-    if (notices.length > 0) ctx.notificationsQueued()
-    return { ...next, version: req.version + 1 }
   })
+}
+
+/**
+ * A request's step, whole in one commit: its new state (if nobody changed it meanwhile), the notices
+ * it sends and its one record; then the notifier is woken. Answers the request as stored.
+ */
+export async function commitTransition (
+  ctx: WorkflowContext, acting: Acting | null, role: ActingRole, req: LockboxRequest, next: LockboxRequest,
+  notices: OutboxMessage[], operation: AuditOperation, details: Record<string, unknown>
+): Promise<LockboxRequest> {
+  await ctx.stores.lockbox.commit({
+    tenantId: req.tenantId,
+    requests: [{ value: next, expectedVersion: req.version }],
+    notifications: notices.map((value) => ({ value, expectedVersion: 0 })),
+    audit: [draft(operation, req.tenantId, acting, role, {
+      requestId: req.id,
+      workload: req.workload,
+      object: req.scope,
+      details: requestDetails(next, details)
+    })]
+  })
+  if (notices.length > 0) ctx.notificationsQueued()
+  return { ...next, version: req.version + 1 }
 }
 
 /**
