@@ -7,7 +7,7 @@ import cluster, { type Worker } from 'node:cluster'
 import { createLocalJWKSet } from 'jose'
 import type { Logger } from 'pino'
 import type { Config } from '../../config/schema.js'
-import { DEV_AUDIENCE } from '../identity/dev-client.js'
+import { DEV_AUDIENCE, DEV_OIDC_PREFIX } from '../identity/dev-client.js'
 import { WORKLOADS } from '../domain/lockbox.js'
 import { GATEWAY_ISSUER } from '../gateway/access-token.js'
 import { openSigningKeys } from '../gateway/signing-keys.js'
@@ -42,7 +42,7 @@ export async function superviseWorkers (config: Config, log: Logger, timing: Sup
   // Made before any worker starts, so no two processes race to create them (create-once.ts would
   // settle such a race too: this only keeps the workers to reading).
   const keys = await openSigningKeys(config.signingKeyFile)
-  if (config.oidc === null) await openDevIssuer({ dataDir: config.dataDir, users: config.devUsers, issuer: `${config.publicUrl}/dev`, audience: DEV_AUDIENCE })
+  if (config.oidc === null) await openDevIssuer({ dataDir: config.dataDir, users: config.devUsers, issuer: `${config.publicUrl}${DEV_OIDC_PREFIX}`, audience: DEV_AUDIENCE })
   const env: Record<string, string> = {}
   let mocks: MockServices | null = null
   if (WORKLOADS.some((w) => config.upstreams[w] === null)) {
