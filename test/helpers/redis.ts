@@ -52,7 +52,7 @@ export interface RedisServer {
 
 /** Starts `redis-server` with `args` on a free loopback port; resolves once it accepts connections. */
 export async function startRedisServer (args: string[] = [], options: { port?: number, config?: string } = {}): Promise<RedisServer> {
-  const port = options.port ?? await freePort(args.includes('--cluster-enabled'))
+  let port = options.port ?? await freePort(args.includes('--cluster-enabled'))
   const dir = await mkdtemp(join(tmpdir(), 'lockbox-redis-'))
   let child: ChildProcess | null = null
   const configFile = join(dir, 'redis.conf')
@@ -87,7 +87,16 @@ export async function startRedisServer (args: string[] = [], options: { port?: n
     running.kill(signal)
     await exited
   }
-  await start()
+  // freePort's port is free only until another test process binds it first: take another then.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start()
+      break
+    } catch (error) {
+      if (options.port !== undefined || attempt === 5 || !/Address already in use/.test(String(error))) throw error
+      port = await freePort(args.includes('--cluster-enabled'))
+    }
+  }
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
