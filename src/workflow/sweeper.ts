@@ -16,7 +16,8 @@ import type { Log } from '../log.js'
 async function dueChange (ctx: WorkflowContext, req: LockboxRequest, now: number): Promise<Required<Pick<Change, 'notifications'>> & Change | null> {
   const status = effectiveStatus(req, now)
   const extensionEnds = extensionDeadline(req)
-  if (status === req.status && extensionEnds !== null && now >= extensionEnds) return await extensionExpiry(ctx, req, now)
+  // First, even when the window has ended since: a sweep that comes late still owes the extension's record.
+  if (req.status === 'Approved' && extensionEnds !== null && now >= extensionEnds) return await extensionExpiry(ctx, req, now)
   if (status === req.status) {
     if (!reminderDue(req, ctx.pendingTtlMs, now)) return null
     const tenant = await tenantOf(ctx, req)
@@ -66,13 +67,18 @@ export async function sweepOnce (ctx: WorkflowContext): Promise<number> {
   let written = 0
   let queued = false
   const now = ctx.now()
-  for (const req of await ctx.stores.lockbox.listUnsettledRequests()) {
-    const change = await dueChange(ctx, req, now)
-    if (change === null) continue
-    // Another replica (or a user action) may get there first: its record stands, ours is not needed.
-    if (!await commitUnlessConflict(ctx.stores.lockbox, change)) continue
-    written++
-    queued ||= change.notifications.length > 0
+  for (const listed of await ctx.stores.lockbox.listUnsettledRequests()) {
+    // One request may owe two records in a pass: its extension's expiry, then its window's end.
+    let req: LockboxRequest | null = listed
+    while (req !== null) {
+      const change = await dueChange(ctx, req, now)
+      if (change === null) break
+      // Another replica (or a user action) may get there first: its record stands, ours is not needed.
+      if (!await commitUnlessConflict(ctx.stores.lockbox, change)) break
+      written++
+      queued ||= change.notifications.length > 0
+      req = await ctx.stores.lockbox.getRequest(req.id)
+    }
   }
   if (queued) ctx.notificationsQueued()
   return written

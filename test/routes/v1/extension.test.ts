@@ -123,6 +123,22 @@ t.test('an extension nobody decides expires: the sweeper writes it down and the 
   t.same(await unbackedRequests(h.app.stores.lockbox, h.app.stores.audit, { now: h.now() }), [])
 })
 
+t.test('a sweep that first runs after the window ended still writes the extension\'s expiry, then the end', async (t) => {
+  const h = await startTestApp({ config: { pendingTtlMs: HOUR } })
+  t.teardown(h.close)
+  const req = await approvedRequest(h, { duration: 'PT1H' })
+  h.advance(30 * MINUTE)
+  await extend(h, req.id)
+  h.advance(2 * HOUR)
+  t.equal(await sweepOnce(h.app.workflow), 2, 'two records in one pass')
+  t.equal(await sweepOnce(h.app.workflow), 0, 'written once')
+  const records = await auditOf(h, `tenantId=contoso&requestId=${req.id}`)
+  t.same(records.slice(-2).map((r) => r.operation), ['LockboxExtensionExpired', 'LockboxAccessCompleted'])
+  t.match(records.at(-2), { details: { reason: 'DecisionDeadlinePassed', accessEndsAt: req.accessEndsAt } })
+  t.match((await h.as('eng-ada', { method: 'GET', url: `/v1/requests/${req.id}` })).json(), { status: 'Completed', extension: { status: 'Expired' } })
+  t.same(await unbackedRequests(h.app.stores.lockbox, h.app.stores.audit, { now: h.now() }), [])
+})
+
 t.test('refuses an extension by anyone but the requester, of a request not Approved, or too long', async (t) => {
   const h = await startTestApp()
   t.teardown(h.close)
