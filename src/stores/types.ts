@@ -2,6 +2,7 @@
 // contract suite (test/stores/contract.ts). All methods reject with StoreUnavailableError when the
 // backend cannot answer, and callers turn that into 503: nothing proceeds on unknown state.
 import type { AuditDraft, AuditOperation, AuditRecord, ChainHead, ChainVerification } from '../domain/audit.js'
+import type { GrantEvent } from '../domain/grant-event.js'
 import type { LockboxRequest, RequestStatus } from '../domain/lockbox.js'
 import type { ServiceRequest, TenantSettings } from '../domain/tenant.js'
 import type { OutboxMessage } from '../notify/types.js'
@@ -25,6 +26,13 @@ export interface Change {
   /** Notifications created or updated by this change, compare-and-set like the other entities. */
   notifications?: Array<VersionedPut<OutboxMessage>>
   audit: AuditDraft[]
+  /**
+   * What the change implies for cached grants, as the workflow decided it from the transition it
+   * computed (src/domain/grant-event.ts): published on `grantEvents` once the change is durable, to
+   * this process, the store's other processes and every replica; never when the change is refused.
+   * A store publishes exactly these and derives none of its own. Each belongs to the change's tenant.
+   */
+  grantEvents?: GrantEvent[]
   /**
    * The enforcement invariant (API.md §5): a grant that must still be Approved for this change to
    * commit, checked in the same atomic step as the seal, on every backend and replica. Approved
@@ -63,8 +71,9 @@ export interface AuditQuery {
 export interface LockboxStore {
   /**
    * Commits a change atomically and durably. Resolves with the sealed audit records once durable.
-   * Rejects with ConflictError (nothing written) if any expected version is stale. For every request
-   * the change moves out of Approved, a GrantEvent is published on `grantEvents` after the commit.
+   * Rejects with ConflictError (nothing written) if any expected version is stale, GrantEndedError if
+   * its `requireApproved` grant has ended. Once durable, the change's own `grantEvents` are published
+   * on `grantEvents`, and only then.
    */
   commit: (change: Change) => Promise<AuditRecord[]>
 
@@ -131,7 +140,7 @@ export interface AuditLog {
 }
 
 /** Published when a request leaves Approved, so every replica drops its cached grant at once. */
-export interface GrantEvent { requestId: string, tenantId: string, status: RequestStatus }
+export type { GrantEvent }
 
 export interface GrantEvents {
   publish: (event: GrantEvent) => Promise<void>

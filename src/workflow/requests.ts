@@ -1,6 +1,7 @@
 // Lockbox request actions (API.md §3): authorise, run the state machine, commit with the audit record.
 import { parseAccessDuration } from '../domain/duration.js'
 import { parseScope } from '../domain/grant.js'
+import { grantEventsOf } from '../domain/grant-event.js'
 import { grantedAccess, narrowAccess, publicGrant, requestedAccess, type AccessNarrowing, type GrantedAccess, type NarrowingRefusal } from '../domain/granted-access.js'
 import {
   createRequest, effectiveStatus, transition,
@@ -183,7 +184,8 @@ export async function actOnRequest (ctx: WorkflowContext, acting: Acting, id: st
 
 /**
  * A request's step, whole in one commit: its new state (if nobody changed it meanwhile), the notices
- * it sends and its one record; then the notifier is woken. Answers the request as stored.
+ * it sends, its one record and the grant event it implies (a step out of Approved); then the notifier
+ * is woken. Answers the request as stored.
  */
 export async function commitTransition (
   ctx: WorkflowContext, acting: Acting | null, role: ActingRole, req: LockboxRequest, next: LockboxRequest,
@@ -198,7 +200,8 @@ export async function commitTransition (
       workload: req.workload,
       object: req.scope,
       details: requestDetails(next, details)
-    })]
+    })],
+    grantEvents: grantEventsOf(req.status, next)
   })
   if (notices.length > 0) ctx.notificationsQueued()
   return { ...next, version: req.version + 1 }

@@ -4,6 +4,7 @@ import { customerActingRole, may, type Caller } from '../domain/policy.js'
 import { approvalsRequiredOf, viewTenant, withSettings, type ServiceRequest, type Tenant, type TenantSettings } from '../domain/tenant.js'
 import { Forbidden, InvalidState, NotFound } from '../errors.js'
 import type { AuditDraft } from '../domain/audit.js'
+import { grantEventsOf, type GrantEvent } from '../domain/grant-event.js'
 import type { VersionedPut } from '../stores/types.js'
 import { draft, retryOnConflict, type Acting, type WorkflowContext } from './context.js'
 import { requestDetails } from './requests.js'
@@ -120,6 +121,7 @@ export async function closeServiceRequest (ctx: WorkflowContext, acting: Acting,
     const now = ctx.now()
     const closed: ServiceRequest = { ...sr, status: 'Closed', closedAt: iso(now) }
     const requests: Array<VersionedPut<LockboxRequest>> = []
+    const grantEvents: GrantEvent[] = []
     const audit: AuditDraft[] = [draft('ServiceRequestClosed', tenantId, acting, role, { object: number, details: { endedRequests: 0 } })]
     for (const req of await ctx.stores.lockbox.listRequestsOfServiceRequest(tenantId, number)) {
       if (isFinal(effectiveStatus(req, now))) continue
@@ -127,6 +129,7 @@ export async function closeServiceRequest (ctx: WorkflowContext, acting: Acting,
       /* c8 ignore next -- a non-final effective status always allows CloseServiceRequest */
       if (!result.ok) continue
       requests.push({ value: result.request, expectedVersion: req.version })
+      grantEvents.push(...grantEventsOf(result.from, result.request))
       audit.push(draft(result.operation, tenantId, acting, role, {
         requestId: req.id,
         workload: req.workload,
@@ -139,7 +142,8 @@ export async function closeServiceRequest (ctx: WorkflowContext, acting: Acting,
       tenantId,
       serviceRequests: [{ value: closed, expectedVersion: sr.version }],
       requests,
-      audit
+      audit,
+      grantEvents
     })
     return { ...closed, version: sr.version + 1 }
   })

@@ -5,6 +5,7 @@
 // With several replicas the compare-and-set makes sure one of them writes each record.
 import { effectiveStatus, iso, transition, SYSTEM_ACTOR, type LockboxRequest, type TransitionResult } from '../domain/lockbox.js'
 import { extensionDeadline, type ExtensionResult } from '../domain/extension.js'
+import { grantEventsOf } from '../domain/grant-event.js'
 import { extensionNotices, noticesFor, reminderDue, reminderNotices } from '../notify/messages.js'
 import { expireExtension, extensionDetails } from './extensions.js'
 import type { Change } from '../stores/types.js'
@@ -40,7 +41,8 @@ async function dueChange (ctx: WorkflowContext, req: LockboxRequest, now: number
       workload: req.workload,
       object: req.scope,
       details: requestDetails(result.request, { from: result.from, status: result.request.status, reason: status === 'Expired' ? 'DecisionDeadlinePassed' : 'AccessWindowEnded' })
-    })]
+    })],
+    grantEvents: grantEventsOf(result.from, result.request)
   }
 }
 

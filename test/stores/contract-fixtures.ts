@@ -2,6 +2,7 @@
 import type tap from 'tap'
 import { randomUUID } from 'node:crypto'
 import type { AuditDraft, AuditOperation } from '../../src/domain/audit.js'
+import { grantEventsOf } from '../../src/domain/grant-event.js'
 import { createRequest, iso, transition, type HistoryActor, type LockboxEvent, type LockboxOperation, type LockboxRequest } from '../../src/domain/lockbox.js'
 import type { ServiceRequest } from '../../src/domain/tenant.js'
 import type { OutboxMessage } from '../../src/notify/types.js'
@@ -113,13 +114,17 @@ export async function storeRequest (stores: Stores, request: LockboxRequest): Pr
   return await stores.lockbox.getRequest(request.id) as LockboxRequest
 }
 
-/** Applies `event` to the stored request, commits it with its record, and returns it as stored. */
+/**
+ * Applies `event` to the stored request, commits it with its record and the grant event it implies
+ * (as the workflow does), and returns it as stored.
+ */
 export async function advance (stores: Stores, request: LockboxRequest, event: LockboxEvent, now: number, actor = actorFor(event)): Promise<LockboxRequest> {
   const step = next(request, event, now, actor)
   await stores.lockbox.commit({
     tenantId: request.tenantId,
     requests: [{ value: step.request, expectedVersion: request.version }],
-    audit: [draft(step.operation, { tenantId: request.tenantId, requestId: request.id, actorId: actor.id })]
+    audit: [draft(step.operation, { tenantId: request.tenantId, requestId: request.id, actorId: actor.id })],
+    grantEvents: grantEventsOf(request.status, step.request)
   })
   return await stores.lockbox.getRequest(request.id) as LockboxRequest
 }

@@ -1,12 +1,12 @@
 // The behaviour every store backend must show (src/stores/types.ts). Each backend's test file runs
 // `storeContract(t, open)`, where `open` gives a fresh, empty store on every call.
 import { EMPTY_HEAD, GENESIS_HASH, type AuditRecord } from '../../src/domain/audit.js'
-import type { LockboxRequest } from '../../src/domain/lockbox.js'
 import type { TenantSettings } from '../../src/domain/tenant.js'
 import { ConflictError, StoreUnavailableError } from '../../src/errors.js'
 import type { AuditQuery, GrantEvent } from '../../src/stores/types.js'
 import { auditContract } from './contract-audit.js'
 import { enforcementContract } from './contract-enforcement.js'
+import { grantEventsContract } from './contract-grant-events.js'
 import { listingContract } from './contract-listing.js'
 import { notificationsContract } from './contract-notifications.js'
 import { quorumContract } from './contract-quorum.js'
@@ -136,28 +136,6 @@ export function storeContract (t: Test, open: OpenStores): void {
     t.same(await stores.audit.head('fabrikam'), EMPTY_HEAD)
   })
 
-  t.test('publishes a grant event when, and only when, a request leaves Approved', async (t) => {
-    const stores = await openFor(t, open)
-    const events: GrantEvent[] = []
-    const unsubscribe = stores.grantEvents.subscribe((event) => events.push(event))
-    t.teardown(unsubscribe)
-    const approve = async (request: LockboxRequest): Promise<LockboxRequest> =>
-      await advance(stores, await advance(stores, request, 'ManagerApprove', T0 + MINUTE), 'CustomerApprove', T0 + 2 * MINUTE)
-    const revoked = await approve(await storeRequest(stores, newRequest()))
-    await stores.lockbox.commit({ tenantId: 'contoso', requests: [{ value: revoked, expectedVersion: revoked.version }], audit: [] })
-    await advance(stores, await storeRequest(stores, newRequest()), 'ManagerReject', T0 + MINUTE)
-    const canceled = await approve(await storeRequest(stores, newRequest({ tenantId: 'fabrikam' })))
-    t.same(events, [], 'nothing left Approved yet')
-
-    await advance(stores, (await stores.lockbox.getRequest(revoked.id)) as LockboxRequest, 'Revoke', T0 + 3 * MINUTE, { id: 'approver-1', role: 'CustomerLockboxApprover' })
-    await advance(stores, canceled, 'Cancel', T0 + 4 * MINUTE, { id: 'eng-1', role: 'SupportEngineer' })
-    await eventually('events.length >= 2', () => events.length >= 2)
-    t.same(events, [
-      { requestId: revoked.id, tenantId: 'contoso', status: 'Revoked' },
-      { requestId: canceled.id, tenantId: 'fabrikam', status: 'Completed' }
-    ])
-  })
-
   t.test('delivers published grant events to subscribers until they unsubscribe', async (t) => {
     const stores = await openFor(t, open)
     const early: GrantEvent[] = []
@@ -201,6 +179,7 @@ export function storeContract (t: Test, open: OpenStores): void {
   listingContract(t, open)
   auditContract(t, open)
   enforcementContract(t, open)
+  grantEventsContract(t, open)
   retentionContract(t, open)
   passkeysContract(t, open)
   notificationsContract(t, open)

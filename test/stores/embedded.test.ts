@@ -13,6 +13,7 @@ import { DATABASE_FILE, openEmbeddedStores } from '../../src/stores/embedded/ind
 import type { Change, GrantEvent, Stores } from '../../src/stores/types.js'
 import { open as openLmdb } from 'lmdb'
 import { storeContract } from './contract.js'
+import { sharedGrantEventsContract } from './contract-grant-events.js'
 import { advance, allPages, draft, MINUTE, newNotification, newRequest, newServiceRequest, next, storeRequest, T0, type Test } from './contract-fixtures.js'
 import { eventually } from '../helpers/eventually.js'
 
@@ -329,6 +330,14 @@ t.test('hears the grant events another process sharing the data dir publishes or
   await eventually('both grant events heard', () => heard.length >= 2)
   t.same(heard, [published, committed], 'the other process hears both, in order')
   t.same(own, [published, committed], 'the publishing process emitted each once, not again when its poll found them')
+})
+
+// Two stores on one data dir in this process stand for two processes, as above.
+sharedGrantEventsContract(t, async (t) => {
+  const dataDir = freshDir()
+  const pair: [Stores, Stores] = [await openEmbeddedStores({ dataDir, pollMs: 20 }), await openEmbeddedStores({ dataDir, pollMs: 20 })]
+  for (const stores of pair) t.teardown(() => stores.close())
+  return pair
 })
 
 t.test('keeps the last 1000 grant events in its log, not every event ever', async (t) => {

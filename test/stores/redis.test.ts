@@ -10,6 +10,7 @@ import type { GrantEvent, Stores } from '../../src/stores/types.js'
 import { sweepOnce } from '../../src/workflow/sweeper.js'
 import { freshNamespace, openTestStores, redisForTests, removeNamespace } from '../helpers/redis.js'
 import { storeContract } from './contract.js'
+import { sharedGrantEventsContract } from './contract-grant-events.js'
 import { advance, draft, HOUR, MINUTE, newRequest, next, PENDING_TTL, storeRequest, T0, type Test } from './contract-fixtures.js'
 import { eventually } from '../helpers/eventually.js'
 import { relyingPartyOf } from '../../src/passkeys/webauthn.js'
@@ -58,6 +59,8 @@ t.test('shares requests, records and grant events between replicas', async (t) =
   t.same((await b.audit.query({ requestId: created.id, limit: 10 })).items.map((record) => record.operation),
     ['LockboxRequestCreated', 'LockboxRequestManagerApproved', 'LockboxRequestApproved', 'LockboxAccessRevoked'])
 })
+
+sharedGrantEventsContract(t, async (t) => await replicas(t))
 
 t.test('feeds the other replica\'s live stream with each batch once, and only while someone listens', async (t) => {
   const [a, b] = await replicas(t)
@@ -187,7 +190,7 @@ t.test('ignores messages on its channels that it did not write', async (t) => {
   t.same(records, [], 'a range with no records delivers nothing')
 })
 
-t.test('applies two puts of one entity in one change in order, and hears a departure from Approved within it', async (t) => {
+t.test('applies two puts of one entity in one change in order, the last deciding what is left to sweep', async (t) => {
   const stores = await openTestStores(t, connection)
   const events: GrantEvent[] = []
   t.teardown(stores.grantEvents.subscribe((event) => events.push(event)))
@@ -201,8 +204,9 @@ t.test('applies two puts of one entity in one change in order, and hears a depar
 
   const approved = next({ ...managed, version: 2 }, 'CustomerApprove', T0 + 2 * MINUTE).request
   const revoked = next({ ...approved, version: 3 }, 'Revoke', T0 + 3 * MINUTE).request
-  await stores.lockbox.commit({ tenantId: 'contoso', requests: [{ value: approved, expectedVersion: 2 }, { value: revoked, expectedVersion: 3 }], audit: [] })
-  t.same(events, [{ requestId: request.id, tenantId: 'contoso', status: 'Revoked' }])
+  const left = { requestId: request.id, tenantId: 'contoso', status: 'Revoked' as const }
+  await stores.lockbox.commit({ tenantId: 'contoso', requests: [{ value: approved, expectedVersion: 2 }, { value: revoked, expectedVersion: 3 }], audit: [], grantEvents: [left] })
+  t.same(events, [left], 'the event the change carries')
   t.same(await stores.lockbox.listUnsettledRequests(), [], 'the last put decides that nothing is left to sweep')
 })
 

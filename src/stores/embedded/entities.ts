@@ -4,21 +4,20 @@
 import type { Key } from 'lmdb'
 import { ConflictError } from '../../errors.js'
 import { grantEnded } from '../change.js'
-import { effectiveStatus, isFinal, type LockboxRequest, type RequestStatus } from '../../domain/lockbox.js'
+import { effectiveStatus, isFinal, type LockboxRequest } from '../../domain/lockbox.js'
 import { dueAt, isDue } from '../../domain/outbox.js'
 import { countedServiceRequestNumber, serviceRequestNumberAfter, type ServiceRequest, type TenantSettings } from '../../domain/tenant.js'
 import type { OutboxMessage } from '../../notify/types.js'
-import type { Change, GrantEvent, Page, RequestQuery, VersionedPut } from '../types.js'
+import type { Change, Page, RequestQuery, VersionedPut } from '../types.js'
 import { decodeCursor, encodeCursor } from './cursor.js'
 import type { Tables } from './db.js'
 
-/** The puts of a change with their new versions, and the requests it moves out of Approved. */
+/** The puts of a change with their new versions. */
 export interface CheckedChange {
   requests: LockboxRequest[]
   serviceRequests: ServiceRequest[]
   tenantSettings: TenantSettings | undefined
   notifications: OutboxMessage[]
-  leftApproved: GrantEvent[]
 }
 
 /** Above every creation time (epoch ms): the upper end of a newest-first range. */
@@ -50,17 +49,7 @@ export class Entities {
       staged.set(key, current + 1)
       return { ...put.value, version: current + 1 }
     }
-    const statusBefore = new Map<string, RequestStatus | undefined>()
-    const leftApproved: GrantEvent[] = []
-    const requests = (change.requests ?? []).map((put) => {
-      const { id } = put.value
-      const stored = t.requests.get(id)
-      const before = statusBefore.has(id) ? statusBefore.get(id) : parse<LockboxRequest>(stored)?.status
-      const value = cas(`request ${id}`, stored, put)
-      statusBefore.set(id, value.status)
-      if (before === 'Approved' && value.status !== 'Approved') leftApproved.push({ requestId: id, tenantId: value.tenantId, status: value.status })
-      return value
-    })
+    const requests = (change.requests ?? []).map((put) => cas(`request ${put.value.id}`, t.requests.get(put.value.id), put))
     const serviceRequests = (change.serviceRequests ?? []).map((put) =>
       cas(`service request ${put.value.number}`, t.serviceRequests.get([put.value.tenantId, put.value.number]), put))
     const settingsPut = change.tenantSettings
@@ -69,11 +58,11 @@ export class Entities {
       : cas(`settings of ${settingsPut.value.tenantId}`, t.settings.get(settingsPut.value.tenantId), settingsPut)
     const notifications = (change.notifications ?? []).map((put) =>
       cas(`notification ${put.value.id} of ${put.value.tenantId}`, t.notifications.get([put.value.tenantId, put.value.id]), put))
-    return { requests, serviceRequests, tenantSettings, notifications, leftApproved }
+    return { requests, serviceRequests, tenantSettings, notifications }
   }
 
   /** Writes checked values with their index entries; `ordinal` numbers new entities in first-seen order. */
-  write (checked: Omit<CheckedChange, 'leftApproved'>, ordinal: () => number): void {
+  write (checked: CheckedChange, ordinal: () => number): void {
     for (const request of checked.requests) this.putRequest(request, ordinal)
     for (const serviceRequest of checked.serviceRequests) this.putServiceRequest(serviceRequest, ordinal)
     if (checked.tenantSettings !== undefined) this.t.settings.put(checked.tenantSettings.tenantId, JSON.stringify(checked.tenantSettings))

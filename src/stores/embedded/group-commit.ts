@@ -15,7 +15,7 @@ import type { Tables } from './db.js'
 import type { Entities } from './entities.js'
 
 /** What a committed change hands back. */
-export interface Committed { records: AuditRecord[], leftApproved: GrantEvent[] }
+export interface Committed { records: AuditRecord[] }
 
 /** Records sealed ahead of the transaction: onto `from`, at `time` (epoch ms). */
 interface Presealed { from: ChainHead, time: number, sealed: SealedRecord[] }
@@ -39,7 +39,7 @@ export interface GroupCommitOptions {
   transact: <T>(work: () => T) => Promise<T>
   /** Inside the transaction: a new entity's ordinal. */
   nextOrdinal: () => number
-  /** Inside the transaction: notes the grant events of a change for the other processes. */
+  /** Inside the transaction: notes the grant events a change carries, for the other processes. */
   logGrantEvents: (events: GrantEvent[]) => void
   /** Inside the transaction: the records a batch appends from `start` on; `forget` if it fails. */
   appended: { own: (start: number, records: AuditRecord[]) => void, forget: (start: number) => void }
@@ -169,9 +169,9 @@ export class GroupCommit {
         lastTime = time
         appended.push(...records)
       }
-      if (checked.leftApproved.length > 0) this.o.logGrantEvents(checked.leftApproved)
+      if (change.grantEvents !== undefined && change.grantEvents.length > 0) this.o.logGrantEvents(change.grantEvents)
       this.stats.lines++
-      return { records, leftApproved: checked.leftApproved }
+      return { records }
     })
     if (position > start) {
       log.advance(heads, position)

@@ -132,8 +132,10 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
   async function commit (change: Change): Promise<AuditRecord[]> {
     guard()
     assertOneTenant(change)
-    const { records, leftApproved } = await group.submit(change)
-    for (const event of leftApproved) grantEvents.emit(event)
+    const { records } = await group.submit(change)
+    // Durable now: the grant events the change carries go out (to the other processes through the
+    // grant log, written in the same transaction); a refused change never gets here.
+    for (const event of change.grantEvents ?? []) grantEvents.emit({ ...event })
     return records
   }
 

@@ -24,7 +24,7 @@ export const PROGRESS_EVERY = 100_000
 
 const exists = async (path: string): Promise<boolean> => await access(path).then(() => true, () => false)
 
-type Values = Omit<CheckedChange, 'leftApproved'>
+type Values = CheckedChange
 
 export async function migrateJournal (dataDir: string, t: Tables, entities: Entities, log: AuditLog, progress?: MigrationLog, progressEvery = PROGRESS_EVERY): Promise<void> {
   const path = join(dataDir, JOURNAL_FILE)

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { EMPTY_HEAD, sealRecordText, type AuditRecord } from '../../domain/audit.js'
-import { iso, type RequestStatus } from '../../domain/lockbox.js'
+import { iso } from '../../domain/lockbox.js'
 import { ConflictError, GrantEndedError, StoreUnavailableError } from '../../errors.js'
 import type { Change, GrantEvent } from '../types.js'
 import type { RedisClient } from './connect.js'
@@ -100,7 +100,7 @@ function seal (batch: Pending[], head: Head, tenantId: string, keys: RedisKeys, 
       a: plan.sadds.map(({ key, member }) => [at(key), member]),
       r: plan.srems.map(({ key, member }) => [at(key), member]),
       n: plan.counters.map(({ key, number }) => [at(key), number]),
-      g: plan.transits.map(({ key, requestId, statuses }) => [at(key), requestId, ...statuses]),
+      g: plan.grantEvents.map(({ requestId, status }) => [requestId, status]),
       q: plan.guard === undefined ? undefined : [at(plan.guard.key), plan.guard.now],
       e: sealed.map((record, i) => {
         const id = entryId(ms, record.seq)
@@ -225,15 +225,14 @@ export class Committer {
       }
       queue.head = sealed.head
       this.stats.changes += batch.length
-      this.deliver(tenantId, batch, sealed.records, rest)
+      this.deliver(batch, sealed.records)
       return
     }
   }
 
-  private deliver (tenantId: string, batch: Pending[], records: AuditRecord[][], events: Array<string | number>): void {
-    for (let index = 0; index < events.length; index += 3) {
-      this.options.grantEvent({ requestId: events[index + 1] as string, tenantId, status: events[index + 2] as RequestStatus })
-    }
+  /** The batch is committed: its grant events (the script published them to the other replicas) and records go to this one's listeners. */
+  private deliver (batch: Pending[], records: AuditRecord[][]): void {
+    for (const { change } of batch) for (const event of change.grantEvents ?? []) this.options.grantEvent({ ...event })
     for (const [index, pending] of batch.entries()) {
       // The records as sealed (their stored texts are these, written out): listeners and the caller
       // share them, as they do on the embedded store.

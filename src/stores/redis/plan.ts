@@ -1,5 +1,5 @@
 // Turns a Change into what the commit script needs: the version checks, the values to write with
-// their new versions, the index entries, and the status runs that may leave Approved. Pure: it
+// their new versions, the index entries, and the grant events to publish once it commits. Pure: it
 // reads nothing; the script decides against the stored versions.
 import { iso, isFinal, type LockboxRequest, type RequestStatus } from '../../domain/lockbox.js'
 import { dueAt } from '../../domain/outbox.js'
@@ -27,8 +27,8 @@ export interface PlannedChange {
   srems: Array<{ key: string, member: string }>
   /** Service request counters to raise to at least `number`. */
   counters: Array<{ key: string, number: string }>
-  /** Per request put: the statuses it goes through, in order, to spot a departure from Approved. */
-  transits: Array<{ key: string, requestId: string, statuses: RequestStatus[] }>
+  /** The change's grant events (decided by the workflow): published by the script if it commits. */
+  grantEvents: Array<{ requestId: string, status: RequestStatus }>
   /** Requests created by the change: registered across tenants before the commit. */
   created: LockboxRequest[]
   /** The grant that must still be Approved (Change.requireApproved): its key, and now as ISO text. */
@@ -43,7 +43,17 @@ export function creationMember (createdAt: string, ...parts: string[]): string {
 export function planChange (change: Change, keys: RedisKeys): PlannedChange {
   assertOneTenant(change)
   const tenantId = change.tenantId
-  const plan: PlannedChange = { checks: [], writes: [], zadds: [], zrems: [], sadds: [], srems: [], counters: [], transits: [], created: [] }
+  const plan: PlannedChange = {
+    checks: [],
+    writes: [],
+    zadds: [],
+    zrems: [],
+    sadds: [],
+    srems: [],
+    counters: [],
+    grantEvents: (change.grantEvents ?? []).map(({ requestId, status }) => ({ requestId, status })),
+    created: []
+  }
   const written = new Map<string, PlannedWrite>()
   if (change.requireApproved !== undefined) {
     plan.guard = { key: keys.request(tenantId, change.requireApproved.requestId), now: iso(change.requireApproved.now) }
@@ -62,23 +72,21 @@ export function planChange (change: Change, keys: RedisKeys): PlannedChange {
     return write
   }
 
+  /** Each request's last status in this change, by request id. */
+  const lastStatus = new Map<string, RequestStatus>()
   for (const requestPut of change.requests ?? []) {
     const request = requestPut.value
     const key = keys.request(tenantId, request.id)
-    const isFirst = !written.has(key)
+    if (!written.has(key) && requestPut.expectedVersion === 0) plan.created.push(request)
     put(key, requestPut).status = request.status
-    if (isFirst) {
-      plan.transits.push({ key, requestId: request.id, statuses: [] })
-      if (requestPut.expectedVersion === 0) plan.created.push(request)
-    }
-    (plan.transits.find((transit) => transit.key === key) as PlannedChange['transits'][number]).statuses.push(request.status)
+    lastStatus.set(request.id, request.status)
     plan.zadds.push({ key: keys.requests(tenantId), member: creationMember(request.createdAt, request.id) })
     plan.sadds.push({ key: keys.requestsOfServiceRequest(tenantId, request.serviceRequestNumber), member: request.id })
   }
   // The last put of each request decides whether the sweeper still has to look at it.
-  for (const { requestId, statuses } of plan.transits) {
+  for (const [requestId, status] of lastStatus) {
     const unsettled = { key: keys.unsettled(tenantId), member: requestId }
-    if (isFinal(statuses[statuses.length - 1] as RequestStatus)) plan.srems.push(unsettled)
+    if (isFinal(status)) plan.srems.push(unsettled)
     else plan.sadds.push(unsettled)
   }
   for (const serviceRequestPut of change.serviceRequests ?? []) {

@@ -21,7 +21,8 @@ function script (lua: string): LuaScript {
  * Answers {'head', seq, hash, ms} when the chain moved on since the client sealed the records,
  * {'refused', n, i…, j, status, …} with the n changes whose versions are stale and then the changes
  * whose grant ended, each with the status that ended it ('' for no such request; nothing written
- * either way), or {'ok', change, requestId, status, …} with the requests that left Approved.
+ * either way), or {'ok'} once all of it is written and each change's grant events (`g`: request id
+ * and status, as the workflow decided them) are published on the grant channel.
  */
 export const COMMIT = script(`
 local plan = cjson.decode(ARGV[1])
@@ -35,7 +36,6 @@ end
 local staged = {}
 local failed = {}
 local ended = {}
-local events = {}
 local function endedBy (guard)
   local status, json
   local current = staged[guard[1]]
@@ -71,14 +71,6 @@ for ci, change in ipairs(plan.c) do
     end
   end
   if ok then
-    for _, transit in ipairs(change.g) do
-      local before
-      if staged[transit[1]] then before = staged[transit[1]].s else before = redis.call('HGET', KEYS[transit[1]], 's') end
-      for i = 3, #transit do
-        if before == 'Approved' and transit[i] ~= 'Approved' then events[#events + 1] = {ci, transit[2], transit[i]} end
-        before = transit[i]
-      end
-    end
     for _, write in ipairs(change.w) do staged[write[1]] = {v = write[2], j = write[3], s = write[4]} end
   end
 end
@@ -126,14 +118,12 @@ if first then
   redis.call('HSET', KEYS[1], 'seq', plan.t[1], 'hash', plan.t[2], 'ms', plan.t[3])
   redis.call('PUBLISH', ARGV[3], cjson.encode({o = ARGV[4], t = plan.tn, f = first, l = last}))
 end
-local answer = {'ok'}
-for _, event in ipairs(events) do
-  redis.call('PUBLISH', ARGV[2], cjson.encode({o = ARGV[4], e = {requestId = event[2], tenantId = plan.tn, status = event[3]}}))
-  answer[#answer + 1] = event[1]
-  answer[#answer + 1] = event[2]
-  answer[#answer + 1] = event[3]
+for _, change in ipairs(plan.c) do
+  for _, event in ipairs(change.g) do
+    redis.call('PUBLISH', ARGV[2], cjson.encode({o = ARGV[4], e = {requestId = event[1], tenantId = plan.tn, status = event[2]}}))
+  end
 end
-return answer
+return {'ok'}
 `)
 
 /**
