@@ -150,9 +150,10 @@ t.test('fails a batch the collector never acknowledges once its time is up, and 
   const receiver = await startHecReceiver({ acks: true, ackDelayMs: 600_000 })
   t.teardown(receiver.stop)
   const records = await commitRecords(stores, 'contoso', 2)
-  const sink = hecSink({ url: receiver.url, token: receiver.token, render: toOcsf, sourcetype: 'lockbox:ocsf', timeoutMs: 200, ackPollMs: 20 })
+  // Polled at the default interval (100 ms) until the time is up.
+  const sink = hecSink({ url: receiver.url, token: receiver.token, render: toOcsf, sourcetype: 'lockbox:ocsf', timeoutMs: 250 })
   t.teardown(sink.close)
-  await t.rejects(sink.send(records), /HEC did not acknowledge batch 0 within 200 ms/)
+  await t.rejects(sink.send(records), /HEC did not acknowledge batch 0 within 250 ms/)
   t.equal(receiver.events.length, 2, 'the batch arrived, but was never said to be indexed')
 })
 
