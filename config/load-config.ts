@@ -176,8 +176,14 @@ function identityProvider (env: Env): Config['oidc'] {
   }
 }
 
+/**
+ * A configuration read from the environment: every setting decided, the number of processes too
+ * (optional in Config only for the apps tests build from literals).
+ */
+export type LoadedConfig = Config & { workers: number }
+
 /** `cwd` anchors relative paths (the data dir, the tenants file). */
-export function loadConfig (env: Env, cwd: string = process.cwd()): Config {
+export function loadConfig (env: Env, cwd: string = process.cwd()): LoadedConfig {
   const at = (p: string): string => (isAbsolute(p) ? p : resolve(cwd, p))
 
   const host = read(env, 'LOCKBOX_HOST') ?? '127.0.0.1'
@@ -239,7 +245,7 @@ export function loadConfig (env: Env, cwd: string = process.cwd()): Config {
     throw new ConfigError(`LOCKBOX_LOG_LEVEL: "${logLevel}" is not a pino level (fatal, error, warn, info, debug, trace, silent)`)
   }
 
-  const config: Config = {
+  const config: LoadedConfig = {
     host,
     port,
     dataDir,

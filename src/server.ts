@@ -4,8 +4,7 @@
 import cluster from 'node:cluster'
 import closeWithGrace from 'close-with-grace'
 import { pino } from 'pino'
-import { ConfigError, loadConfig } from '../config/load-config.js'
-import type { Config } from '../config/schema.js'
+import { ConfigError, loadConfig, type LoadedConfig } from '../config/load-config.js'
 import { buildApp, loggerOptions } from './app.js'
 import { processLink, type WorkerLink } from './cluster/messages.js'
 import { superviseWorkers } from './cluster/primary.js'
@@ -36,7 +35,7 @@ async function main (): Promise<void> {
     process.stderr.write(`lockbox-gateway: ${err.message}\n`)
     process.exit(1)
   }
-  if (cluster.isPrimary && (config.workers ?? 1) > 1) {
+  if (cluster.isPrimary && config.workers > 1) {
     const log = pino(loggerOptions(config, process.stdout.isTTY) as object)
     process.exit(await superviseWorkers(config, log.child({ role: 'primary' })))
   }
@@ -44,7 +43,7 @@ async function main (): Promise<void> {
 }
 
 /** One gateway process: alone, or one of the cluster's workers (`link` to its primary). */
-async function serve (config: Config, link: WorkerLink | null): Promise<void> {
+async function serve (config: LoadedConfig, link: WorkerLink | null): Promise<void> {
   // The primary's word to drain may come while the app is still being built: kept until it can be acted on.
   let shutdown: (() => void) | null = null
   let shutdownAsked = false
@@ -98,7 +97,7 @@ async function serve (config: Config, link: WorkerLink | null): Promise<void> {
   const lines = [
     '',
     `Lockbox Gateway listening on ${base}`,
-    ...(link === null ? [] : [`  processes: ${config.workers ?? 1} (LOCKBOX_WORKERS), sharing the port`]),
+    ...(link === null ? [] : [`  processes: ${config.workers} (LOCKBOX_WORKERS), sharing the port`]),
     `  store: ${config.store}${config.store === 'embedded' ? ` (${config.dataDir})` : ` (${withoutCredentials(config.redisUrl)})`}`,
     `  admin center: ${base}/admin/`,
     `  API docs: ${base}/docs`,

@@ -32,7 +32,7 @@ function isSignedApproval (value: unknown): value is SignedApproval {
 /** Whether the signed grant is the grant this record approved: same request, tenant, workload, terms. */
 function grantMismatch (record: AuditRecord, approval: SignedApproval): string | null {
   const { grant } = approval
-  const details = record.details ?? {}
+  const { details } = record
   // What the record says was granted: the approvers' narrowed grant, or what was asked.
   const granted = (details.granted ?? { scope: record.object, accessLevel: details.accessLevel, duration: details.duration }) as Record<string, unknown>
   const expected: Record<string, unknown> = {

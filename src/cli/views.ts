@@ -18,7 +18,8 @@ export function nextStep (req: LockboxRequest): string | null {
   switch (req.status) {
     case 'AwaitingManagerApproval': return `next: a support manager reviews it: lockbox review approve ${req.id}`
     case 'AwaitingCustomerApproval': {
-      const left = (req.approvalsRequired ?? 1) - (req.approvals?.length ?? 0)
+      // No quorum on a request stored before quorums existed: one approval was needed.
+      const left = (req.approvalsRequired ?? 1) - req.approvals.length
       const who = left > 1 ? `${left} more of ${req.tenantId}'s lockbox approvers decide` : `${req.tenantId}'s lockbox approver decides`
       return `next: ${who}: lockbox decide approve ${req.id}`
     }
@@ -62,17 +63,17 @@ export function showRequest (out: Output, req: LockboxRequest, now: number): voi
 /** Quorum progress, requested vs granted access, and a pending or settled extension, when there are any. */
 function policyFields (req: LockboxRequest): Array<[string, string]> {
   const rows: Array<[string, string]> = []
-  const required = req.approvalsRequired ?? null
-  const approvals = req.approvals ?? []
+  const required = req.approvalsRequired
+  const approvals = req.approvals
   if (required !== null && (required > 1 || approvals.length > 0)) {
     const who = approvals.map((a) => a.onBehalfOf === null ? a.by : `${a.by} for ${a.onBehalfOf}`).join(', ')
     rows.push(['approvals', `${approvals.length} of ${required}${who === '' ? '' : ` (${who})`}`])
   }
-  const granted = req.granted ?? null
+  const granted = req.granted
   if (granted !== null && (granted.scope !== req.scope || granted.accessLevel !== req.accessLevel || granted.duration !== req.duration)) {
     rows.push(['granted', `${granted.accessLevel} on ${req.workload} ${granted.scope} for ${granted.duration} (narrowed by the approvers)`])
   }
-  const ext = req.extension ?? null
+  const ext = req.extension
   if (ext !== null) {
     const progress = ext.approvalsRequired === null ? '' : `, ${ext.approvals.length} of ${ext.approvalsRequired} approvals`
     rows.push(['extension', `${ext.duration} more: ${ext.status}${progress}${ext.grantedDuration === null ? '' : `, granted ${ext.grantedDuration}`}`])

@@ -6,7 +6,7 @@
 import cluster, { type Worker } from 'node:cluster'
 import { createLocalJWKSet } from 'jose'
 import type { Logger } from 'pino'
-import type { Config } from '../../config/schema.js'
+import type { LoadedConfig } from '../../config/load-config.js'
 import { DEV_AUDIENCE, DEV_OIDC_PREFIX } from '../identity/dev-client.js'
 import { WORKLOADS } from '../domain/lockbox.js'
 import { GATEWAY_ISSUER } from '../gateway/access-token.js'
@@ -35,10 +35,12 @@ function send (worker: Worker, message: ToWorker): void {
   if (worker.isConnected()) worker.send(message, undefined, () => {})
 }
 
-/** Resolves with the exit code once every worker has exited. */
-/** Runs in the primary when `config.workers` is above 1 (server.ts decides). */
-export async function superviseWorkers (config: Config, log: Logger, timing: SupervisorTiming = TIMING): Promise<number> {
-  const count = config.workers as number
+/**
+ * Runs in the primary when `config.workers` is above 1 (server.ts decides). Resolves with the exit
+ * code once every worker has exited.
+ */
+export async function superviseWorkers (config: LoadedConfig, log: Logger, timing: SupervisorTiming = TIMING): Promise<number> {
+  const count = config.workers
   // Made before any worker starts, so no two processes race to create them (create-once.ts would
   // settle such a race too: this only keeps the workers to reading).
   const keys = await openSigningKeys(config.signingKeyFile)

@@ -22,6 +22,7 @@ export interface Extension {
   status: ExtensionStatus
   decisionDeadline: string | null
   approvals: Approval[]
+  /** Null while with the manager; fixed (the tenant's quorum) when it reaches the customer. */
   approvalsRequired: number | null
   /** The extra time the approvals allow together (the shortest); null until approved. */
   grantedDuration: string | null
@@ -152,7 +153,8 @@ function approveExtension (req: LockboxRequest, ext: Extension, event: Extract<E
   for (const a of ext.approvals) together = (intersectAccess(together, extensionAccess(req, a.access.duration, a.access.durationMs)) as { ok: true, access: GrantedAccess }).access
   const approval: Approval = { by: ctx.actor.id, at: iso(ctx.now), comment: ctx.comment ?? null, onBehalfOf: event.onBehalfOf ?? null, access: narrowed.access }
   const approvals = [...ext.approvals, approval]
-  if (approvals.length < (ext.approvalsRequired ?? 1)) {
+  // Fixed when the extension reached the customer, the only stage a customer approves in.
+  if (approvals.length < (ext.approvalsRequired as number)) {
     return step(req, { ...ext, approvals }, 'ExtensionApprovalAdded', 'LockboxExtensionApprovalAdded', ctx, event.onBehalfOf ?? null)
   }
   return grow(req, { ...ext, approvals, grantedDuration: together.duration }, together.durationMs, 'ExtensionApproved', 'LockboxExtensionApproved', ctx, event.onBehalfOf ?? null)

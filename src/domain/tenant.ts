@@ -88,10 +88,13 @@ export function viewServiceRequest (sr: ServiceRequest): PublicServiceRequest {
   return rest
 }
 
+/** A tenant as the gateway runs it: the tenants file's entry with the stored settings applied. */
+export type SettledTenant = Tenant & { requireSignedApprovals: boolean }
+
 /** Applies stored settings over the tenants file's entry. */
-export function withSettings (tenant: Tenant, settings: TenantSettings | null): Tenant {
+export function withSettings (tenant: Tenant, settings: TenantSettings | null): SettledTenant {
   if (settings === null) return { ...tenant, requireSignedApprovals: tenant.requireSignedApprovals ?? false }
-  const merged: Tenant = {
+  const merged: SettledTenant = {
     ...tenant,
     lockboxEnabled: settings.lockboxEnabled,
     approverEmails: settings.approverEmails,
@@ -107,8 +110,8 @@ export function approvalsRequiredOf (tenant: Pick<Tenant, 'approvalsRequired'>):
 }
 
 /** The tenant as the API shows it: every setting with its effective value. */
-export function viewTenant (tenant: Tenant): Required<Tenant> {
-  return { ...tenant, approvalsRequired: approvalsRequiredOf(tenant), requireSignedApprovals: tenant.requireSignedApprovals ?? false }
+export function viewTenant (tenant: SettledTenant): Required<Tenant> {
+  return { ...tenant, approvalsRequired: approvalsRequiredOf(tenant) }
 }
 
 /** The tenant's keys as published (JWKS-style): each with its owner and validity in epoch seconds. */

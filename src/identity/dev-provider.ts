@@ -116,7 +116,8 @@ export async function createDevProvider (options: DevProviderOptions): Promise<P
       return grant
     },
     // The admin center calls the token endpoint from the gateway's own origin; no other site may.
-    clientBasedCORS: (ctx, origin) => origin === ctx.origin || origin === new URL(options.publicUrl).origin,
+    // (Koa 3's ctx.origin is the request's Origin header, which matched every origin: not the server's.)
+    clientBasedCORS: (ctx, origin) => origin === `${ctx.protocol}://${ctx.host}` || origin === new URL(options.publicUrl).origin,
     pkce: { required: () => true },
     ttl: {
       IdToken: idTokenTtlSeconds,

@@ -120,10 +120,11 @@ export function extensionNotices (req: LockboxRequest, requesterAddress: string 
   if (event === undefined || !EXTENSION_NOTICE_ACTIONS.has(last.action)) return out
   const link = requestLink(ctx.publicUrl, req)
   if (ext.status === 'AwaitingCustomerApproval') {
+    // Its quorum was fixed when it reached the customer (see extension.ts).
     const text = `Lockbox: ${req.requester.name} asks to extend their access to ${ctx.tenant.displayName} ${req.workload} ${req.scope} by ${ext.duration} (SR ${req.serviceRequestNumber}); the current access continues meanwhile. Decide before ${utc(ext.decisionDeadline)}: ${link}`
     if (ctx.tenant.approverEmails.length > 0) {
       const subject = `[Lockbox] ${ctx.tenant.displayName}: extension of access for service request ${req.serviceRequestNumber} awaits your decision`
-      const intro = `${req.requester.name} asks for ${ext.duration} more of the access you approved, because: "${ext.justification}". The current access continues until ${utc(req.accessEndsAt)}. Please approve or deny the extension before ${utc(ext.decisionDeadline)}.${quorumSentence(ext.approvalsRequired ?? 1, 0)}`
+      const intro = `${req.requester.name} asks for ${ext.duration} more of the access you approved, because: "${ext.justification}". The current access continues until ${utc(req.accessEndsAt)}. Please approve or deny the extension before ${utc(ext.decisionDeadline)}.${quorumSentence(ext.approvalsRequired as number, 0)}`
       out.push(message('email', 'ApprovalRequested', event, req, ctx, render([...ctx.tenant.approverEmails], subject, intro, req, ctx.tenant, link, 'Review the extension in the admin center'), text))
     }
     if (ctx.webhook) out.push(message('webhook', 'ApprovalRequested', event, req, ctx, null, text))

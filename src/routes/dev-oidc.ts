@@ -19,6 +19,7 @@ const DEFAULT_ID_TOKEN_TTL_MS = 3600_000
 export default async function devOidcRoutes (app: FastifyInstance, options: DevOidcRouteOptions): Promise<void> {
   const { config, issuer } = options
   // Loaded here, not at start-up: a gateway with a real identity provider never loads oidc-provider.
+  /* c8 ignore next -- under test, tsx appends its own default-export interop to a dynamic import: its branches, not ours */
   const { createDevProvider } = await import('../identity/dev-provider.js')
   const provider = await createDevProvider({
     issuer: issuer.issuer,

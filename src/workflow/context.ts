@@ -4,16 +4,16 @@ import type { AuditDraft, AuditOperation, AuditResult } from '../domain/audit.js
 import type { Caller } from '../domain/policy.js'
 import { auditActor } from '../domain/policy.js'
 import type { ActingRole } from '../domain/lockbox.js'
-import type { Tenant, TenantSettings } from '../domain/tenant.js'
+import type { SettledTenant, TenantSettings } from '../domain/tenant.js'
 import { ConflictError } from '../errors.js'
 import type { Change, LockboxStore, Stores } from '../stores/types.js'
 import type { RelyingParty } from '../passkeys/webauthn.js'
 
 export interface TenantRegistry {
   /** The tenant with its current settings, or null if the tenants file does not define it. */
-  get: (tenantId: string) => Promise<Tenant | null>
+  get: (tenantId: string) => Promise<SettledTenant | null>
   /** The tenant and the stored settings (with their version), for a compare-and-set update. */
-  getVersioned: (tenantId: string) => Promise<{ tenant: Tenant, settings: TenantSettings | null } | null>
+  getVersioned: (tenantId: string) => Promise<{ tenant: SettledTenant, settings: TenantSettings | null } | null>
   ids: () => string[]
 }
 

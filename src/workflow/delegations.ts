@@ -96,9 +96,11 @@ export async function revokeDelegation (ctx: WorkflowContext, acting: Acting, te
     }
     if (delegationStatus(found, now) !== 'Active') throw new InvalidState(`delegation ${id} has already ended`)
     const revoked: Delegation = { ...found, revokedAt: new Date(now).toISOString(), revokedBy: caller.id }
+    // The settings record exists: it holds the delegation found.
+    const next = writable(tenant, settings, keepCurrent(current.filter((d) => d.id !== id), now))
     await ctx.stores.lockbox.commit({
       tenantId,
-      tenantSettings: { value: writable(tenant, settings, keepCurrent(current.filter((d) => d.id !== id), now)), expectedVersion: settings?.version ?? 0 },
+      tenantSettings: { value: next, expectedVersion: next.version },
       audit: [draft('ApprovalDelegationRevoked', tenantId, acting, undefined, {
         object: id,
         details: { delegationId: id, from: found.from, to: found.to, until: found.until }

@@ -2,7 +2,7 @@
 // manager and decided by the customer's quorum through the same endpoints as the request itself,
 // while the current access continues. Each step commits with its record, compare-and-set.
 import { parseAccessDuration } from '../domain/duration.js'
-import { extensionStatus, extensionTransition, type ExtensionEvent, type ExtensionResult } from '../domain/extension.js'
+import { extensionStatus, extensionTransition, type Extension, type ExtensionEvent, type ExtensionResult } from '../domain/extension.js'
 import { effectiveStatus, type ActingRole, type LockboxRequest } from '../domain/lockbox.js'
 import { may } from '../domain/policy.js'
 import { alreadyApproved } from '../domain/quorum.js'
@@ -26,8 +26,11 @@ export async function requestExtension (ctx: WorkflowContext, acting: Acting, id
   })
 }
 
+/** A request with an extension asked for. */
+export type ExtendedRequest = LockboxRequest & { extension: Extension }
+
 /** Whether a review or decision on this request is about its extension: it is Approved and one awaits. */
-export function extensionPending (req: LockboxRequest, now: number): boolean {
+export function extensionPending (req: LockboxRequest, now: number): req is ExtendedRequest {
   const status = extensionStatus(req, now)
   return effectiveStatus(req, now) === 'Approved' && (status === 'AwaitingManagerApproval' || status === 'AwaitingCustomerApproval')
 }
@@ -41,27 +44,27 @@ export interface ExtensionDecision {
 }
 
 /** A manager's review or a customer's decision of the pending extension (already authorised for the request). */
-export async function decideExtension (ctx: WorkflowContext, acting: Acting, req: LockboxRequest, role: ActingRole, action: ExtensionDecision): Promise<LockboxRequest> {
+export async function decideExtension (ctx: WorkflowContext, acting: Acting, req: ExtendedRequest, role: ActingRole, action: ExtensionDecision): Promise<LockboxRequest> {
   let event: ExtensionEvent
   if (action.kind === 'review') {
     event = action.decision === 'Approve' ? { kind: 'ManagerApprove' } : { kind: 'ManagerReject' }
   } else if (action.decision === 'Approve') {
-    if (alreadyApproved(req.extension ?? { approvals: [] }, [acting.caller.id, action.onBehalfOf ?? null])) {
+    if (alreadyApproved(req.extension, [acting.caller.id, action.onBehalfOf])) {
       throw new AlreadyApproved(`${acting.caller.id} has already approved this extension`)
     }
-    event = { kind: 'CustomerApprove', duration: action.duration, onBehalfOf: action.onBehalfOf ?? null }
+    event = { kind: 'CustomerApprove', duration: action.duration, onBehalfOf: action.onBehalfOf }
   } else {
-    event = { kind: 'CustomerDeny', onBehalfOf: action.onBehalfOf ?? null }
+    event = { kind: 'CustomerDeny', onBehalfOf: action.onBehalfOf }
   }
   return await commitExtensionStep(ctx, acting, req, role, event, action.comment ?? null)
 }
 
-async function commitExtensionStep (ctx: WorkflowContext, acting: Acting | null, req: LockboxRequest, role: ActingRole, event: ExtensionEvent, comment: string | null): Promise<LockboxRequest> {
+async function commitExtensionStep (ctx: WorkflowContext, acting: Acting, req: LockboxRequest, role: ActingRole, event: ExtensionEvent, comment: string | null): Promise<LockboxRequest> {
   const tenant = await tenantOf(ctx, req)
   const now = ctx.now()
   const result: ExtensionResult = extensionTransition(req, event, {
     now,
-    actor: { id: acting?.caller.id ?? 'system', role },
+    actor: { id: acting.caller.id, role },
     comment,
     pendingTtlMs: ctx.pendingTtlMs,
     maxAccessMs: ctx.maxAccessMs,

@@ -1,7 +1,7 @@
 // Service requests and tenant settings (API.md §2).
 import { isFinal, effectiveStatus, transition, type ActingRole, type LockboxRequest } from '../domain/lockbox.js'
 import { customerActingRole, may, type Caller } from '../domain/policy.js'
-import { approvalsRequiredOf, viewTenant, withSettings, type ServiceRequest, type Tenant, type TenantSettings } from '../domain/tenant.js'
+import { approvalsRequiredOf, viewTenant, withSettings, type ServiceRequest, type SettledTenant, type Tenant, type TenantSettings } from '../domain/tenant.js'
 import { Forbidden, InvalidState, NotFound } from '../errors.js'
 import type { AuditDraft } from '../domain/audit.js'
 import { grantEventsOf, type GrantEvent } from '../domain/grant-event.js'
@@ -11,7 +11,7 @@ import { requestDetails } from './requests.js'
 import { settingsOf } from './passkeys.js'
 import { iso } from '../domain/lockbox.js'
 
-async function requireTenant (ctx: WorkflowContext, tenantId: string): Promise<Tenant> {
+async function requireTenant (ctx: WorkflowContext, tenantId: string): Promise<SettledTenant> {
   const tenant = await ctx.tenants.get(tenantId)
   if (tenant === null) throw new NotFound(`tenant ${tenantId} not found`)
   return tenant
@@ -37,7 +37,7 @@ export async function updateTenantSettings (
     const { tenant } = current
     // Kept whole: a settings record also carries what this patch does not touch (delegations, approver keys).
     const stored = settingsOf(current)
-    const requireSigned = tenant.requireSignedApprovals ?? false
+    const requireSigned = tenant.requireSignedApprovals
     const next: TenantSettings = {
       ...stored,
       lockboxEnabled: patch.lockboxEnabled ?? tenant.lockboxEnabled,

@@ -97,3 +97,20 @@ t.test('names a ContentAccessed after the record that ended its request', async 
   t.equal(big.problems.length, 101)
   t.equal(big.problems[100], 'tenant contoso: 4 more ContentAccessed after their request ended')
 })
+
+t.test('reads a settings record that names no change it knows as changing nothing about approvals', async (t) => {
+  let head = { seq: 0, hash: '0'.repeat(64) }
+  const drafts = [
+    { operation: 'TenantSettingsUpdated', details: {} },
+    { operation: 'TenantSettingsUpdated', details: { changes: { requireSignedApprovals: { from: false, to: 'yes' }, approvalsRequired: { to: '3' } } } },
+    { operation: 'LockboxRequestApproved', details: { status: 'Approved' } }
+  ] as const
+  const records = drafts.map((fields, i) => {
+    const record = sealRecord({ ...draftFor('contoso', i), ...fields }, head, { id: `s-${i}`, time: '2026-11-24T09:00:00.000Z' })
+    head = record
+    return record
+  })
+  const report = await verifyExport(linesOf(records), null, { approverKeys: [{ tenantId: 'contoso', rpId: 'lockbox.example', origins: ['https://lockbox.example'], keys: [] }] })
+  t.same(report.problems, [], 'no signature is required by them')
+  t.same(report.tenants[0]?.approvals, { approvals: 1, proven: 0, unsigned: 1 })
+})

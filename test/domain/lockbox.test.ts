@@ -164,6 +164,15 @@ t.test('customer approval opens the window from now for the requested duration',
   t.strictSame(next.history.at(-1), { at: iso(at2h), action: 'Approved', actor: APPROVER, comment: 'ok' })
 })
 
+t.test('one approval opens a request stored before quorums, which carries neither approvals nor a quorum', async (t) => {
+  const { approvals: _approvals, approvalsRequired: _required, ...stored } = awaitingCustomer
+  const next = must(transition(stored, 'CustomerApprove', ctx(at2h, APPROVER)))
+  t.equal(next.status, 'Approved')
+  t.equal(next.operation, 'LockboxRequestApproved')
+  t.equal(next.accessEndsAt, '2025-03-01T12:00:00.000Z')
+  t.strictSame(next.approvals?.map((a) => a.by), ['contoso-approver'])
+})
+
 t.test('customer denial is final', async (t) => {
   const next = must(transition(awaitingCustomer, 'CustomerDeny', ctx(at2h, APPROVER)))
   t.equal(next.status, 'Denied')

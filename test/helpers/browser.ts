@@ -9,6 +9,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import type { Test } from 'tap'
 import type { Config } from '../../config/schema.js'
 import { startTestApp, type TestApp } from './app.js'
+import { UNCOVERED } from './compiled.js'
 
 /** Debian's package puts it here; .ci/run installs it when missing. Never a downloaded browser. */
 export const CHROMIUM = '/usr/bin/chromium'
@@ -23,10 +24,12 @@ export const ARTIFACTS = fileURLToPath(new URL('test-artifacts/admin/', repo))
 let built: Promise<void> | null = null
 /**
  * `npm run build:admin`, once per test process, unless dist/admin was built from these very sources
- * (as `npm test` has just done): the pages under test are always today's sources.
+ * (as `npm test` has just done): the pages under test are always today's sources. The build script
+ * is a tool the tests use, not code under test, so it stays out of coverage like scripts/: whether
+ * it builds or finds the assets current depends on what ran before, not on the tests.
  */
 export async function buildAdminAssets (): Promise<void> {
-  built ??= promisify(execFile)(process.execPath, [fileURLToPath(new URL('admin/build.js', repo)), '--if-changed']).then(() => {})
+  built ??= promisify(execFile)(process.execPath, [fileURLToPath(new URL('admin/build.js', repo)), '--if-changed'], { env: { ...process.env, ...UNCOVERED } }).then(() => {})
   await built
 }
 

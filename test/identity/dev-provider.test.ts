@@ -158,6 +158,24 @@ t.test('the device page says when a code is wrong', async (t) => {
   t.match(await wrong.res.text(), 'That code is not valid.')
 })
 
+t.test('answers a browser\'s token request only from the gateway\'s own origin or its public one', async (t) => {
+  const { base, auth } = await serve(t)
+  const fromOrigin = async (origin: string): Promise<{ status: number, body: Record<string, any>, allowed: string | null }> => {
+    const res = await fetch(auth.tokenEndpoint, { method: 'POST', headers: { origin }, body: new URLSearchParams({ client_id: auth.clientId, grant_type: 'refresh_token', refresh_token: 'not-a-token' }) })
+    return { status: res.status, body: await res.json() as Record<string, any>, allowed: res.headers.get('access-control-allow-origin') }
+  }
+  const foreign = await fromOrigin('https://evil.example')
+  t.equal(foreign.status, 400)
+  t.match(foreign.body, { error: 'invalid_request', error_description: /origin https:\/\/evil\.example not allowed/ })
+  t.equal(foreign.allowed, null)
+  // The public URL (LOCKBOX_PUBLIC_URL) is another origin than the address this test reached it at.
+  for (const origin of [base, 'http://127.0.0.1:8080']) {
+    const own = await fromOrigin(origin)
+    t.equal(own.body.error, 'invalid_grant', `${origin}: the request itself is judged`)
+    t.equal(own.allowed, origin)
+  }
+})
+
 t.test('the dev client redirects to loopback addresses on any port, and to an https public URL', async (t) => {
   t.notOk(devRedirectUris('http://lockbox.internal:8080').redirect.some((uri) => uri.includes('lockbox.internal')), 'plain http only on loopback')
   const https = devRedirectUris('https://lockbox.example')

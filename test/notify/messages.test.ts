@@ -38,6 +38,13 @@ t.test('asks the approvers, with every fact and a link to the admin page', async
   t.match(approverEmail(pending(), ctx, true).subject, /^Reminder: /)
 })
 
+t.test('asks about a request stored before quorums as one needing one approval', async (t) => {
+  const { approvals: _approvals, approvalsRequired: _required, ...legacy } = pending()
+  const mail = approverEmail(legacy, ctx, true)
+  t.equal(mail.text, approverEmail(pending(), ctx, true).text)
+  t.notMatch(mail.text, /different approvers/)
+})
+
 t.test('tells the requester the outcome', async (t) => {
   const req = pending()
   const approved = transition(req, 'CustomerApprove', { now: T0 + 1000, actor: { id: 'x', role: 'CustomerLockboxApprover' }, pendingTtlMs: 0 })

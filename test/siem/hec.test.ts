@@ -1,6 +1,12 @@
 // The HEC sink and its forwarder against a receiver that speaks Splunk's HEC protocol, on a real
 // embedded store: every record arrives, in chain order per tenant, through a receiver that dies.
 import t from 'tap'
+import { execFileSync } from 'node:child_process'
+import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { toOcsf } from '../../src/domain/ocsf.js'
 import { SiemForwarder, type ForwarderOptions } from '../../src/siem/forwarder.js'
@@ -9,6 +15,7 @@ import type { Stores } from '../../src/stores/types.js'
 import { embedded } from './stores.js'
 import { startHecReceiver, type HecEvent, type HecReceiver } from '../helpers/hec-receiver.js'
 import { ocsfErrors } from '../helpers/ocsf.js'
+import { tempDir } from '../helpers/config.js'
 import { checkDelivery, commitRecords, waitUntil } from '../helpers/siem.js'
 import type { Test } from '../stores/contract-fixtures.js'
 import { quietLog as quiet } from '../../src/log.js'
@@ -136,4 +143,52 @@ t.test('keeps refused batches for later: a wrong token fails without moving the 
 t.test('names the standard event endpoint for a bare collector URL and keeps a full one', async (t) => {
   t.equal(hecEventUrl('https://splunk.example:8088').href, 'https://splunk.example:8088/services/collector/event')
   t.equal(hecEventUrl('https://splunk.example:8088/services/collector/event/1.0').href, 'https://splunk.example:8088/services/collector/event/1.0')
+})
+
+t.test('fails a batch the collector never acknowledges once its time is up, and sends nothing after it', async (t) => {
+  const stores = await embedded(t)
+  const receiver = await startHecReceiver({ acks: true, ackDelayMs: 600_000 })
+  t.teardown(receiver.stop)
+  const records = await commitRecords(stores, 'contoso', 2)
+  // Polled at the default interval (100 ms) until the time is up.
+  const sink = hecSink({ url: receiver.url, token: receiver.token, render: toOcsf, sourcetype: 'lockbox:ocsf', timeoutMs: 250 })
+  t.teardown(sink.close)
+  await t.rejects(sink.send(records), /HEC did not acknowledge batch 0 within 250 ms/)
+  t.equal(receiver.events.length, 2, 'the batch arrived, but was never said to be indexed')
+})
+
+t.test('sends over HTTPS to a collector it trusts through the configured CA, and takes its word on each batch', async (t) => {
+  const dir = tempDir('lockbox-hec-tls-')
+  t.teardown(dir.remove)
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=DNS:localhost', '-keyout', join(dir.path, 'key.pem'), '-out', join(dir.path, 'cert.pem')], { stdio: 'ignore' })
+  const cert = readFileSync(join(dir.path, 'cert.pem'), 'utf8')
+  // A collector in front of Splunk may answer a batch without Splunk's code; a non-zero code refuses it.
+  const answers = [{ text: 'Success' }, { text: 'No data', code: 5 }]
+  const bodies: string[] = []
+  const server = createServer({ key: readFileSync(join(dir.path, 'key.pem')), cert }, (req, res) => {
+    let body = ''
+    req.setEncoding('utf8')
+    req.on('data', (chunk: string) => { body += chunk })
+    req.on('end', () => {
+      bodies.push(body)
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answers.shift() ?? { text: 'Success', code: 0 }))
+    })
+  })
+  server.listen(0, 'localhost')
+  await once(server, 'listening')
+  t.teardown(() => server.close())
+  const url = `https://localhost:${(server.address() as AddressInfo).port}`
+  const [record] = await commitRecords(await embedded(t), 'contoso', 1)
+
+  const trusted = hecSink({ url, token: 't', render: (r) => r, sourcetype: 'lockbox:native', ca: cert, timeoutMs: 5000 })
+  t.teardown(trusted.close)
+  await trusted.send([record!])
+  t.same(JSON.parse(bodies[0]!).event, record, 'the batch arrived over TLS')
+  await t.rejects(trusted.send([record!]), /HEC refused the batch: No data \(code 5\)/)
+
+  const untrusted = hecSink({ url, token: 't', render: (r) => r, sourcetype: 'lockbox:native', timeoutMs: 5000 })
+  t.teardown(untrusted.close)
+  await t.rejects(untrusted.send([record!]), /self-signed|certificate/)
+  t.equal(bodies.length, 2, 'nothing reaches a collector it does not trust')
 })

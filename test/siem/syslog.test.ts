@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createServer } from 'node:tls'
-import type { AddressInfo } from 'node:net'
+import { createServer as createTcpServer, type AddressInfo } from 'node:net'
 import { sealRecord, EMPTY_HEAD } from '../../src/domain/audit.js'
 import { toOcsf } from '../../src/domain/ocsf.js'
 import { SiemForwarder, type ForwarderOptions, type SiemSink } from '../../src/siem/forwarder.js'
@@ -122,6 +122,18 @@ t.test('refuses a URL that is not tcp or tls, and fails a send to a receiver tha
   const gone = syslogSink({ url: 'tcp://127.0.0.1:1', render: (r) => r })
   await t.rejects(gone.send([record]), /ECONNREFUSED/)
   await gone.close()
+})
+
+t.test('fails a batch whose connection the receiver resets while it is still being written', async (t) => {
+  // It reads the start of the batch, then resets: the rest, more than the sockets buffer, is still on its way.
+  const server = createTcpServer((socket) => { socket.once('data', () => { socket.resetAndDestroy() }) })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => server.close())
+  const record = sealRecord(draft('ContentAccessed'), EMPTY_HEAD, { id: 'r1', time: '2026-01-01T00:00:00.000Z' })
+  const sink = syslogSink({ url: `tcp://127.0.0.1:${(server.address() as AddressInfo).port}`, render: (r) => ({ ...r, padding: 'x'.repeat(32 * 1024 * 1024) }), settleMs: 10 })
+  t.teardown(sink.close)
+  await t.rejects(sink.send([record]), /the syslog connection closed before the batch was confirmed/)
 })
 
 t.test('frames by octets, escapes structured data, and keeps header fields printable', async (t) => {

@@ -169,4 +169,21 @@ export function auditContract (t: Test, open: OpenStores): void {
       t.same(await text(brief), exported.map((record) => JSON.stringify(brief(record)) + '\n').join(''), `mapped: ${JSON.stringify(filter)}`)
     }
   })
+
+  t.test('exports a log of several 64 KiB chunks as NDJSON, whole and in order, in more than one chunk', async (t) => {
+    const stores = await openFor(t, open)
+    const note = 'n'.repeat(600)
+    for (let batch = 0; batch < 4; batch++) {
+      await stores.lockbox.commit({ tenantId: 'contoso', audit: Array.from({ length: 50 }, (_, i) => draft('ContentAccessed', { details: { i: batch * 50 + i, note } })) })
+    }
+    const exported: AuditRecord[] = []
+    for await (const record of stores.audit.export({ tenantId: 'contoso' })) exported.push(record)
+    t.equal(exported.length, 200)
+    for (const map of [undefined, (record: AuditRecord): unknown => ({ seq: record.seq, i: record.details.i, note })]) {
+      const chunks: string[] = []
+      for await (const chunk of stores.audit.exportNdjson({ tenantId: 'contoso' }, map)) chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'))
+      t.ok(chunks.length > 1, `${chunks.length} chunks, not the whole export at once`)
+      t.same(chunks.join(''), exported.map((record) => JSON.stringify(map === undefined ? record : map(record)) + '\n').join(''))
+    }
+  })
 }

@@ -3,7 +3,7 @@
 import type { AuditRecord } from '../../src/domain/audit.js'
 import { transition, type LockboxRequest } from '../../src/domain/lockbox.js'
 import type { Caller } from '../../src/domain/policy.js'
-import type { Tenant } from '../../src/domain/tenant.js'
+import type { SettledTenant } from '../../src/domain/tenant.js'
 import { actOnRequest } from '../../src/workflow/requests.js'
 import type { WorkflowContext } from '../../src/workflow/context.js'
 import type { Stores } from '../../src/stores/types.js'
@@ -15,7 +15,7 @@ function approver (id: string): Caller {
 }
 
 function contextFor (stores: Stores, approvalsRequired: number): WorkflowContext {
-  const tenant: Tenant = { id: 'contoso', displayName: 'Contoso', lockboxEnabled: true, approverEmails: [], approvalsRequired }
+  const tenant: SettledTenant = { id: 'contoso', displayName: 'Contoso', lockboxEnabled: true, approverEmails: [], approvalsRequired, requireSignedApprovals: false }
   return {
     stores,
     tenants: { get: async () => tenant, getVersioned: async () => ({ tenant, settings: null }), ids: () => ['contoso'] },

@@ -121,3 +121,18 @@ t.test('migrates a long journal never compacted (no snapshot line) in several tr
   const [next] = await stores.lockbox.commit({ tenantId: 'northwind', audit: [draft('ContentAccessed', { tenantId: 'northwind' })] }) as [AuditRecord]
   t.match(next, { seq: 2101, time: (sealed.at(-1) as AuditRecord).time }, 'the chain goes on, its times never going back')
 })
+
+t.test('refuses to start on a journal damaged before its last line, keeping it, and migrates it once repaired', async (t) => {
+  const dataDir = await copyOfFixture()
+  const journal = join(dataDir, JOURNAL_FILE)
+  const whole = await readFile(journal, 'utf8')
+  const lines = whole.split('\n')
+  await writeFile(journal, [lines[0], '{"damaged', ...lines.slice(1)].join('\n'))
+  await t.rejects(openEmbeddedStores({ dataDir, log: capture().log }), /line 2 is damaged and is not the last line; refusing to start/)
+  t.ok(existsSync(journal), 'the journal stays where it was')
+
+  await writeFile(journal, whole)
+  const stores = await openEmbeddedStores({ dataDir, log: capture().log })
+  t.teardown(() => stores.close())
+  t.match(await stores.audit.verify('contoso'), { valid: true })
+})

@@ -210,6 +210,16 @@ t.test('keeps a record with an operation it does not know and finds it by its ot
   t.same((await stores.audit.query({ operations: ['Bogus' as AuditOperation], limit: 5 })).items, [])
 })
 
+t.test('indexes a field up to 1900 bytes, counted in UTF-8, and refuses a record with a longer one', async (t) => {
+  const stores = await openFresh(t)
+  const long = 'r'.repeat(1900)
+  await stores.lockbox.commit({ tenantId: 'contoso', audit: [draft('ContentAccessed', { requestId: long })] })
+  t.equal((await stores.audit.query({ requestId: long, limit: 5 })).items.length, 1, 'found by it')
+  // 700 characters, 2100 bytes.
+  await t.rejects(stores.lockbox.commit({ tenantId: 'contoso', audit: [draft('ContentAccessed', { actorId: '€'.repeat(700) })] }), { name: 'TypeError', message: /longer than 1900 bytes/ })
+  t.match(await stores.audit.verify('contoso'), { valid: true, records: 1 })
+})
+
 t.test('streams, verifies and replays a long log', async (t) => {
   const dataDir = freshDir()
   let stores = await openEmbeddedStores({ dataDir })

@@ -128,7 +128,7 @@ t.test('writes one Expired record when the sweepers of two replicas race', async
   const pending = await storeRequest(a, newRequest())
   const approved = await approve(a, await storeRequest(a, newRequest({ requester: 'eng-2' })))
   clock = T0 + PENDING_TTL + HOUR
-  const contoso = { id: 'contoso', displayName: 'Contoso', lockboxEnabled: true, approverEmails: ['it@contoso.com'] }
+  const contoso = { id: 'contoso', displayName: 'Contoso', lockboxEnabled: true, approverEmails: ['it@contoso.com'], requireSignedApprovals: false }
   const tenants = { get: async () => contoso, getVersioned: async () => null, ids: () => [] }
   const context = (stores: Stores): Parameters<typeof sweepOnce>[0] => ({
     stores, tenants, pendingTtlMs: PENDING_TTL, maxAccessMs: 4 * HOUR, now: () => clock, notices: { publicUrl: 'http://127.0.0.1', webhook: true }, relyingParty: relyingPartyOf('http://127.0.0.1'), notificationsQueued: () => {}

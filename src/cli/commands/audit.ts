@@ -57,7 +57,6 @@ function filterQuery (options: FilterOptions): Record<string, string | undefined
   }
 }
 
-/** o365 records carry their own names; shown with the columns a SIEM user knows. */
 /**
  * The offline proof of approvals (issue 19), run here on the tenant's export and its published
  * approver keys, with the same code as `npm run audit:verify --approver-keys`.
@@ -67,6 +66,7 @@ async function proveApprovals (ctx: Context, tenantId: string): Promise<void> {
   const res = await ctx.client.send('GET', '/v1/audit/export', { token: ctx.identity(), query: { tenantId }, headers: { accept: 'application/x-ndjson' } })
   const lines = createInterface({ input: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), crlfDelay: Infinity })
   const report = await verifyExport(lines, null, { approverKeys: [keys] })
+  // A tenant without records is in no line of the export, and has no approvals to prove.
   const tally = report.tenants[0]?.approvals ?? { approvals: 0, proven: 0, unsigned: 0 }
   ctx.out.line(`approvals: ${tally.approvals}, ${tally.proven} proven by approver signatures, ${tally.unsigned} unsigned (not required then)`)
   for (const problem of report.problems) ctx.out.line(`  ${problem}`)
@@ -76,6 +76,7 @@ async function proveApprovals (ctx: Context, tenantId: string): Promise<void> {
   }
 }
 
+/** o365 records carry their own names; shown with the columns a SIEM user knows. */
 function o365Rows (records: Array<Record<string, unknown>>): string[][] {
   return records.map((r) => ['CreationTime', 'Operation', 'ResultStatus', 'UserId', 'ObjectId'].map((k) => String(r[k])))
 }

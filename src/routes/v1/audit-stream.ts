@@ -30,7 +30,7 @@ export function writeOrCut (out: Writable, text: string, limit = MAX_BUFFERED_BY
   return true
 }
 
-export function sseEvent (record: AuditRecord, render: (record: AuditRecord) => object = (r) => r): string {
+function sseEvent (record: AuditRecord, render: (record: AuditRecord) => object): string {
   return `id: ${record.tenantId}:${record.seq}\nevent: record\ndata: ${JSON.stringify(render(record))}\n\n`
 }
 

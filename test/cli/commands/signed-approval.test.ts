@@ -48,3 +48,12 @@ t.test('proves a tenant\'s approvals with `audit verify --approvals`, and names 
   t.match(bad.stdout, new RegExp(`request ${forged.id} approved at seq \\d+ without approver signatures`))
   t.match(bad.stderr, /not proven by its approvers' signatures/)
 })
+
+t.test('proves no approvals of a tenant whose log is empty, and says so', async (t) => {
+  const cli = await startCliHarness()
+  t.teardown(cli.close)
+  await cli.lockbox(['-p', 'approver', 'login', '--dev', 'fabrikam-approver'])
+  const res = await cli.lockbox(['-p', 'approver', 'audit', 'verify', '--approvals'])
+  t.equal(res.code, 0, res.stderr)
+  t.match(res.stdout, /^approvals: 0, 0 proven by approver signatures, 0 unsigned/m)
+})

@@ -94,14 +94,25 @@ t.test('refuses self-delegation, chains, bad windows and delegating for someone 
   const chain = await delegate(h, 'contoso-approver', { to: 'contoso-user', until: tomorrow })
   t.equal(chain.statusCode, 422)
   t.equal(chain.json().code, 'DELEGATION_CHAIN')
-  // Nobody receives approving from someone who has handed their own away.
-  const toAway = await delegate(h, 'contoso-admin', { from: 'contoso-approver', to: 'contoso-admin', until: tomorrow })
-  t.equal(toAway.json().code, 'DELEGATION_CHAIN')
+  // Nor may a GlobalAdministrator pass it on for them.
+  const onward = await delegate(h, 'contoso-admin', { from: 'contoso-approver', to: 'contoso-admin', until: tomorrow })
+  t.equal(onward.json().code, 'DELEGATION_CHAIN')
+})
+
+t.test('refuses to hand approving to someone who has handed their own away', async (t) => {
+  const h = await startTestApp()
+  t.teardown(h.close)
+  t.equal((await delegate(h, 'contoso-approver', { to: 'contoso-user', until: tomorrow })).statusCode, 201)
+  const toAway = await delegate(h, 'contoso-admin', { to: 'contoso-approver', until: tomorrow })
+  t.equal(toAway.statusCode, 422)
+  t.match(toAway.json(), { code: 'DELEGATION_CHAIN', detail: 'contoso-approver has delegated their own approving away' })
 })
 
 t.test('a revoked or expired delegation gives nothing any more', async (t) => {
   const h = await startTestApp()
   t.teardown(h.close)
+  const before = await h.as('contoso-admin', { method: 'POST', url: '/v1/tenants/contoso/delegations/no-such-delegation/revoke' })
+  t.equal(before.statusCode, 404, 'a tenant with no settings stored yet holds none')
   const d = (await delegate(h, 'contoso-approver', { to: 'contoso-user', until: tomorrow })).json()
   const other = (await delegate(h, 'contoso-admin', { to: 'contoso-user', until: tomorrow })).json()
   const req = await review(h, (await createRequest(h)).id)

@@ -44,6 +44,9 @@ t.test('an approved extension grows the window while the access goes on, every s
   t.match(reviewed.extension, { status: 'AwaitingCustomerApproval', approvalsRequired: 1 })
   t.equal((await decision(h, req.id, 'contoso-approver', { decision: 'Approve', scope: '/mailboxes/alice@contoso.com/x' })).statusCode, 400, 'only the duration of an extension narrows')
   t.equal((await decision(h, req.id, 'contoso-approver', { decision: 'Approve', duration: 'PT2H' })).json().code, 'GRANT_WIDENED')
+  const unreadable = await decision(h, req.id, 'contoso-approver', { decision: 'Approve', duration: 'soon' })
+  t.equal(unreadable.statusCode, 400)
+  t.match(unreadable.json(), { code: 'VALIDATION_FAILED', detail: /duration "soon" is not a positive ISO 8601 duration/ })
 
   const approved = await decision(h, req.id, 'contoso-approver', { decision: 'Approve', duration: 'PT30M', comment: 'half an hour' })
   t.equal(approved.statusCode, 200)

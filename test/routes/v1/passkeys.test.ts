@@ -1,3 +1,4 @@
+import { generateKeyPair, SignJWT } from 'jose'
 import t from 'tap'
 import { startTestApp } from '../../helpers/app.js'
 import { SoftAuthenticator } from '../../helpers/authenticator.js'
@@ -68,6 +69,15 @@ t.test('refuses registrations that are not a fresh passkey of the caller for thi
   const good = new SoftAuthenticator(RP)
   t.equal((await post('contoso-admin', good.register(options))).json().code, 'PASSKEY_INVALID', 'a challenge issued to someone else')
   t.equal((await post('contoso-approver', good.register({ challenge: Buffer.from('made-up').toString('base64url') }))).json().code, 'PASSKEY_INVALID', 'a challenge the gateway never signed')
+  // Well-formed registration challenges for this caller, signed by a key the gateway does not hold.
+  const { privateKey } = await generateKeyPair('EdDSA')
+  for (const kid of ['another-gateways-key', undefined]) {
+    const jwt = await new SignJWT({ tid: 'contoso' })
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'lockbox-passkey-registration+jwt', ...(kid === undefined ? {} : { kid }) })
+      .setSubject('contoso-approver')
+      .sign(privateKey)
+    t.equal((await post('contoso-approver', good.register({ challenge: Buffer.from(jwt).toString('base64url') }))).json().code, 'PASSKEY_INVALID', `a challenge signed by a key it does not hold (kid ${String(kid)})`)
+  }
   t.equal((await post('contoso-approver', { id: 'x' })).statusCode, 400, 'not a credential')
   t.equal((await post('contoso-user', good.register(options))).statusCode, 403)
   t.equal((await post('contoso-approver', good.register(options), 'nowhere')).statusCode, 404)
@@ -78,6 +88,33 @@ t.test('refuses registrations that are not a fresh passkey of the caller for thi
   t.same([rsa.kty, rsa.alg, typeof rsa.n, rsa.e], ['RSA', 'RS256', 'string', 'AQAB'], 'an RS256 passkey is published as an RSA JWK')
   h.advance(10 * 60_000)
   t.equal((await post('contoso-approver', new SoftAuthenticator(RP).register(options))).json().code, 'PASSKEY_INVALID', 'an expired challenge')
+})
+
+t.test('excludes only the caller\'s own live passkeys from new registration options', async (t) => {
+  const h = await startTestApp()
+  t.teardown(h.close)
+  const first = await registerPasskey(h, 'contoso-approver')
+  const second = await registerPasskey(h, 'contoso-approver')
+  await registerPasskey(h, 'contoso-admin')
+  t.equal((await h.as('contoso-approver', { method: 'POST', url: `/v1/tenants/contoso/passkeys/${first.id}/revoke` })).statusCode, 200)
+  const options = (await h.as('contoso-approver', { method: 'POST', url: '/v1/tenants/contoso/passkeys/registration-options' })).json()
+  t.same(options.excludeCredentials.map((c: any) => c.id), [second.id], 'not the revoked one, not another approver\'s')
+})
+
+t.test('registers a passkey whose browser names no transports, and offers it for signing without any', async (t) => {
+  const h = await startTestApp()
+  t.teardown(h.close)
+  const options = (await h.as('contoso-approver', { method: 'POST', url: '/v1/tenants/contoso/passkeys/registration-options' })).json()
+  const lee = new SoftAuthenticator(RP)
+  const response = lee.register(options) as { response: Record<string, unknown> }
+  delete response.response.transports
+  t.equal((await h.as('contoso-approver', { method: 'POST', url: '/v1/tenants/contoso/passkeys', payload: response })).statusCode, 201)
+  const usb = await registerPasskey(h, 'contoso-approver')
+  const req = await createRequest(h)
+  await review(h, req.id)
+  const { options: signing } = await approvalChallenge(h, req.id)
+  t.same(signing.allowCredentials.map((c: any) => [c.id, c.transports]), [[lee.id, []], [usb.id, ['usb']]])
+  t.equal((await signedDecision(h, req.id, lee)).json().status, 'Approved', 'and it signs')
 })
 
 t.test('requires signed approvals once the tenant turns them on, and keeps the proof on the request and its record', async (t) => {
@@ -154,6 +191,17 @@ t.test('requires signed approvals once the tenant turns them on, and keeps the p
   t.equal((await decide(h, denied.id, 'Deny')).status, 'Denied')
 })
 
+t.test('refuses to require signed approvals while the settings stored for other reasons hold no passkey', async (t) => {
+  const h = await startTestApp()
+  t.teardown(h.close)
+  // A delegation is the first thing stored in the tenant's settings.
+  const until = new Date(h.now() + 24 * 3600_000).toISOString()
+  t.equal((await h.as('contoso-approver', { method: 'POST', url: '/v1/tenants/contoso/delegations', payload: { to: 'contoso-user', until } })).statusCode, 201)
+  const on = await h.as('contoso-admin', { method: 'PATCH', url: '/v1/tenants/contoso', payload: { requireSignedApprovals: true } })
+  t.equal(on.statusCode, 409)
+  t.match(on.json().detail, /register an approver passkey before requiring signed approvals/)
+})
+
 t.test('keeps a signature given when the tenant does not require one', async (t) => {
   const h = await startTestApp()
   t.teardown(h.close)
@@ -166,6 +214,19 @@ t.test('keeps a signature given when the tenant does not require one', async (t)
   const plain = await createRequest(h)
   await review(h, plain.id)
   t.equal((await decide(h, plain.id)).approval, undefined, 'and approves unsigned as before')
+})
+
+t.test('with a quorum, keeps the signature of an earlier approver through a later unsigned approval', async (t) => {
+  const h = await startTestApp()
+  t.teardown(h.close)
+  const lee = await registerPasskey(h, 'contoso-approver')
+  t.equal((await h.as('contoso-admin', { method: 'PATCH', url: '/v1/tenants/contoso', payload: { approvalsRequired: 2 } })).statusCode, 200)
+  const req = await createRequest(h)
+  await review(h, req.id)
+  t.equal((await signedDecision(h, req.id, lee)).json().status, 'AwaitingCustomerApproval')
+  const second = await decide(h, req.id, 'Approve', 'contoso-admin')
+  t.equal(second.status, 'Approved')
+  t.same((second.approval as { proofs: Array<{ approver: string }> }).proofs.map((p) => p.approver), ['contoso-approver'], 'the one signature given stays on the approval')
 })
 
 t.test('with a quorum, each approver signs the access they allow and the token needs all their signatures', async (t) => {
