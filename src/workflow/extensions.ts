@@ -83,8 +83,9 @@ async function commitExtensionStep (
     throw new InvalidState(`cannot ${event.kind === 'Request' ? 'extend' : 'decide the extension of'} a request that is ${result.status}`)
   }
   const next = result.request
-  const signing = event.kind === 'CustomerApprove' && acting !== null
-  if (signing) await signExtension(ctx, tenant, req, next, acting, webauthn, now)
+  const signing = event.kind === 'CustomerApprove'
+  // A customer's decision always has an actor (only the sweeper acts as nobody, and it only expires).
+  if (signing) await signExtension(ctx, tenant, req, next, acting as Acting, webauthn, now)
   const notices = extensionNotices(next, req.requesterEmail, { ...ctx.notices, tenant, now })
   return await commitTransition(ctx, acting, role, req, next, notices, result.operation, {
     from: 'Approved',
@@ -92,7 +93,7 @@ async function commitExtensionStep (
     comment,
     extension: extensionDetails(next),
     // As a request's approval record carries its signatures, so does an extension's.
-    approval: signing ? next.extension?.signed ?? undefined : undefined
+    approval: signing ? (next.extension as Extension).signed ?? undefined : undefined
   })
 }
 
@@ -121,11 +122,12 @@ async function signExtension (
   const proof = await decisionProof(ctx, tenant, req.id, signed, acting.caller.id, webauthn, now)
   if (proof === null) return
   // What the approvers allow together: the shortest time any of them allowed.
-  const shortest = ext.approvals.reduce((a, b) => b.access.durationMs < a.access.durationMs ? b : a)
+  const [shortest] = ext.approvals.map((a) => a.access).sort((a, b) => a.durationMs - b.durationMs)
   const together: SignedExtension = {
-    grant: extensionGrant(req, shortest.access.duration),
+    grant: extensionGrant(req, (shortest as typeof mine.access).duration),
     proofs: [...(req.extension?.signed?.proofs ?? []), proof],
-    required: ext.approvalsRequired ?? 1
+    // Fixed when the manager passed the extension to the customer, before any customer decision.
+    required: ext.approvalsRequired as number
   }
   next.extension = { ...ext, signed: together }
   if (ext.status === 'Approved' && next.approval != null) {
