@@ -55,7 +55,9 @@ async function gateway (app: FastifyInstance, options: { config: Config }): Prom
       issuer: GATEWAY_ISSUER,
       // In-process, the mocks read the very key set GET /v1/tenants/{id}/approver-keys publishes;
       // a content service elsewhere fetches it (src/mocks/approvals.ts remoteApproverKeys).
-      approverKeys: config.mockRequireSignedApprovals ? async (tenantId) => await publishedApproverKeys(app.workflow, tenantId) : undefined
+      approverKeys: config.mockRequireSignedApprovals ? async (tenantId) => await publishedApproverKeys(app.workflow, tenantId) : undefined,
+      // The signed window is judged by the clock the gateway stamps approvals with.
+      windowNow: app.now
     })
     for (const w of WORKLOADS) upstreams[w] ??= mocks.urls[w]
     app.log.info({ upstreams }, 'built-in mock content services started')

@@ -61,9 +61,9 @@ const API_HINTS: Record<string, string> = {
   SERVICE_REQUEST_INVALID: 'the service request must exist, be Open and belong to the tenant: see `lockbox sr list --tenant <tenant>` or open one with `lockbox sr open`',
   VALIDATION_FAILED: 'check the values you passed: `lockbox <command> --help` lists them',
   // The CLI has no platform authenticator to sign with (issue 19): the admin center's browser does.
-  SIGNED_APPROVAL_REQUIRED: 'this tenant requires passkey-signed approvals, and the CLI has no platform authenticator to sign with: approve in the admin center (<gateway>/admin/, the request\'s page, "Approve with passkey")',
+  SIGNED_APPROVAL_REQUIRED: 'this tenant requires passkey-signed approvals (of extensions too), and the CLI has no platform authenticator to sign with: approve in the admin center (<gateway>/admin/, the request\'s page, "Approve with passkey" or "Approve extension with passkey")',
   APPROVAL_SIGNATURE_INVALID: 'the passkey signature did not verify: approve in the admin center with a passkey registered to you (Settings, "Approver passkeys")',
-  APPROVAL_NOT_PROVEN: 'the tenant requires signed approvals and this approval carries no valid approver signature: ask the tenant\'s approvers to approve with their passkeys in the admin center'
+  APPROVAL_NOT_PROVEN: 'the tenant requires signed approvals, and this approval (or an extension of its window) carries no valid approver signature, or the window runs past what they signed: ask the tenant\'s approvers to approve with their passkeys in the admin center'
 }
 
 const CONTENT_HINTS: Record<string, string> = {

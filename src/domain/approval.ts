@@ -9,6 +9,7 @@ import { parseAccessDuration } from './duration.js'
 import { parseScope, pathInScope } from './grant.js'
 import type { GrantedAccess } from './granted-access.js'
 import type { AccessLevel, LockboxRequest, Workload } from './lockbox.js'
+import type { CanonicalExtension, SignedExtension } from './signed-extension.js'
 
 /** Names the encoding, so a future change of the signed fields can never verify as this one. */
 export const GRANT_TYPE = 'lockbox-grant/v1'
@@ -56,13 +57,19 @@ export function canonicalGrant (req: GrantSource, granted?: GrantedTerms): Canon
   }
 }
 
+/**
+ * What an approver's passkey signs: a request's grant, or an extension of its window
+ * (signed-extension.ts). Each names its encoding in `type`, so one can never verify as the other.
+ */
+export type Signable = CanonicalGrant | CanonicalExtension
+
 /** The exact bytes hashed: RFC 8785 canonical JSON, UTF-8. */
-export function grantBytes (grant: CanonicalGrant): Buffer {
+export function grantBytes (grant: Signable): Buffer {
   return Buffer.from(canonicalJson(grant), 'utf8')
 }
 
 /** The WebAuthn challenge of a grant: base64url (no padding) of SHA-256 over its canonical bytes. */
-export function grantChallenge (grant: CanonicalGrant): string {
+export function grantChallenge (grant: Signable): string {
   return createHash('sha256').update(grantBytes(grant)).digest('base64url')
 }
 
@@ -70,7 +77,7 @@ export function grantChallenge (grant: CanonicalGrant): string {
  * One approver's signature over a grant: the three parts of a WebAuthn assertion, base64url, as the
  * authenticator returned them, plus which key made it and when the gateway accepted it.
  */
-export interface ApprovalProof {
+export interface ApprovalProof<G extends Signable = CanonicalGrant> {
   /** The credential id (base64url): the `kid` of the key in the tenant's approver keys. */
   kid: string
   /** The approver's user id, as registered with the key. */
@@ -84,7 +91,7 @@ export interface ApprovalProof {
    * The grant this approver signed: the access they allowed, which may be narrower than what was
    * asked. Absent: the approval's own grant.
    */
-  grant?: CanonicalGrant
+  grant?: G
 }
 
 /**
@@ -94,6 +101,11 @@ export interface ApprovalProof {
 export interface SignedApproval {
   grant: CanonicalGrant
   proofs: ApprovalProof[]
+  /**
+   * The extensions of the window its approvers signed since, oldest first (signed-extension.ts):
+   * together with the grant's duration they bound how long the access may last.
+   */
+  extensions?: SignedExtension[]
 }
 
 /** A published approver key: a public JWK with its owner and validity (JWKS-style). */
@@ -156,7 +168,7 @@ function signatureValid (key: ApproverJwk, signed: Buffer, signature: Buffer): b
  * user presence and verification, a key of the tenant valid when the proof was accepted, and its
  * signature over authenticatorData ‖ SHA-256(clientDataJSON).
  */
-export function verifyApprovalProof (proof: ApprovalProof, grant: CanonicalGrant, keys: ApproverKeySet): ProofCheck {
+export function verifyApprovalProof<G extends Signable> (proof: ApprovalProof<G>, grant: G, keys: ApproverKeySet): ProofCheck {
   const key = keys.keys.find((k) => k.kid === proof.kid)
   if (key === undefined) return { ok: false, reason: `unknown approver key ${proof.kid}` }
   if (key.sub !== proof.approver) return { ok: false, reason: `key ${proof.kid} belongs to ${key.sub}, not ${proof.approver}` }
@@ -205,12 +217,23 @@ export function grantWithin (granted: CanonicalGrant, signed: CanonicalGrant): b
  * grant its approver signed, and each of those grants allowing at least the approval's grant.
  */
 export function verifySignedApproval (approval: SignedApproval, keys: ApproverKeySet, required: number): ProofCheck {
-  if (approval.grant.tenantId !== keys.tenantId) return { ok: false, reason: `grant is for tenant ${approval.grant.tenantId}` }
+  return verifyQuorum(approval, keys, required, grantWithin)
+}
+
+/**
+ * The one quorum check of anything approvers sign (a grant, an extension): `required` distinct
+ * approvers, each proof valid over what its approver signed, and each of those allowing at least
+ * what was granted together (`covers(granted, signed)`).
+ */
+export function verifyQuorum<G extends Signable> (
+  signed: { grant: G, proofs: Array<ApprovalProof<G>> }, keys: ApproverKeySet, required: number, covers: (granted: G, signed: G) => boolean
+): ProofCheck {
+  if (signed.grant.tenantId !== keys.tenantId) return { ok: false, reason: `grant is for tenant ${signed.grant.tenantId}` }
   const approvers = new Set<string>()
-  for (const proof of approval.proofs) {
-    const signed = proof.grant ?? approval.grant
-    if (!grantWithin(approval.grant, signed)) return { ok: false, reason: `${proof.approver} signed a grant that does not cover the access granted` }
-    const check = verifyApprovalProof(proof, signed, keys)
+  for (const proof of signed.proofs) {
+    const theirs = proof.grant ?? signed.grant
+    if (!covers(signed.grant, theirs)) return { ok: false, reason: `${proof.approver} signed a grant that does not cover the access granted` }
+    const check = verifyApprovalProof(proof, theirs, keys)
     if (!check.ok) return check
     approvers.add(proof.approver)
   }

@@ -7,6 +7,7 @@ import {
   type Approval, type HistoryActor, type HistoryEntry, type LockboxRequest
 } from './lockbox.js'
 import { intersectAccess, narrowAccess, type GrantedAccess, type NarrowingRefusal } from './granted-access.js'
+import type { SignedExtension } from './signed-extension.js'
 
 export const EXTENSION_STATUSES = [
   'AwaitingManagerApproval', 'AwaitingCustomerApproval', 'Approved', 'RejectedByManager', 'Denied', 'Expired', 'Canceled'
@@ -28,6 +29,8 @@ export interface Extension {
   grantedDuration: string | null
   /** How far the window was moved when approved. */
   previousAccessEndsAt: string | null
+  /** The approvers' signatures so far (issue 19): once approved, appended to the request's approval. */
+  signed?: SignedExtension | null
 }
 
 export type ExtensionOperation =

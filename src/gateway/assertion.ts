@@ -29,7 +29,8 @@ export class AssertionSigner {
 
   /** A valid assertion for this grant; synchronous when a fresh one is cached. */
   assertionFor (subject: AssertionSubject): string | Promise<string> {
-    const key = `${subject.requestId}\u0000${subject.workload}`
+    // An approved extension adds signatures the upstream needs at once: a new one is a new assertion.
+    const key = `${subject.requestId}\u0000${subject.workload}\u0000${subject.approval?.extensions?.length ?? 0}`
     const cached = this.cache.get(key)
     const now = this.now()
     if (cached !== undefined && now - cached.signedAt < REUSE_MS && now >= cached.signedAt) return cached.jwt

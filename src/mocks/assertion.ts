@@ -20,9 +20,15 @@ export interface GatewayAssertionOptions {
   now?: () => number
   /**
    * Signed-approvals mode (LOCKBOX_MOCK_REQUIRE_SIGNED_APPROVALS): the tenant's published approver
-   * keys. When set, content is served only with an approval its approvers signed (403 otherwise).
+   * keys. When set, content is served only with an approval its approvers signed, inside the window
+   * they signed (403 otherwise).
    */
   approverKeys?: ApproverKeySource
+  /**
+   * The clock the signed window is judged by; default the wall clock. The approvals' times are
+   * stamped by the gateway's clock, so a gateway under test on a fake clock hands its mocks that one.
+   */
+  windowNow?: () => number
 }
 
 export interface GatewayAssertion {
@@ -84,7 +90,7 @@ export function gatewayAssertionGuard (workload: Workload, options: GatewayAsser
     if (options.approverKeys !== undefined) {
       let refusal: string | null
       try {
-        refusal = await approvalRefusal(assertion, workload, options.approverKeys)
+        refusal = await approvalRefusal(assertion, workload, options.approverKeys, (options.windowNow ?? Date.now)())
       } catch (err) {
         // Keys that cannot be read prove nothing: fail closed.
         request.log.warn({ err }, 'approver keys unavailable')

@@ -8,7 +8,7 @@ import {
 } from '@simplewebauthn/server'
 import { decodeCredentialPublicKey, isoBase64URL } from '@simplewebauthn/server/helpers'
 import { jwtVerify, SignJWT } from 'jose'
-import { grantChallenge, verifyApprovalProof, type ApprovalProof, type ApproverJwk, type ApproverKeySet, type CanonicalGrant } from '../domain/approval.js'
+import { grantChallenge, verifyApprovalProof, type ApprovalProof, type ApproverJwk, type ApproverKeySet, type Signable } from '../domain/approval.js'
 import { iso } from '../domain/lockbox.js'
 import { publishedKeys, type ApproverKey } from '../domain/tenant.js'
 import type { SigningKeys } from '../gateway/signing-keys.js'
@@ -126,8 +126,8 @@ export async function verifyRegistration (
   }
 }
 
-/** Authentication options whose challenge is the grant: only the approver's own live keys may answer. */
-export async function approvalOptions (rp: RelyingParty, grant: CanonicalGrant, mine: ApproverKey[]): Promise<PublicKeyCredentialRequestOptionsJSON> {
+/** Authentication options whose challenge is the grant (or extension): only the approver's own live keys may answer. */
+export async function approvalOptions (rp: RelyingParty, grant: Signable, mine: ApproverKey[]): Promise<PublicKeyCredentialRequestOptionsJSON> {
   return await generateAuthenticationOptions({
     rpID: rp.id,
     challenge: isoBase64URL.toBuffer(grantChallenge(grant)),
@@ -142,9 +142,9 @@ export async function approvalOptions (rp: RelyingParty, grant: CanonicalGrant, 
  * turns it into the proof that travels downstream and checks that too, with the very function the
  * content services and the offline verifier run: what the gateway accepts, they accept.
  */
-export async function verifyApproval (
-  rp: RelyingParty, tenantId: string, grant: CanonicalGrant, approverId: string, keys: ApproverKey[], response: AuthenticationResponseJSON, now: number
-): Promise<ApprovalProof> {
+export async function verifyApproval<G extends Signable> (
+  rp: RelyingParty, tenantId: string, grant: G, approverId: string, keys: ApproverKey[], response: AuthenticationResponseJSON, now: number
+): Promise<ApprovalProof<G>> {
   const key = keys.find((k) => k.kid === response.id && k.approver.id === approverId && k.revokedAt === null)
   if (key === undefined) throw new PasskeyError('the assertion is not from one of your registered passkeys')
   try {
@@ -163,7 +163,7 @@ export async function verifyApproval (
   } catch (err) {
     throw new PasskeyError(`signed approval refused: ${(err as Error).message}`)
   }
-  const proof: ApprovalProof = {
+  const proof: ApprovalProof<G> = {
     kid: key.kid,
     approver: approverId,
     authenticatorData: response.response.authenticatorData,

@@ -233,24 +233,45 @@ const SignedGrant = Type.Object({
   justification: Type.String()
 })
 
-export const SignedApproval = Type.Object({
-  grant: SignedGrant,
-  proofs: Type.Array(Type.Object({
+const SignedExtensionGrant = Type.Object({
+  type: Type.Literal('lockbox-extension/v1'),
+  requestId: Type.String(),
+  tenantId: Type.String(),
+  extends: Type.String({ description: 'The challenge (base64url SHA-256) of the canonical grant of the approval extended' }),
+  accessEndsAt: Timestamp,
+  duration: Type.String({ description: 'The time added to accessEndsAt' }),
+  requester: Type.String(),
+  justification: Type.String(),
+  requestedAt: Timestamp
+}, { description: 'What an approver signs to extend a window (docs/security.md)' })
+
+function proofsOver<T extends TSchema> (grant: T) {
+  return Type.Array(Type.Object({
     kid: Type.String(),
     approver: Type.String(),
     authenticatorData: Type.String(),
     clientDataJSON: Type.String(),
     signature: Type.String(),
     approvedAt: Timestamp,
-    grant: Type.Optional(SignedGrant)
+    grant: Type.Optional(grant)
   }))
+}
+
+export const SignedApproval = Type.Object({
+  grant: SignedGrant,
+  proofs: proofsOver(SignedGrant),
+  extensions: Type.Optional(Type.Array(Type.Object({
+    grant: SignedExtensionGrant,
+    proofs: proofsOver(SignedExtensionGrant),
+    required: Type.Integer({ description: 'Distinct approvers the extension needed' })
+  }), { description: 'The extensions of the window the approvers signed since, oldest first' }))
 }, { $id: 'SignedApproval', description: 'The grant the approvers signed and their WebAuthn assertions over SHA-256 of its canonical JSON' })
 
 /** The narrowing fields of a decision, alone: what an approver will allow, to be signed. */
 export const Narrowing = Type.Pick(DecisionBody, ['duration', 'scope', 'accessLevel'], { additionalProperties: false })
 
 export const ApprovalChallenge = Type.Object({
-  grant: SignedGrant,
+  grant: Type.Union([SignedGrant, SignedExtensionGrant], { description: 'The canonical grant, or while an extension awaits the customer, the canonical extension' }),
   challenge: Type.String({ description: 'base64url SHA-256 of the grant\'s RFC 8785 canonical JSON' }),
   options: Type.Unknown({ description: 'PublicKeyCredentialRequestOptionsJSON for navigator.credentials.get' })
 })

@@ -42,7 +42,7 @@ function describe (report: ExportReport): string {
   const lines = report.tenants.map((t) =>
     `${t.valid ? 'ok  ' : 'FAIL'} ${t.tenantId}: ${t.records} records, seq ${t.firstSeq}..${t.headSeq}${t.fromGenesis ? ' (from genesis)' : ' (from a later anchor)'}, head ${t.headHash.slice(0, 16)}…`)
   for (const t of report.tenants) {
-    if (t.approvals !== undefined) lines.push(`     ${t.tenantId}: ${t.approvals.approvals} approvals, ${t.approvals.proven} proven by approver signatures, ${t.approvals.unsigned} unsigned (not required then)`)
+    if (t.approvals !== undefined) lines.push(`     ${t.tenantId}: ${t.approvals.approvals} approvals, ${t.approvals.proven} proven by approver signatures, ${t.approvals.unsigned} unsigned (not required then); ${t.approvals.extensions} of them extended a window`)
   }
   if (report.checkpoint !== null) {
     lines.push(`${report.checkpoint.reached ? 'ok  ' : 'FAIL'} checkpoint ${report.checkpoint.tenantId}@${report.checkpoint.seq} ${report.checkpoint.reached ? 'reached' : 'not reached'}`)

@@ -1,15 +1,20 @@
 // Extending an Approved request's window (issue 18): asked for by its requester, reviewed by a
 // manager and decided by the customer's quorum through the same endpoints as the request itself,
 // while the current access continues. Each step commits with its record, compare-and-set.
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server'
+import { canonicalGrant, grantChallenge } from '../domain/approval.js'
 import { parseAccessDuration } from '../domain/duration.js'
 import { extensionStatus, extensionTransition, type Extension, type ExtensionEvent, type ExtensionResult } from '../domain/extension.js'
+import { grantedAccess, narrowAccess, type AccessNarrowing } from '../domain/granted-access.js'
 import { effectiveStatus, type ActingRole, type LockboxRequest } from '../domain/lockbox.js'
-import { may } from '../domain/policy.js'
+import { may, type Caller } from '../domain/policy.js'
 import { alreadyApproved } from '../domain/quorum.js'
-import { approvalsRequiredOf } from '../domain/tenant.js'
+import { canonicalExtension, type CanonicalExtension, type SignedExtension } from '../domain/signed-extension.js'
+import { approvalsRequiredOf, type Tenant } from '../domain/tenant.js'
 import { AlreadyApproved, Forbidden, GrantWidened, InvalidState, ValidationFailed } from '../errors.js'
 import { extensionNotices } from '../notify/messages.js'
 import { retryOnConflict, type Acting, type WorkflowContext } from './context.js'
+import { decisionProof, signingChallenge } from './passkeys.js'
 import { commitTransition, loadVisibleRequest, tenantOf } from './requests.js'
 
 export interface ExtendInput { duration: string, justification: string }
@@ -41,6 +46,8 @@ export interface ExtensionDecision {
   comment?: string
   duration?: string
   onBehalfOf: string | null
+  /** The approver's passkey signature over the canonical extension (issue 19). */
+  webauthn?: AuthenticationResponseJSON
 }
 
 /** A manager's review or a customer's decision of the pending extension (already authorised for the request). */
@@ -56,10 +63,13 @@ export async function decideExtension (ctx: WorkflowContext, acting: Acting, req
   } else {
     event = { kind: 'CustomerDeny', onBehalfOf: action.onBehalfOf }
   }
-  return await commitExtensionStep(ctx, acting, req, role, event, action.comment ?? null)
+  return await commitExtensionStep(ctx, acting, req, role, event, action.comment ?? null, action.webauthn)
 }
 
-async function commitExtensionStep (ctx: WorkflowContext, acting: Acting, req: LockboxRequest, role: ActingRole, event: ExtensionEvent, comment: string | null): Promise<LockboxRequest> {
+async function commitExtensionStep (
+  ctx: WorkflowContext, acting: Acting, req: LockboxRequest, role: ActingRole, event: ExtensionEvent, comment: string | null,
+  webauthn?: AuthenticationResponseJSON
+): Promise<LockboxRequest> {
   const tenant = await tenantOf(ctx, req)
   const now = ctx.now()
   const result: ExtensionResult = extensionTransition(req, event, {
@@ -76,8 +86,70 @@ async function commitExtensionStep (ctx: WorkflowContext, acting: Acting, req: L
     throw new InvalidState(`cannot ${event.kind === 'Request' ? 'extend' : 'decide the extension of'} a request that is ${result.status}`)
   }
   const next = result.request
+  const signing = event.kind === 'CustomerApprove'
+  // A customer's decision always has an actor (only the sweeper acts as nobody, and it only expires).
+  if (signing) await signExtension(ctx, tenant, req, next, acting as Acting, webauthn, now)
   const notices = extensionNotices(next, req.requesterEmail, { ...ctx.notices, tenant, now })
-  return await commitTransition(ctx, acting, role, req, next, notices, result.operation, { from: 'Approved', status: 'Approved', comment, extension: extensionDetails(next) })
+  return await commitTransition(ctx, acting, role, req, next, notices, result.operation, {
+    from: 'Approved',
+    status: 'Approved',
+    comment,
+    extension: extensionDetails(next),
+    // As a request's approval record carries its signatures, so does an extension's.
+    approval: signing ? (next.extension as Extension).signed ?? undefined : undefined
+  })
+}
+
+/** The approval an extension extends, as its approvers sign it: the challenge of the request's granted grant. */
+function extendedGrant (req: LockboxRequest): string {
+  return grantChallenge(canonicalGrant(req, grantedAccess(req)))
+}
+
+/** The canonical extension of the pending extension, for `duration` (the approver's) more time. */
+export function extensionGrant (req: LockboxRequest, duration: string): CanonicalExtension {
+  return canonicalExtension(req, extendedGrant(req), duration)
+}
+
+/**
+ * The approver's signature over the extension they allow (the same check as a request's approval:
+ * required when the tenant requires signed approvals, kept whenever given). The extension gathers
+ * one proof per approver; approved, it joins the request's signed approval, so the token and the
+ * upstream assertion carry it and the window it proves.
+ */
+async function signExtension (
+  ctx: WorkflowContext, tenant: Tenant, req: LockboxRequest, next: LockboxRequest, acting: Acting, webauthn: AuthenticationResponseJSON | undefined, now: number
+): Promise<void> {
+  const ext = next.extension as Extension
+  const mine = ext.approvals[ext.approvals.length - 1] as Extension['approvals'][number]
+  const signed = extensionGrant(req, mine.access.duration)
+  const proof = await decisionProof(ctx, tenant, req.id, signed, acting.caller.id, webauthn, now)
+  if (proof === null) return
+  // What the approvers allow together: the shortest time any of them allowed.
+  const [shortest] = ext.approvals.map((a) => a.access).sort((a, b) => a.durationMs - b.durationMs)
+  const together: SignedExtension = {
+    grant: extensionGrant(req, (shortest as typeof mine.access).duration),
+    proofs: [...(req.extension?.signed?.proofs ?? []), proof],
+    // Fixed when the manager passed the extension to the customer, before any customer decision.
+    required: ext.approvalsRequired as number
+  }
+  next.extension = { ...ext, signed: together }
+  if (ext.status === 'Approved' && next.approval != null) {
+    next.approval = { ...next.approval, extensions: [...(next.approval.extensions ?? []), together] }
+  }
+}
+
+/** What an approver signs to allow the pending extension (perhaps for less time), with WebAuthn options. */
+export async function extensionChallenge (
+  ctx: WorkflowContext, caller: Caller, req: LockboxRequest, narrowing: AccessNarrowing
+): Promise<{ grant: CanonicalExtension, challenge: string, options: unknown }> {
+  if (narrowing.scope !== undefined || narrowing.accessLevel !== undefined) {
+    throw new ValidationFailed('an extension is approved for the access already granted: only its duration can be narrowed')
+  }
+  const ext = req.extension as Extension
+  const asked = { ...grantedAccess(req), duration: ext.duration, durationMs: ext.durationMs }
+  const allowed = narrowAccess(asked, narrowing.duration === undefined ? {} : { duration: narrowing.duration })
+  if (!allowed.ok) throw allowed.refusal.code === 'GRANT_WIDENED' ? new GrantWidened(allowed.refusal.detail) : new ValidationFailed(allowed.refusal.detail)
+  return await signingChallenge(ctx, caller, req.tenantId, extensionGrant(req, allowed.access.duration))
 }
 
 /** What an extension record says of it: enough to read on its own. */

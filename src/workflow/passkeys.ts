@@ -1,14 +1,18 @@
 // Approver passkeys (issue 19): register, list and revoke, each registration and removal on the
 // tenant's audit chain in the same step as the change of the tenant's key list.
-import type { PublicKeyCredentialCreationOptionsJSON, RegistrationResponseJSON } from '@simplewebauthn/server'
+import type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, RegistrationResponseJSON } from '@simplewebauthn/server'
 import { customerActingRole, isCustomerApprover, may, type Caller } from '../domain/policy.js'
 import { iso, type LockboxRequest } from '../domain/lockbox.js'
 import { grantedAccess } from '../domain/granted-access.js'
-import { approvalCovers, canonicalGrant, verifySignedApproval, type ApproverKeySet, type ProofCheck } from '../domain/approval.js'
-import type { ApproverKey, SettledTenant, TenantSettings } from '../domain/tenant.js'
-import { Forbidden, InvalidState, NotFound, PasskeyInvalid } from '../errors.js'
+import {
+  approvalCovers, canonicalGrant, grantChallenge, verifySignedApproval,
+  type ApprovalProof, type ApproverKeySet, type ProofCheck, type Signable
+} from '../domain/approval.js'
+import { signedWindowEnd, verifyExtensions } from '../domain/signed-extension.js'
+import type { ApproverKey, SettledTenant, Tenant, TenantSettings } from '../domain/tenant.js'
+import { ApprovalSignatureInvalid, Forbidden, InvalidState, NotFound, PasskeyInvalid, SignedApprovalRequired } from '../errors.js'
 import type { SigningKeys } from '../gateway/signing-keys.js'
-import { keySet, PasskeyError, registrationOptions, verifyRegistration, type RelyingParty } from '../passkeys/webauthn.js'
+import { approvalOptions, keySet, PasskeyError, registrationOptions, verifyApproval, verifyRegistration, type RelyingParty } from '../passkeys/webauthn.js'
 import { draft, retryOnConflict, type Acting, type WorkflowContext } from './context.js'
 
 export interface PasskeyContext { rp: RelyingParty, keys: SigningKeys }
@@ -45,9 +49,51 @@ export async function approverKeysOf (ctx: WorkflowContext, tenantId: string): P
  */
 export async function approvalProven (ctx: WorkflowContext, req: LockboxRequest): Promise<ProofCheck> {
   const keys = await approverKeysOf(ctx, req.tenantId)
-  if (req.approval == null) return { ok: false, reason: 'the approval carries no approver signature' }
-  if (!approvalCovers(req.approval, canonicalGrant(req, grantedAccess(req)))) return { ok: false, reason: 'the signed grant is not this request\'s grant' }
-  return verifySignedApproval(req.approval, keySet(ctx.relyingParty, req.tenantId, keys), req.approvalsRequired ?? 1)
+  const { approval } = req
+  if (approval == null) return { ok: false, reason: 'the approval carries no approver signature' }
+  if (!approvalCovers(approval, canonicalGrant(req, grantedAccess(req)))) return { ok: false, reason: 'the signed grant is not this request\'s grant' }
+  const set = keySet(ctx.relyingParty, req.tenantId, keys)
+  const check = verifySignedApproval(approval, set, req.approvalsRequired ?? 1)
+  if (!check.ok) return check
+  const extensions = verifyExtensions(approval, set, (e) => e.required)
+  if (!extensions.ok) return extensions
+  // The window the store holds must lie within the one the signatures allow: a lengthened
+  // accessEndsAt (or an "approved" extension nobody signed) proves nothing.
+  const end = signedWindowEnd(approval) as number
+  if (Date.parse(req.accessEndsAt as string) > end) {
+    return { ok: false, reason: `the window ends at ${req.accessEndsAt as string}, after the end the approvers signed (${iso(end)})` }
+  }
+  return { ok: true }
+}
+
+/**
+ * An approver's signature over what they allow (a request's grant or an extension), checked against
+ * their own live passkeys: null when none was given and the tenant requires none.
+ */
+export async function decisionProof<G extends Signable> (
+  ctx: WorkflowContext, tenant: Tenant, requestId: string, signed: G, approverId: string, webauthn: AuthenticationResponseJSON | undefined, now: number
+): Promise<ApprovalProof<G> | null> {
+  if (webauthn === undefined) {
+    if (tenant.requireSignedApprovals === true) {
+      throw new SignedApprovalRequired(`tenant ${tenant.id} requires passkey-signed approvals: sign the grant (POST /v1/requests/${requestId}/approval-options) or approve in the admin center`)
+    }
+    return null
+  }
+  try {
+    const proof = await verifyApproval(ctx.relyingParty, tenant.id, signed, approverId, await approverKeysOf(ctx, tenant.id), webauthn, now)
+    return { ...proof, grant: signed }
+  } catch (err) {
+    if (err instanceof PasskeyError) throw new ApprovalSignatureInvalid(err.message)
+    /* c8 ignore next 2 -- verifyApproval turns every failure into a PasskeyError (the catch block's end is counted with the rethrow) */
+    throw err
+  }
+}
+
+/** What an approver's authenticator signs (a grant or an extension), with WebAuthn options that only their own live passkeys answer. */
+export async function signingChallenge<G extends Signable> (ctx: WorkflowContext, caller: Caller, tenantId: string, grant: G): Promise<{ grant: G, challenge: string, options: unknown }> {
+  const mine = (await approverKeysOf(ctx, tenantId)).filter((k) => k.approver.id === caller.id && k.revokedAt === null)
+  if (mine.length === 0) throw new InvalidState('you have no approver passkey registered: register one in the admin center first')
+  return { grant, challenge: grantChallenge(grant), options: await approvalOptions(ctx.relyingParty, grant, mine) }
 }
 
 /** The tenant's key set as GET /v1/tenants/{id}/approver-keys publishes it. */

@@ -11,13 +11,11 @@ import { alreadyApproved, approvalAccess, approvalProgress } from '../domain/quo
 import { approvalsRequiredOf } from '../domain/tenant.js'
 import { customerActingRole, may, violatesSeparationOfDuties, type Caller } from '../domain/policy.js'
 import {
-  AlreadyApproved, ApprovalSignatureInvalid, Forbidden, GrantDisjoint, GrantWidened, InvalidState, NotFound, SeparationOfDuties, ServiceRequestInvalid,
-  SignedApprovalRequired, ValidationFailed
+  AlreadyApproved, Forbidden, GrantDisjoint, GrantWidened, InvalidState, NotFound, SeparationOfDuties, ServiceRequestInvalid, ValidationFailed
 } from '../errors.js'
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server'
-import { canonicalGrant, grantChallenge, type CanonicalGrant, type SignedApproval } from '../domain/approval.js'
-import { approvalOptions, PasskeyError, verifyApproval } from '../passkeys/webauthn.js'
-import { approverKeysOf } from './passkeys.js'
+import { canonicalGrant, type Signable, type SignedApproval } from '../domain/approval.js'
+import { decisionProof, signingChallenge } from './passkeys.js'
 import { draft, retryOnConflict, type Acting, type WorkflowContext } from './context.js'
 import { randomUUID } from 'node:crypto'
 import type { Tenant } from '../domain/tenant.js'
@@ -26,7 +24,7 @@ import type { OutboxMessage } from '../notify/types.js'
 import type { AuditOperation } from '../domain/audit.js'
 import type { Delegation } from '../domain/delegation.js'
 import { standInFor } from './delegations.js'
-import { decideExtension, extensionPending } from './extensions.js'
+import { decideExtension, extensionChallenge, extensionPending } from './extensions.js'
 
 export interface CreateRequestInput {
   tenantId: string
@@ -255,44 +253,33 @@ function quorumDetails (req: LockboxRequest): Record<string, unknown> {
 }
 
 /**
- * The approver's signature over the access they allow, checked against their own registered
- * passkeys: required when the tenant requires signed approvals, checked and kept whenever one is
- * given. The request's approval gathers one proof per approver of its quorum, and names the grant
- * they allow together.
+ * The approver's signature over the access they allow (passkeys.ts decisionProof): required when the
+ * tenant requires signed approvals, checked and kept whenever one is given. The request's approval
+ * gathers one proof per approver of its quorum, and names the grant they allow together.
  */
 async function signedApproval (
   ctx: WorkflowContext, tenant: Tenant, req: LockboxRequest, next: LockboxRequest, allowed: GrantedAccess, acting: Acting,
   webauthn: AuthenticationResponseJSON | undefined, now: number
 ): Promise<SignedApproval | null> {
-  if (webauthn === undefined) {
-    if (tenant.requireSignedApprovals === true) {
-      throw new SignedApprovalRequired(`tenant ${tenant.id} requires passkey-signed approvals: sign the grant (POST /v1/requests/${req.id}/approval-options) or approve in the admin center`)
-    }
-    return req.approval ?? null
-  }
   const signed = canonicalGrant(req, allowed)
-  try {
-    const proof = await verifyApproval(ctx.relyingParty, tenant.id, signed, acting.caller.id, await approverKeysOf(ctx, tenant.id), webauthn, now)
-    return { grant: canonicalGrant(req, grantedAccess(next)), proofs: [...(req.approval?.proofs ?? []), { ...proof, grant: signed }] }
-  } catch (err) {
-    if (err instanceof PasskeyError) throw new ApprovalSignatureInvalid(err.message)
-    /* c8 ignore next 2 -- verifyApproval turns every failure into a PasskeyError (the catch block's end is counted with the rethrow) */
-    throw err
-  }
+  const proof = await decisionProof(ctx, tenant, req.id, signed, acting.caller.id, webauthn, now)
+  if (proof === null) return req.approval ?? null
+  return { grant: canonicalGrant(req, grantedAccess(next)), proofs: [...(req.approval?.proofs ?? []), proof] }
 }
 
-/** What an approver's authenticator signs to allow this access (narrowed as they ask), with WebAuthn options for it. */
+/**
+ * What an approver's authenticator signs to allow this access (narrowed as they ask), with WebAuthn
+ * options for it; while an extension awaits the customer, the extension (extensions.ts).
+ */
 export async function approvalChallenge (
   ctx: WorkflowContext, caller: Caller, id: string, narrowing: AccessNarrowing = {}
-): Promise<{ grant: CanonicalGrant, challenge: string, options: unknown }> {
+): Promise<{ grant: Signable, challenge: string, options: unknown }> {
   const req = await loadVisibleRequest(ctx, caller, id)
   if (!may.decide(caller, req)) throw new Forbidden(`only the approvers of tenant ${req.tenantId} decide its lockbox requests`)
+  if (extensionPending(req, ctx.now())) return await extensionChallenge(ctx, caller, req, narrowing)
   const allowed = narrowAccess(requestedAccess(req), narrowing)
   if (!allowed.ok) throw narrowingError(allowed.refusal)
-  const mine = (await approverKeysOf(ctx, req.tenantId)).filter((k) => k.approver.id === caller.id && k.revokedAt === null)
-  if (mine.length === 0) throw new InvalidState('you have no approver passkey registered: register one in the admin center first')
-  const grant = canonicalGrant(req, allowed.access)
-  return { grant, challenge: grantChallenge(grant), options: await approvalOptions(ctx.relyingParty, grant, mine) }
+  return await signingChallenge(ctx, caller, req.tenantId, canonicalGrant(req, allowed.access))
 }
 
 /** The request's tenant; one removed from the tenants file since is an error, not a crash. */

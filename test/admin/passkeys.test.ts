@@ -1,13 +1,15 @@
 // Approver passkeys in a real browser: Chromium's virtual authenticator (CDP WebAuthn domain) stands
 // in for the approver's device. A global administrator registers a passkey, requires signed
-// approvals, approves a request by signing its grant, and revokes the key; the signature the
-// admin center sent verifies offline against the published keys.
+// approvals, approves a request by signing its grant, approves an extension of its window by
+// signing that, and revokes the key; the signatures the admin center sent verify offline against
+// the published keys.
 import t from 'tap'
 import { buildAdminAssets, launchBrowser, openAdmin, screenshot, signInAs } from '../helpers/browser.js'
 import { startTestApp } from '../helpers/app.js'
 import { freePort } from '../helpers/redis.js'
 import { createRequest, review } from '../helpers/workflow.js'
 import { verifySignedApproval, type ApproverKeySet, type SignedApproval } from '../../src/domain/approval.js'
+import { verifyExtensions } from '../../src/domain/signed-extension.js'
 
 t.test('registers a passkey, approves with it, and revokes it, all in the admin center', async (t) => {
   await buildAdminAssets()
@@ -59,6 +61,21 @@ t.test('registers a passkey, approves with it, and revokes it, all in the admin 
   t.same(keys.origins, [base])
   t.same(verifySignedApproval(approval, keys, 1), { ok: true }, 'the browser\'s signature verifies offline')
   t.equal((await h.as('eng-ada', { method: 'POST', url: `/v1/requests/${req.id}/token` })).statusCode, 201)
+
+  // An extension of the window is signed the same way: the passkey signs the end it extends and the time added.
+  t.equal((await h.as('eng-ada', { method: 'POST', url: `/v1/requests/${req.id}/extend`, payload: { duration: 'PT1H', justification: 'Still looping' } })).statusCode, 200)
+  await review(h, req.id)
+  await page.reload()
+  await page.getByRole('heading', { name: 'Extension asked for' }).waitFor()
+  await page.getByLabel('Grant less time (optional, e.g. PT30M)').fill('PT30M')
+  await page.getByRole('button', { name: 'Approve extension with passkey' }).click()
+  await page.getByRole('status').filter({ hasText: 'You approved the extension.' }).waitFor()
+  const extended = (await h.as('contoso-admin', { method: 'GET', url: `/v1/requests/${req.id}` })).json()
+  t.equal(extended.extension.grantedDuration, 'PT30M')
+  const withExtension = extended.approval as SignedApproval
+  t.same(withExtension.extensions?.map((e) => [e.grant.type, e.grant.duration, e.proofs.map((p) => p.kid)]), [['lockbox-extension/v1', 'PT30M', [registered.kid]]])
+  t.same(verifyExtensions(withExtension, keys, () => 1), { ok: true }, 'the browser\'s signature of the extension verifies offline')
+  t.equal((await h.as('eng-ada', { method: 'POST', url: `/v1/requests/${req.id}/token` })).statusCode, 201, 'and the gateway finds the longer window proven')
 
   await page.getByRole('link', { name: 'Settings' }).click()
   await page.getByRole('button', { name: 'Revoke the passkey of Megan Bowen' }).click()

@@ -2,7 +2,9 @@
 import t from 'tap'
 import { buildMockService } from '../../src/mocks/index.js'
 import { approvalRefusal, remoteApproverKeys } from '../../src/mocks/approvals.js'
-import { canonicalGrant, grantChallenge, type ApprovalProof, type SignedApproval } from '../../src/domain/approval.js'
+import { canonicalGrant, grantChallenge, type ApprovalProof, type Signable, type SignedApproval } from '../../src/domain/approval.js'
+import { canonicalExtension, type SignedExtension } from '../../src/domain/signed-extension.js'
+import type { SoftAuthenticator } from '../helpers/authenticator.js'
 import { startTestApp } from '../helpers/app.js'
 import { listen } from '../helpers/content.js'
 import { createAssertionSigner, TEST_ISSUER } from '../helpers/mock-assertions.js'
@@ -18,6 +20,18 @@ const REQUEST = {
   requester: { id: 'eng-ada', name: 'Ada' },
   serviceRequestNumber: '100001',
   justification: 'j'
+}
+
+function proofOf<G extends Signable> (a: SoftAuthenticator, grant: G, at: number): ApprovalProof<G> {
+  const r = a.assert(grantChallenge(grant)) as { id: string, response: Record<string, string> }
+  return { kid: r.id, approver: 'contoso-approver', authenticatorData: r.response.authenticatorData as string, clientDataJSON: r.response.clientDataJSON as string, signature: r.response.signature as string, approvedAt: new Date(at).toISOString() }
+}
+
+/** One more hour from the end of the approval's own window, signed. */
+function extensionOf (approval: SignedApproval, a: SoftAuthenticator, approvedAt: number): SignedExtension {
+  const end = new Date(approvedAt + 3_600_000).toISOString()
+  const grant = canonicalExtension({ ...REQUEST, accessEndsAt: end, extension: { justification: 'more', requestedAt: end } }, grantChallenge(approval.grant), 'PT1H')
+  return { grant, proofs: [proofOf(a, grant, approvedAt)], required: 1 }
 }
 
 t.test('verifies approvals against the keys a gateway publishes, and fails closed without them', async (t) => {
@@ -36,18 +50,20 @@ t.test('verifies approvals against the keys a gateway publishes, and fails close
   await t.rejects(keys('nowhere'), /HTTP 404/)
 
   const grant = canonicalGrant(REQUEST)
-  const r = lee.assert(grantChallenge(grant)) as { id: string, response: Record<string, string> }
-  const proof: ApprovalProof = {
-    kid: r.id, approver: 'contoso-approver', authenticatorData: r.response.authenticatorData as string, clientDataJSON: r.response.clientDataJSON as string, signature: r.response.signature as string, approvedAt: new Date(h.now()).toISOString()
-  }
-  const approval: SignedApproval = { grant, proofs: [proof] }
+  const approval: SignedApproval = { grant, proofs: [proofOf(lee, grant, h.now())] }
   const claims = { requestId: 'req-0001', tenantId: 'contoso', scope: '/', accessLevel: 'readwrite', approval }
-  t.equal(await approvalRefusal(claims, 'exchange', keys), null)
-  t.match(await approvalRefusal({ ...claims, approval: undefined }, 'exchange', keys), /no signed approval/)
-  t.match(await approvalRefusal({ ...claims, approval: { grant: null, proofs: [] } }, 'exchange', keys), /no signed approval/)
-  t.match(await approvalRefusal({ ...claims, scope: '/mailboxes' }, 'exchange', keys), /scope is not the assertion's/)
-  t.match(await approvalRefusal(claims, 'sharepoint', keys), /another workload/)
-  t.match(await approvalRefusal({ ...claims, approval: { grant, proofs: [] } }, 'exchange', keys), /0 approver signature/)
+  t.equal(await approvalRefusal(claims, 'exchange', keys, h.now()), null)
+  t.match(await approvalRefusal({ ...claims, approval: undefined }, 'exchange', keys, h.now()), /no signed approval/)
+  t.match(await approvalRefusal({ ...claims, approval: { grant: null, proofs: [] } }, 'exchange', keys, h.now()), /no signed approval/)
+  t.match(await approvalRefusal({ ...claims, scope: '/mailboxes' }, 'exchange', keys, h.now()), /scope is not the assertion's/)
+  t.match(await approvalRefusal(claims, 'sharepoint', keys, h.now()), /another workload/)
+  t.match(await approvalRefusal({ ...claims, approval: { grant, proofs: [] } }, 'exchange', keys, h.now()), /0 approver signature/)
+  t.match(await approvalRefusal({ ...claims, approval: { ...approval, extensions: {} } }, 'exchange', keys, h.now()), /extensions are not a list/)
+  t.match(await approvalRefusal(claims, 'exchange', keys, h.now() + 3_600_000), /window the approvers signed ended at/, 'PT1H after the approval')
+  const extension = extensionOf(approval, lee, h.now())
+  t.equal(await approvalRefusal({ ...claims, approval: { ...approval, extensions: [extension] } }, 'exchange', keys, h.now() + 3_600_000), null, 'inside the signed extension')
+  const borrowed = { ...extension, grant: { ...extension.grant, duration: 'PT5H' } }
+  t.match(await approvalRefusal({ ...claims, approval: { ...approval, extensions: [borrowed] } }, 'exchange', keys, h.now()), /not this grant/, 'an extension its signature is not over')
 
   const signer = await createAssertionSigner()
   const mock = buildMockService('exchange', { keys: signer.keys, issuer: TEST_ISSUER, approverKeys: keys })

@@ -135,3 +135,64 @@ t.test('refuses approver keys it cannot read', async (t) => {
   t.equal(res.code, 2)
   t.match(res.err, /HTTP 404/)
 })
+
+/** What an insider appends: an extension "approved", with whatever details they like. */
+async function insiderExtends (h: TestApp, id: string, operation: 'LockboxExtensionApproved' | 'LockboxExtensionManagerApproved', details: Record<string, unknown>): Promise<void> {
+  await h.app.stores.lockbox.commit({
+    tenantId: 'contoso',
+    audit: [{ tenantId: 'contoso', operation, result: 'Success', actor: { id: 'contoso-approver', type: 'CustomerApprover' }, clientIp: null, requestId: id, workload: 'exchange', object: '/', details }]
+  })
+}
+
+t.test('proves each extension of a window, and names the ones nobody signed', async (t) => {
+  const dir = tempDir()
+  t.teardown(dir.remove)
+  const h = await startTestApp()
+  t.teardown(h.close)
+  const port = await listen(h)
+  const keysUrl = `http://127.0.0.1:${port}/v1/tenants/contoso/approver-keys`
+  const lee = await registerPasskey(h, 'contoso-approver')
+  t.equal((await h.as('contoso-admin', { method: 'PATCH', url: '/v1/tenants/contoso', payload: { requireSignedApprovals: true } })).statusCode, 200)
+  const req = await createRequest(h)
+  await review(h, req.id)
+  t.equal((await signedDecision(h, req.id, lee)).statusCode, 200)
+  t.equal((await h.as('eng-ada', { method: 'POST', url: `/v1/requests/${req.id}/extend`, payload: { duration: 'PT1H', justification: 'Still looping' } })).statusCode, 200)
+  await review(h, req.id)
+  const extended = await signedDecision(h, req.id, lee)
+  t.equal(extended.statusCode, 200)
+  const honest = extended.json().approval.extensions[0]
+
+  const file = join(dir.path, 'honest.ndjson')
+  await exportTo(h, file)
+  let res = await run([file, '--approver-keys', keysUrl])
+  t.equal(res.code, 0, res.out)
+  t.match(res.out, /contoso: 2 approvals, 2 proven by approver signatures, 0 unsigned \(not required then\); 1 of them extended a window/)
+
+  const end = honest.grant.accessEndsAt as string
+  const longer = { ...honest, grant: { ...honest.grant, duration: 'PT3H' } }
+  await insiderExtends(h, req.id, 'LockboxExtensionApproved', { extension: { status: 'Approved', grantedDuration: 'PT3H', previousAccessEndsAt: end } })
+  await insiderExtends(h, req.id, 'LockboxExtensionManagerApproved', { extension: { status: 'Approved', grantedDuration: 'PT3H', previousAccessEndsAt: end } })
+  await insiderExtends(h, req.id, 'LockboxExtensionApproved', { extension: { status: 'Approved', grantedDuration: 'PT1H', previousAccessEndsAt: end }, approval: longer })
+  await insiderExtends(h, req.id, 'LockboxExtensionApproved', { extension: { status: 'Approved', grantedDuration: 'PT3H', previousAccessEndsAt: end }, approval: longer })
+  await insiderExtends(h, req.id, 'LockboxExtensionApproved', { approval: honest })
+  const unproven = await createRequest(h)
+  await review(h, unproven.id)
+  await insiderApproves(h, unproven.id)
+  await insiderExtends(h, unproven.id, 'LockboxExtensionApproved', { extension: { status: 'Approved', grantedDuration: 'PT1H', previousAccessEndsAt: end, required: 1 }, approval: honest })
+
+  const tampered = join(dir.path, 'tampered.ndjson')
+  await exportTo(h, tampered)
+  res = await run([tampered, '--approver-keys', keysUrl, '--json'])
+  t.equal(res.code, 1)
+  const report = JSON.parse(res.out)
+  t.match(report.problems, [
+    new RegExp(`request ${req.id} extended at seq \\d+ without approver signatures, while signed approvals were required`),
+    new RegExp(`request ${req.id} extended at seq \\d+ without approver signatures`),
+    new RegExp(`request ${req.id} extended at seq \\d+: the signed extension is not the extension recorded`),
+    new RegExp(`request ${req.id} extended at seq \\d+: contoso-approver signed a grant that does not cover the access granted`),
+    new RegExp(`request ${req.id} extended at seq \\d+: the signed extension is not the extension recorded`),
+    new RegExp(`request ${unproven.id} approved at seq \\d+ without approver signatures`),
+    new RegExp(`request ${unproven.id} extended at seq \\d+: the approval it extends is not a proven approval in this export`)
+  ])
+  t.same(report.tenants[0].approvals, { approvals: 9, extensions: 7, proven: 2, unsigned: 0 })
+})

@@ -94,7 +94,7 @@ export async function renderRequest (ctx: ViewContext, id: string): Promise<void
     if (r.status === 'Approved') {
       const ext = r.extension ?? null
       const extensionDecision = ext !== null && ext.status === 'AwaitingCustomerApproval' && !ext.approvals.some((a) => a.by === me.id || a.onBehalfOf === me.id)
-      return h('div', {}, extensionDecision ? extensionForm(r, act) : null, revokeForm(r, act))
+      return h('div', {}, extensionDecision ? extensionForm(r, act, requireSigned) : null, revokeForm(r, act))
     }
     return null
   }
@@ -203,8 +203,12 @@ function decisionForm (act: Act, req: LockboxRequest, requireSigned: boolean): H
   return h('section', { class: 'card decision' }, form)
 }
 
-/** A pending extension of the window: approve (perhaps for less time) or deny; the access goes on meanwhile. */
-function extensionForm (req: LockboxRequest, act: Act): HTMLElement {
+/**
+ * A pending extension of the window: approve (perhaps for less time) or deny; the access goes on
+ * meanwhile. Where approvals are signed, so are extensions: the passkey signs the window end it
+ * extends and the time it adds.
+ */
+function extensionForm (req: LockboxRequest, act: Act, requireSigned: boolean): HTMLElement {
   const ext = req.extension as NonNullable<LockboxRequest['extension']>
   const duration = h('input', { id: 'extension-duration', name: 'duration', type: 'text', placeholder: ext.duration, size: 10 })
   const form: HTMLFormElement = h('form', {
@@ -214,7 +218,9 @@ function extensionForm (req: LockboxRequest, act: Act): HTMLElement {
       event.preventDefault()
       const decision = ((event as SubmitEvent).submitter as HTMLButtonElement | null)?.value === 'Deny' ? 'Deny' : 'Approve'
       const shorter = duration.value.trim()
-      detach(act('decision', { decision, ...(decision === 'Approve' && shorter !== '' ? { duration: shorter } : {}) },
+      const narrowed: Record<string, string> = decision === 'Approve' && shorter !== '' ? { duration: shorter } : {}
+      const body = { decision, ...narrowed }
+      detach(act('decision', decision === 'Approve' && requireSigned ? async () => ({ ...body, webauthn: await signGrant(req.id, narrowed) }) : body,
         (r) => `You ${decision === 'Approve' ? 'approved' : 'denied'} the extension. Access ends ${formatTime(r.accessEndsAt as string)}.`, form))
     }
   },
@@ -224,7 +230,7 @@ function extensionForm (req: LockboxRequest, act: Act): HTMLElement {
   h('label', { for: 'extension-duration' }, 'Grant less time (optional, e.g. PT30M)'),
   duration,
   h('div', { class: 'actions' },
-    h('button', { type: 'submit', name: 'decision', value: 'Approve', class: 'primary' }, 'Approve extension'),
+    h('button', { type: 'submit', name: 'decision', value: 'Approve', class: 'primary' }, requireSigned ? 'Approve extension with passkey' : 'Approve extension'),
     h('button', { type: 'submit', name: 'decision', value: 'Deny', class: 'danger' }, 'Deny extension')))
   return h('section', { class: 'card decision' }, form)
 }

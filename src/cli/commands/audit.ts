@@ -67,8 +67,8 @@ async function proveApprovals (ctx: Context, tenantId: string): Promise<void> {
   const lines = createInterface({ input: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), crlfDelay: Infinity })
   const report = await verifyExport(lines, null, { approverKeys: [keys] })
   // A tenant without records is in no line of the export, and has no approvals to prove.
-  const tally = report.tenants[0]?.approvals ?? { approvals: 0, proven: 0, unsigned: 0 }
-  ctx.out.line(`approvals: ${tally.approvals}, ${tally.proven} proven by approver signatures, ${tally.unsigned} unsigned (not required then)`)
+  const tally = report.tenants[0]?.approvals ?? { approvals: 0, extensions: 0, proven: 0, unsigned: 0 }
+  ctx.out.line(`approvals: ${tally.approvals}, ${tally.proven} proven by approver signatures, ${tally.unsigned} unsigned (not required then); ${tally.extensions} of them extended a window`)
   for (const problem of report.problems) ctx.out.line(`  ${problem}`)
   if (!report.valid) {
     throw new CliError(`${report.problems.length} approval(s) of ${tenantId} are not proven by its approvers' signatures`, EXIT.refused,

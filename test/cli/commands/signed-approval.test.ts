@@ -10,14 +10,23 @@ t.test('sends an approver who must sign to the admin center', async (t) => {
   const cli = await startCliHarness()
   t.teardown(cli.close)
   await cli.lockbox(['-p', 'approver', 'login', '--dev', 'contoso-approver'])
-  await registerPasskey(cli.h, 'contoso-approver')
+  const lee = await registerPasskey(cli.h, 'contoso-approver')
   t.equal((await cli.h.as('contoso-admin', { method: 'PATCH', url: '/v1/tenants/contoso', payload: { requireSignedApprovals: true } })).statusCode, 200)
   const req = await createRequest(cli.h)
   await review(cli.h, req.id)
   const res = await cli.lockbox(['-p', 'approver', 'decide', 'approve', req.id])
   t.equal(res.code, 1)
-  t.match(res.stderr, /\(SIGNED_APPROVAL_REQUIRED\)\nhint: this tenant requires passkey-signed approvals, and the CLI has no platform authenticator to sign with: approve in the admin center/)
+  t.match(res.stderr, /\(SIGNED_APPROVAL_REQUIRED\)\nhint: this tenant requires passkey-signed approvals \(of extensions too\), and the CLI has no platform authenticator to sign with: approve in the admin center/)
   t.equal((await cli.h.as('contoso-approver', { method: 'GET', url: `/v1/requests/${req.id}` })).json().status, 'AwaitingCustomerApproval', 'nothing was approved')
+
+  // An extension of the window: signed too, so the CLI sends the approver to the admin center again.
+  t.equal((await signedDecision(cli.h, req.id, lee)).statusCode, 200)
+  t.equal((await cli.h.as('eng-ada', { method: 'POST', url: `/v1/requests/${req.id}/extend`, payload: { duration: 'PT1H', justification: 'Still looping' } })).statusCode, 200)
+  await review(cli.h, req.id)
+  const extension = await cli.lockbox(['-p', 'approver', 'decide', 'approve', req.id])
+  t.equal(extension.code, 1)
+  t.match(extension.stderr, /\(SIGNED_APPROVAL_REQUIRED\)\nhint: this tenant requires passkey-signed approvals \(of extensions too\).*"Approve extension with passkey"/)
+  t.equal((await cli.h.as('contoso-approver', { method: 'GET', url: `/v1/requests/${req.id}` })).json().extension.status, 'AwaitingCustomerApproval', 'the extension was not approved')
 })
 
 t.test('proves a tenant\'s approvals with `audit verify --approvals`, and names one nobody signed', async (t) => {
@@ -31,7 +40,7 @@ t.test('proves a tenant\'s approvals with `audit verify --approvals`, and names 
   t.equal((await signedDecision(cli.h, signed.id, lee)).statusCode, 200)
   const ok = await cli.lockbox(['-p', 'approver', 'audit', 'verify', '--approvals'])
   t.equal(ok.code, 0, ok.stderr)
-  t.match(ok.stdout, /approvals: 1, 1 proven by approver signatures, 0 unsigned/)
+  t.match(ok.stdout, /approvals: 1, 1 proven by approver signatures, 0 unsigned \(not required then\); 0 of them extended a window/)
 
   // An insider's Approved, with the record and history to match: the chain alone finds nothing wrong.
   const forged = await createRequest(cli.h)
