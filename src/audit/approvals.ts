@@ -25,6 +25,8 @@ interface TenantState {
   tally: ApprovalTally
   /** The proven approval of each request, which its extensions must extend. */
   approved: Map<string, SignedApproval>
+  /** The quorum each request was fixed to as it reached the customer (its manager approval's record). */
+  fixed: Map<string, number>
 }
 
 type Changes = Record<string, { to?: unknown } | undefined>
@@ -74,7 +76,7 @@ export class ApprovalAuditor {
 
   constructor (keySets: ApproverKeySet[]) {
     for (const keys of keySets) {
-      this.tenants.set(keys.tenantId, { keys, required: false, quorum: 1, tally: { approvals: 0, extensions: 0, proven: 0, unsigned: 0 }, approved: new Map() })
+      this.tenants.set(keys.tenantId, { keys, required: false, quorum: 1, tally: { approvals: 0, extensions: 0, proven: 0, unsigned: 0 }, approved: new Map(), fixed: new Map() })
     }
   }
 
@@ -85,6 +87,10 @@ export class ApprovalAuditor {
       const changes = (record.details?.changes ?? {}) as Changes
       if (typeof changes.requireSignedApprovals?.to === 'boolean') state.required = changes.requireSignedApprovals.to
       if (typeof changes.approvalsRequired?.to === 'number') state.quorum = changes.approvalsRequired.to
+      return
+    }
+    if (record.operation === 'LockboxRequestManagerApproved' && typeof record.details?.required === 'number') {
+      state.fixed.set(record.requestId as string, record.details.required)
       return
     }
     const extension = extensionApproved(record)
@@ -111,8 +117,15 @@ export class ApprovalAuditor {
       this.problems.push(`${where}: the signed grant's ${mismatch} is not the approved request's`)
       return
     }
-    // The quorum the request was fixed to, as its record says; else the tenant's at that point.
-    const required = typeof record.details?.required === 'number' ? record.details.required : state.quorum
+    // The quorum the request was fixed to as it reached the customer; an approval's record may not lower it.
+    const fixed = state.fixed.get(record.requestId as string)
+    const claimed = typeof record.details?.required === 'number' ? record.details.required : undefined
+    if (fixed !== undefined && claimed !== undefined && claimed !== fixed) {
+      this.problems.push(`${where}: its record names a quorum of ${claimed}, while the request was fixed to ${fixed} as it reached the customer`)
+      return
+    }
+    // Else as its record says (a request reviewed before this export began), else the tenant's at that point.
+    const required = fixed ?? claimed ?? state.quorum
     const check = verifySignedApproval(approval, state.keys, required)
     if (!check.ok) {
       this.problems.push(`${where}: ${check.reason}`)

@@ -175,6 +175,8 @@ export async function actOnRequest (ctx: WorkflowContext, acting: Acting, id: st
       reason: event === 'Cancel' ? 'CanceledByRequester' : undefined,
       onBehalfOf: onBehalfOf ?? undefined,
       ...(event === 'CustomerApprove' ? quorumDetails(next) : {}),
+      // The quorum fixed as the request reaches the customer, on the chain before any approval claims one.
+      ...(event === 'ManagerApprove' && next.status === 'AwaitingCustomerApproval' ? { required: approvalProgress(next).required } : {}),
       approval: event === 'CustomerApprove' ? next.approval ?? undefined : undefined
     })
   })

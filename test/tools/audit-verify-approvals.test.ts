@@ -23,11 +23,12 @@ async function exportTo (h: TestApp, file: string): Promise<void> {
   writeFileSync(file, res.body)
 }
 
-async function insiderApproves (h: TestApp, id: string, approval?: unknown): Promise<void> {
+async function insiderApproves (h: TestApp, id: string, approval?: unknown, claims: Record<string, unknown> = {}): Promise<void> {
   const stored = await h.app.stores.lockbox.getRequest(id) as LockboxRequest
   const now = h.now()
   const details: Record<string, unknown> = { serviceRequestNumber: stored.serviceRequestNumber, accessLevel: stored.accessLevel, duration: stored.duration, requester: stored.requester.id, status: 'Approved' }
   if (approval !== undefined) details.approval = approval
+  Object.assign(details, claims)
   await h.app.stores.lockbox.commit({
     tenantId: 'contoso',
     requests: [{ value: { ...stored, status: 'Approved', decisionDeadline: null, accessStartsAt: iso(now), accessEndsAt: iso(now + stored.durationMs) }, expectedVersion: stored.version }],
@@ -116,6 +117,28 @@ t.test('holds an approval whose record names no quorum to the tenant\'s quorum a
   const res = await run([file, '--approver-keys', `http://127.0.0.1:${port}/v1/tenants/contoso/approver-keys`, '--json'])
   t.equal(res.code, 1)
   t.match(JSON.parse(res.out).problems, [new RegExp(`request ${req.id} approved at seq \\d+: 1 approver signature\\(s\\), 2 required`)])
+})
+
+t.test('holds an approval to the quorum fixed as the request reached the customer, whatever its record claims', async (t) => {
+  const dir = tempDir()
+  t.teardown(dir.remove)
+  const h = await startTestApp()
+  t.teardown(h.close)
+  const port = await listen(h)
+  const lee = await registerPasskey(h, 'contoso-approver')
+  t.equal((await h.as('contoso-admin', { method: 'PATCH', url: '/v1/tenants/contoso', payload: { approvalsRequired: 2 } })).statusCode, 200)
+  const req = await createRequest(h)
+  await review(h, req.id)
+  const first = await signedDecision(h, req.id, lee)
+  t.equal(first.json().status, 'AwaitingCustomerApproval', 'one of the two approvals')
+  // The insider writes the request Approved with the one signature there is, claiming a quorum of one.
+  await insiderApproves(h, req.id, first.json().approval, { approvals: 1, required: 1 })
+
+  const file = join(dir.path, 'export.ndjson')
+  await exportTo(h, file)
+  const res = await run([file, '--approver-keys', `http://127.0.0.1:${port}/v1/tenants/contoso/approver-keys`, '--json'])
+  t.equal(res.code, 1)
+  t.match(JSON.parse(res.out).problems, [new RegExp(`request ${req.id} approved at seq \\d+: its record names a quorum of 1, while the request was fixed to 2 as it reached the customer`)])
 })
 
 t.test('refuses approver keys it cannot read', async (t) => {
