@@ -2,13 +2,16 @@
 // around a revoke, round after round, on the embedded store and on two Redis replicas sharing one
 // server. None may keep streaming (each is refused or cut), and no ContentAccessed may follow the
 // revoke's record in the tenant's chain. The counts of each round are printed as test comments.
+import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
+import { quietLog, type Log } from '../../../src/log.js'
+import type { ConnectTiming } from '../../../src/stores/redis/connect.js'
 import type { GrantEvent } from '../../../src/stores/types.js'
 import { startTestApp, type TestApp } from '../../helpers/app.js'
 import { tempDir } from '../../helpers/config.js'
 import { accessTokenOf, eventually, listen } from '../../helpers/content.js'
-import { freshNamespace, openTestStores, redisForTests } from '../../helpers/redis.js'
+import { freshNamespace, openTestStores, redisForTests, startRedisServer } from '../../helpers/redis.js'
 import { download, type Download } from '../../helpers/transfer.js'
 import { approvedRequest } from '../../helpers/workflow.js'
 
@@ -98,9 +101,18 @@ t.test('embedded store: downloads racing a revoke are refused or cut, and never 
   await rounds(t, h, [await listen(h)])
 })
 
+interface ReplicaOptions {
+  /** The server (default: redisForTests'). */
+  url?: string
+  /** How replica B's store connects (another ACL user, say); default `url`. */
+  urlB?: string
+  logB?: Log
+  timing?: Partial<ConnectTiming>
+}
+
 /** Two gateways sharing one Redis namespace, and the id of each one's pub/sub connection. */
-async function twoReplicas (t: Test): Promise<{ replicas: [TestApp, TestApp], subscribers: string[], admin: Redis }> {
-  const url = await redisForTests(t)
+async function twoReplicas (t: Test, options: ReplicaOptions = {}): Promise<{ replicas: [TestApp, TestApp], subscribers: string[], admin: Redis, namespace: string }> {
+  const url = options.url ?? await redisForTests(t)
   const namespace = freshNamespace()
   const dir = tempDir()
   t.teardown(dir.remove)
@@ -112,13 +124,14 @@ async function twoReplicas (t: Test): Promise<{ replicas: [TestApp, TestApp], su
   const subscribers: string[] = []
   for (let i = 0; i < 2; i++) {
     const before = new Set(await pubsub())
-    const stores = await openTestStores(t, { url }, { namespace })
+    const storeUrl = i === 1 ? options.urlB ?? url : url
+    const stores = await openTestStores(t, { url: storeUrl }, { namespace, timing: options.timing, ...(i === 1 && options.logB !== undefined ? { log: options.logB } : {}) })
     subscribers.push(...(await pubsub()).filter((id) => !before.has(id)))
     const h = await startTestApp({ dataDir: dir.path, config: { store: 'redis', redisUrl: url }, overrides: { stores } })
     t.teardown(h.close)
     replicas.push(h)
   }
-  return { replicas: replicas as [TestApp, TestApp], subscribers, admin }
+  return { replicas: replicas as [TestApp, TestApp], subscribers, admin, namespace }
 }
 
 t.test('two Redis replicas: downloads on both racing a revoke on one are refused or cut', async (t) => {
@@ -127,16 +140,44 @@ t.test('two Redis replicas: downloads on both racing a revoke on one are refused
 })
 
 t.test('a replica whose grant event was lost still cuts the revoked download, by re-reading the store', async (t) => {
-  const { replicas: [a, b], subscribers, admin } = await twoReplicas(t)
+  // A server of this test's own: it changes an ACL user there. Replica B's store connects as that user.
+  const server = await startRedisServer()
+  t.teardown(server.stop)
+  const password = randomBytes(12).toString('hex')
+  const setup = new Redis(server.url)
+  t.equal(await setup.call('ACL', 'SETUSER', 'replica-b', 'on', `>${password}`, '~*', '&*', '+@all'), 'OK')
+  setup.disconnect()
+  const logged: string[] = []
+  /** What B logged about its grant event subscription (not the connection's own comings and goings). */
+  const lines = (): string[] => logged.filter((line) => line.includes('grant event subscription'))
+  const logB: Log = {
+    ...quietLog,
+    info: (_fields, message) => { logged.push(`info ${message}`) },
+    warn: (fields, message) => { logged.push(`warn ${message} (${String((fields as { err?: Error }).err?.message)})`) }
+  }
+  const { replicas: [a, b], admin, namespace } = await twoReplicas(t, { url: server.url, urlB: `redis://replica-b:${password}@127.0.0.1:${server.port}`, logB })
+  /** B's connections subscribed to anything. */
+  const subscribedB = async (): Promise<string[]> => ((await admin.call('CLIENT', 'LIST')) as string)
+    .split('\n').filter((line) => /\buser=replica-b\b/.test(line) && !/\bsub=0 psub=0\b/.test(line))
+  t.equal((await subscribedB()).length, 1, 'B listens on one connection')
+
   const portB = await listen(b)
   const request = await approvedRequest(a, { workload: 'sharepoint', scope: '/sites/finance' })
   const authorization = `Bearer ${await accessTokenOf(a, request.id)}`
   const events: GrantEvent[] = []
   t.teardown(b.app.stores.grantEvents.subscribe((event) => events.push(event)))
+  let renewals = 0
+  t.teardown(b.app.stores.grantEvents.resubscribed(() => { renewals++ }))
   const res = await download(portB, PHOENIX, { authorization }, { pauseMs: 200, pauseEvery: 1024 * 1024 })
   t.equal(res.status, 200)
-  // B's pub/sub connection drops just before the revoke: the revoke's event never reaches B.
-  t.equal(await admin.call('CLIENT', 'KILL', 'ID', subscribers[1] as string), 1)
+
+  // B loses the grant channel before the revoke: Redis closes B's subscribed connection at once and
+  // refuses its renewal (NOPERM) until the channel is given back, however fast B reconnects. B's
+  // command connection goes on, and may still publish its audit records.
+  t.equal(await admin.call('ACL', 'SETUSER', 'replica-b', 'resetchannels', `&${namespace}:audit-records`), 'OK')
+  t.same(await subscribedB(), [], 'B listens nowhere')
+  await eventually('B\'s renewal is refused', lines, (refused) => refused.length > 0)
+  t.match(lines(), [/^warn could not renew the grant event subscription: trying again every 1000 ms.*\(NOPERM/], 'the refusal is logged once')
   const revoke = await a.as('contoso-approver', { method: 'POST', url: `/v1/requests/${request.id}/revoke` })
   t.equal(revoke.statusCode, 200)
   const revokedAt = Date.now()
@@ -145,8 +186,20 @@ t.test('a replica whose grant event was lost still cuts the revoked download, by
   const { complete } = await res.ended
   t.notOk(complete, 'cut, not streamed to the end')
   t.same(events.filter((event) => event.requestId === request.id), [], 'B never heard the grant event')
+  t.ok(b.app.gateway.inFlight.stats.recheckCuts > 0, 'B cut it on re-reading the grant from the store')
+  t.equal(renewals, 0, 'B\'s subscription was never renewed meanwhile')
   const records = (await a.app.stores.audit.query({ tenantId: 'contoso', requestId: request.id, operations: ['ContentAccessCompleted'], limit: 10 })).items
   t.match(records, [{ details: { completed: false, cutBy: 'Revoked' } }])
+
+  // The channel given back, B's retries renew the subscription, and B hears grant events again.
+  t.equal(await admin.call('ACL', 'SETUSER', 'replica-b', 'allchannels'), 'OK')
+  await eventually('B renews its subscription', () => renewals, (n) => n === 1)
+  t.equal((await subscribedB()).length, 1, 'B listens again')
+  t.match(lines(), [/^warn could not renew/, /^info the grant event subscription is renewed$/], 'one refusal logged, then the renewal')
+  t.equal(lines().length, 2, 'the retries in between log nothing')
+  const next = await approvedRequest(a, { workload: 'sharepoint', scope: '/sites/finance' })
+  t.equal((await a.as('contoso-approver', { method: 'POST', url: `/v1/requests/${next.id}/revoke` })).statusCode, 200)
+  await eventually('B hears the next revoke', () => events.filter((event) => event.requestId === next.id).length, (n) => n === 1)
 })
 
 t.test('a replica whose grant events subscription was renewed re-reads its grants in flight at once', async (t) => {
