@@ -61,10 +61,12 @@ export class RedisEvents {
         return
       } catch (err) {
         // Not while the connection is away (its next ready renews) or closing.
+        /* c8 ignore next -- the connection dropped between its ready and this subscribe's answer */
         if (renewal !== this.renewals || this.subscriber.status !== 'ready') return
         if (attempt === 1) this.log.warn({ err }, `could not renew the grant event subscription: trying again every ${this.retryMs} ms; meanwhile grants in flight are re-read from the store`)
       }
       await sleep(this.retryMs, undefined, { ref: false })
+      /* c8 ignore next -- the connection dropped, or the store closed, while a refused renewal waited */
       if (renewal !== this.renewals || this.subscriber.status !== 'ready') return
     }
   }
