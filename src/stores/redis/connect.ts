@@ -1,7 +1,7 @@
 // Opens ioredis clients for one Redis deployment: a single server, a Sentinel-watched master or a
 // Cluster. The command client fails fast while Redis is away (no offline queue, a short command
 // timeout, no resending of unanswered commands) and reconnects forever with backoff; the events
-// client queues its subscriptions instead and renews them on every reconnect.
+// client queues its subscriptions instead, and the store renews them on every reconnect.
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 
 export type RedisClient = Redis | Cluster
@@ -51,8 +51,9 @@ function backoff (timing: ConnectTiming): (attempt: number) => number {
 function roleOptions (role: ClientRole, timing: ConnectTiming): RedisOptions {
   const base: RedisOptions = { connectTimeout: timing.connectTimeoutMs, retryStrategy: backoff(timing) }
   if (role === 'events') {
-    // Subscriptions wait for the connection and are renewed after every reconnect.
-    return { ...base, enableOfflineQueue: true, maxRetriesPerRequest: null, autoResubscribe: true }
+    // Subscriptions wait for the connection. They are renewed after every reconnect by the store
+    // (RedisEvents.ready), not by ioredis: a renewal Redis refuses (NOPERM) would reject unheard.
+    return { ...base, enableOfflineQueue: true, maxRetriesPerRequest: null, autoResubscribe: false }
   }
   // A command sent while Redis is away fails at once, and one cut off mid-flight is never sent
   // again: a commit whose answer was lost must surface as an error, not run a second time.

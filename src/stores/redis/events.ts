@@ -1,14 +1,18 @@
 // Grant events and new audit records across replicas, over Redis pub/sub. What this store commits
 // or publishes is delivered to its own listeners directly; messages carry the store's origin so the
 // copy Redis echoes back is dropped. Audit messages name a range of a tenant's stream, read only by
-// replicas that have listeners. Pub/sub loses what is published while a replica is disconnected:
-// the grant cache's short TTL bounds how long that can matter.
+// replicas that have listeners. Pub/sub loses what is published while a replica is disconnected
+// (or while Redis refuses its subscription): the grant cache's short TTL bounds how long that can
+// matter for new requests, and transfers in flight are re-read from the store.
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { AuditRecord } from '../../domain/audit.js'
 import type { GrantEvent } from '../types.js'
 import { createLocalEvents } from '../local-events.js'
 import type { RedisClient } from './connect.js'
 import type { RedisKeys } from './keys.js'
 import type { Log } from '../../log.js'
+
+const NOTHING = (): void => {}
 
 interface GrantMessage { o: string, e: GrantEvent }
 interface AuditMessage { o: string, t: string, f: string, l: string }
@@ -19,12 +23,14 @@ export class RedisEvents {
   /** The grant subscription was renewed after a break: what was published meanwhile is lost. */
   readonly resubscribed = createLocalEvents<undefined>()
   private readies = 0
+  /** Renewals started: a renewal still retrying stops once a newer one starts. */
+  private renewals = 0
   private recordListeners = 0
   /** Remote batches are read one after another, so listeners hear them in the order they arrived. */
   private reading: Promise<void> = Promise.resolve()
 
   constructor (private readonly subscriber: RedisClient, private readonly client: RedisClient, private readonly keys: RedisKeys,
-    private readonly origin: string, private readonly log: Log) {
+    private readonly origin: string, private readonly log: Log, private readonly retryMs = 1000) {
     subscriber.on('message', (channel: string, message: string) => { this.receive(channel, message) })
   }
 
@@ -34,18 +40,40 @@ export class RedisEvents {
   }
 
   /**
-   * The subscriber connection is ready (again). ioredis renews its subscriptions by itself; asking
-   * once more (harmless) tells us when the grant channel is live, and only then are the listeners
-   * told to re-read what they may have missed.
+   * The subscriber connection is ready (again): its subscriptions are renewed here (ioredis's own
+   * renewal is off: a refused one would reject with nobody to hear it), and only once the grant
+   * channel is live are the listeners told to re-read what they may have missed. A renewal Redis
+   * refuses while the connection stays up (NOPERM: the ACL user lost the channel) is tried again
+   * every `retryMs` until it succeeds or the connection drops (its next ready starts over).
    */
   ready (): void {
     if (this.readies++ === 0) return
-    this.subscriber.subscribe(this.keys.grantChannel()).then(() => { this.resubscribed.emit(undefined) }, this.renewalFailed)
+    const renewal = ++this.renewals
+    this.renew(renewal).then(NOTHING, NOTHING)
   }
 
-  /* c8 ignore next 3 -- the connection dropped again between its ready and this subscribe: its next ready renews it */
-  private readonly renewalFailed = (err: unknown): void => {
-    this.log.warn({ err }, 'could not renew the grant event subscription')
+  private async renew (renewal: number): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.subscriber.subscribe(...this.channels())
+        if (attempt > 1) this.log.info({ attempts: attempt }, 'the grant event subscription is renewed')
+        this.resubscribed.emit(undefined)
+        return
+      } catch (err) {
+        // Not while the connection is away (its next ready renews) or closing.
+        /* c8 ignore next -- the connection dropped between its ready and this subscribe's answer */
+        if (renewal !== this.renewals || this.subscriber.status !== 'ready') return
+        if (attempt === 1) this.log.warn({ err }, `could not renew the grant event subscription: trying again every ${this.retryMs} ms; meanwhile grants in flight are re-read from the store`)
+      }
+      await sleep(this.retryMs, undefined, { ref: false })
+      /* c8 ignore next -- the connection dropped, or the store closed, while a refused renewal waited */
+      if (renewal !== this.renewals || this.subscriber.status !== 'ready') return
+    }
+  }
+
+  /** The channels this store listens on now. */
+  private channels (): string[] {
+    return this.recordListeners > 0 ? [this.keys.grantChannel(), this.keys.auditChannel()] : [this.keys.grantChannel()]
   }
 
   async publishGrant (event: GrantEvent): Promise<void> {

@@ -94,7 +94,7 @@ export async function openRedisStores (options: RedisStoreOptions): Promise<Redi
   const audit = new AuditReads(client, keys, registry)
   const notifications = new NotificationReads(client, keys, registry)
   const siemCursors = redisSiemCursors(client, keys)
-  const events = new RedisEvents(subscriber, client, keys, origin, log)
+  const events = new RedisEvents(subscriber, client, keys, origin, log, timing.maxReconnectDelayMs)
   watch(client, 'commands', log, () => { registry.forgetTenants() })
   watch(subscriber, 'events', log, () => { events.ready() })
   const committer = new Committer({
