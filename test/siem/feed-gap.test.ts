@@ -46,15 +46,18 @@ t.test('records the live feed missed are read from the store when later ones arr
   await commitRecords(committing, 'contoso', 3, 1)
   await waitUntil(() => receiver.events.length === 3, 'the first 3 records arrived')
 
-  // The forwarding replica's connections are cut and cannot come back while it is off: the records
-  // committed meanwhile are published to nobody.
+  // The forwarding replica's pub/sub connection is cut and cannot come back while its user is off
+  // (a connection already signed in, its command client, goes on): the records committed meanwhile
+  // are published to nobody.
   await admin.call('ACL', 'SETUSER', 'forwarder', 'off')
-  await admin.call('CLIENT', 'KILL', 'USER', 'forwarder')
+  t.equal(await admin.call('CLIENT', 'KILL', 'USER', 'forwarder', 'TYPE', 'pubsub'), 1, 'one connection cut')
   await commitRecords(committing, 'contoso', 2, 1)
   const renewed = new Promise<void>((resolve) => { forwarding.grantEvents.resubscribed(resolve) })
   await admin.call('ACL', 'SETUSER', 'forwarder', 'on')
   await renewed
   t.equal(receiver.events.length, 3, 'the missed records did not arrive by themselves')
+  // The replica reads what the feed announces through its command client: that one must be up too.
+  t.equal(await forwarding.ping(), true)
 
   await commitRecords(committing, 'contoso', 2, 1)
   await waitUntil(() => receiver.events.length >= 7, 'all 7 records arrived')
