@@ -64,11 +64,10 @@ interface TenantState {
 
 export interface ForwarderLag { records: number, seconds: number }
 
-/** Up to `max` records of `buffer` that continue the chain right after `seq`, without a gap. */
+/** Up to `max` records of `buffer` (all after `seq`: see drop) that continue the chain right after `seq`, without a gap. */
 function following (buffer: AuditRecord[], seq: number, max: number): AuditRecord[] {
   const out: AuditRecord[] = []
   for (const record of buffer) {
-    if (record.seq <= seq) continue
     if (record.seq !== seq + out.length + 1 || out.length === max) break
     out.push(record)
   }
@@ -128,7 +127,6 @@ export class SiemForwarder {
 
   /** Runs a pass soon; a pass under way runs once more when it ends. */
   kick (): void {
-    if (this.timer === null) return
     if (this.running !== null) {
       this.again = true
       return
@@ -249,12 +247,11 @@ export class SiemForwarder {
     this.options.log.warn({ err, sink: this.sink, tenantId, failures: state.failures }, message)
   }
 
+  /** Forgets what the cursor has passed: wherever it stands, since two processes' appends may arrive out of order. */
   private drop (state: TenantState, seq: number): void {
-    let n = 0
-    while (n < state.buffer.length && (state.buffer[n] as AuditRecord).seq <= seq) n++
-    if (n === 0) return
-    state.buffer.splice(0, n)
-    this.buffered -= n
+    const kept = state.buffer.filter((record) => record.seq > seq)
+    this.buffered -= state.buffer.length - kept.length
+    state.buffer = kept
   }
 
   /** The tenant's cursor with this forwarder's lease on it (renewed when half gone), or null: another holds it. */
@@ -280,7 +277,8 @@ export class SiemForwarder {
       state.foreign = true
       return null
     }
-    if (state.held === null || state.foreign) state.behind = true
+    // A lease newly taken (foreign is only ever set with held let go): what it missed is in the store.
+    if (state.held === null) state.behind = true
     state.foreign = false
     state.held = { ...leased, version: version + 1 }
     state.latestSeq = Math.max(state.latestSeq, leased.seq)
