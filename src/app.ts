@@ -16,7 +16,7 @@ import shutdown from '../plugins/app/shutdown.js'
 import siem from '../plugins/app/siem.js'
 import stores from '../plugins/app/stores.js'
 import tenants from '../plugins/app/tenants.js'
-import { strictValidatorCompiler } from '../plugins/app/validation.js'
+import { rememberingSerializers, strictValidatorCompiler } from '../plugins/app/validation.js'
 import workflow from '../plugins/app/workflow.js'
 import adminRoutes from './routes/admin.js'
 import contentRoutes from './routes/content/index.js'
@@ -73,7 +73,8 @@ export async function buildApp (config: Config, overrides: AppOverrides = {}): P
     // content route only after that route's guard has judged and recorded them.
     frameworkErrors: unroutable.handle,
     // Requests that arrive while closing are answered by us, as problem+json (plugins/app/shutdown.ts).
-    return503OnClosing: false
+    return503OnClosing: false,
+    schemaController: { compilersFactory: { buildSerializer: rememberingSerializers() } }
   })
   app.setValidatorCompiler(strictValidatorCompiler())
   for (const schema of sharedSchemas) app.addSchema(schema)
