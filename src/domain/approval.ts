@@ -8,28 +8,11 @@ import { canonicalJson } from './audit.js'
 import { parseAccessDuration } from './duration.js'
 import { parseScope, pathInScope } from './grant.js'
 import type { GrantedAccess } from './granted-access.js'
-import type { AccessLevel, LockboxRequest, Workload } from './lockbox.js'
+import type { LockboxRequest } from './lockbox.js'
+import { GRANT_TYPE, type ApprovalProof, type CanonicalGrant, type SignedApproval } from './signed-approval.js'
 
-/** Names the encoding, so a future change of the signed fields can never verify as this one. */
-export const GRANT_TYPE = 'lockbox-grant/v1'
-
-/**
- * What an approver signs: the request and the access it grants. Every member is a string, so RFC
- * 8785 canonical JSON of it is simply its members sorted by name, no whitespace, JSON-escaped.
- */
-export interface CanonicalGrant {
-  type: typeof GRANT_TYPE
-  requestId: string
-  tenantId: string
-  workload: Workload
-  scope: string
-  accessLevel: AccessLevel
-  duration: string
-  /** The requester's user id (`sub`). */
-  requester: string
-  serviceRequestNumber: string
-  justification: string
-}
+// Re-exported: whoever signs or verifies approvals imports one module.
+export { GRANT_TYPE, type ApprovalProof, type CanonicalGrant, type SignedApproval }
 
 /** The parts of a grant an approver may narrow (a shorter duration, a sub-path, read only). */
 export type GrantedTerms = Pick<GrantedAccess, 'scope' | 'accessLevel' | 'duration'>
@@ -64,36 +47,6 @@ export function grantBytes (grant: CanonicalGrant): Buffer {
 /** The WebAuthn challenge of a grant: base64url (no padding) of SHA-256 over its canonical bytes. */
 export function grantChallenge (grant: CanonicalGrant): string {
   return createHash('sha256').update(grantBytes(grant)).digest('base64url')
-}
-
-/**
- * One approver's signature over a grant: the three parts of a WebAuthn assertion, base64url, as the
- * authenticator returned them, plus which key made it and when the gateway accepted it.
- */
-export interface ApprovalProof {
-  /** The credential id (base64url): the `kid` of the key in the tenant's approver keys. */
-  kid: string
-  /** The approver's user id, as registered with the key. */
-  approver: string
-  authenticatorData: string
-  clientDataJSON: string
-  signature: string
-  /** When the gateway accepted the decision (not signed: it places the proof in the key's validity). */
-  approvedAt: string
-  /**
-   * The grant this approver signed: the access they allowed, which may be narrower than what was
-   * asked. Absent: the approval's own grant.
-   */
-  grant?: CanonicalGrant
-}
-
-/**
- * What a request carries once approved with signatures: the grant its approvers allow together (the
- * intersection of what each allowed) and one proof per approver.
- */
-export interface SignedApproval {
-  grant: CanonicalGrant
-  proofs: ApprovalProof[]
 }
 
 /** A published approver key: a public JWK with its owner and validity (JWKS-style). */

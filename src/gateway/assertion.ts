@@ -3,7 +3,7 @@
 // hot path signs about once a minute per active grant rather than once per request.
 import { SignJWT } from 'jose'
 import type { AccessLevel, Workload } from '../domain/lockbox.js'
-import type { SignedApproval } from '../domain/approval.js'
+import type { SignedApproval } from '../domain/signed-approval.js'
 import { GATEWAY_ISSUER } from './access-token.js'
 import type { SigningKeys } from './signing-keys.js'
 
