@@ -79,6 +79,7 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
       }
       transfer.untrack = gw.inFlight.add(requestId, {
         get windowEndsAt () { return transfer.windowEndsAt },
+        set windowEndsAt (windowEndsAt) { transfer.windowEndsAt = windowEndsAt },
         cut: (reason) => {
           transfer.cut = reason
           transfer.untrack = null
