@@ -54,15 +54,6 @@ function processMetrics (): Registry {
   return processRegistry
 }
 
-/** Batch counters of whichever backend is open: write transactions (embedded) or script calls (Redis). */
-export function batchCounts (stores: object): { batches: number, commits: number } | null {
-  const stats = (stores as { stats?: Record<string, number> }).stats
-  if (stats === undefined) return null
-  if (typeof stats.lines === 'number') return { batches: stats.batches as number, commits: stats.lines }
-  if (typeof stats.calls === 'number') return { batches: stats.calls, commits: stats.changes as number }
-  return null
-}
-
 /** Where the scrape-time metrics read their counts. */
 interface ScrapeSources {
   gateway: Gateway
@@ -115,10 +106,8 @@ function readAtScrape (registry: Registry, sources: ScrapeSources): void {
     help: 'Group-commit batches written by the store (embedded write transactions or Redis script calls); commits / batches is the mean batch size',
     registers: [],
     collect () {
-      const counts = batchCounts(sources.stores)
-      if (counts === null) return
       this.reset()
-      this.inc(counts.batches)
+      this.inc(sources.stores.batching().batches)
     }
   }))
   registry.registerMetric(new Counter({
@@ -126,10 +115,8 @@ function readAtScrape (registry: Registry, sources: ScrapeSources): void {
     help: 'Commits (each with its audit records) that reached the store in those batches',
     registers: [],
     collect () {
-      const counts = batchCounts(sources.stores)
-      if (counts === null) return
       this.reset()
-      this.inc(counts.commits)
+      this.inc(sources.stores.batching().commits)
     }
   }))
   registry.registerMetric(new Gauge({

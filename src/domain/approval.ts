@@ -8,29 +8,11 @@ import { canonicalJson } from './audit.js'
 import { parseAccessDuration } from './duration.js'
 import { parseScope, pathInScope } from './grant.js'
 import type { GrantedAccess } from './granted-access.js'
-import type { AccessLevel, LockboxRequest, Workload } from './lockbox.js'
-import type { CanonicalExtension, SignedExtension } from './signed-extension.js'
+import type { LockboxRequest } from './lockbox.js'
+import { GRANT_TYPE, type ApprovalProof, type CanonicalGrant, type Signable, type SignedApproval } from './signed-approval.js'
 
-/** Names the encoding, so a future change of the signed fields can never verify as this one. */
-export const GRANT_TYPE = 'lockbox-grant/v1'
-
-/**
- * What an approver signs: the request and the access it grants. Every member is a string, so RFC
- * 8785 canonical JSON of it is simply its members sorted by name, no whitespace, JSON-escaped.
- */
-export interface CanonicalGrant {
-  type: typeof GRANT_TYPE
-  requestId: string
-  tenantId: string
-  workload: Workload
-  scope: string
-  accessLevel: AccessLevel
-  duration: string
-  /** The requester's user id (`sub`). */
-  requester: string
-  serviceRequestNumber: string
-  justification: string
-}
+// Re-exported: whoever signs or verifies approvals imports one module.
+export { GRANT_TYPE, type ApprovalProof, type CanonicalGrant, type Signable, type SignedApproval }
 
 /** The parts of a grant an approver may narrow (a shorter duration, a sub-path, read only). */
 export type GrantedTerms = Pick<GrantedAccess, 'scope' | 'accessLevel' | 'duration'>
@@ -61,7 +43,6 @@ export function canonicalGrant (req: GrantSource, granted?: GrantedTerms): Canon
  * What an approver's passkey signs: a request's grant, or an extension of its window
  * (signed-extension.ts). Each names its encoding in `type`, so one can never verify as the other.
  */
-export type Signable = CanonicalGrant | CanonicalExtension
 
 /** The exact bytes hashed: RFC 8785 canonical JSON, UTF-8. */
 export function grantBytes (grant: Signable): Buffer {
@@ -71,41 +52,6 @@ export function grantBytes (grant: Signable): Buffer {
 /** The WebAuthn challenge of a grant: base64url (no padding) of SHA-256 over its canonical bytes. */
 export function grantChallenge (grant: Signable): string {
   return createHash('sha256').update(grantBytes(grant)).digest('base64url')
-}
-
-/**
- * One approver's signature over a grant: the three parts of a WebAuthn assertion, base64url, as the
- * authenticator returned them, plus which key made it and when the gateway accepted it.
- */
-export interface ApprovalProof<G extends Signable = CanonicalGrant> {
-  /** The credential id (base64url): the `kid` of the key in the tenant's approver keys. */
-  kid: string
-  /** The approver's user id, as registered with the key. */
-  approver: string
-  authenticatorData: string
-  clientDataJSON: string
-  signature: string
-  /** When the gateway accepted the decision (not signed: it places the proof in the key's validity). */
-  approvedAt: string
-  /**
-   * The grant this approver signed: the access they allowed, which may be narrower than what was
-   * asked. Absent: the approval's own grant.
-   */
-  grant?: G
-}
-
-/**
- * What a request carries once approved with signatures: the grant its approvers allow together (the
- * intersection of what each allowed) and one proof per approver.
- */
-export interface SignedApproval {
-  grant: CanonicalGrant
-  proofs: ApprovalProof[]
-  /**
-   * The extensions of the window its approvers signed since, oldest first (signed-extension.ts):
-   * together with the grant's duration they bound how long the access may last.
-   */
-  extensions?: SignedExtension[]
 }
 
 /** A published approver key: a public JWK with its owner and validity (JWKS-style). */

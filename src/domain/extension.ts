@@ -7,7 +7,7 @@ import {
   type Approval, type HistoryActor, type HistoryEntry, type LockboxRequest
 } from './lockbox.js'
 import { intersectAccess, narrowAccess, type GrantedAccess, type NarrowingRefusal } from './granted-access.js'
-import type { SignedExtension } from './signed-extension.js'
+import type { SignedExtension } from './signed-approval.js'
 
 export const EXTENSION_STATUSES = [
   'AwaitingManagerApproval', 'AwaitingCustomerApproval', 'Approved', 'RejectedByManager', 'Denied', 'Expired', 'Canceled'

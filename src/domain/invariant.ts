@@ -2,28 +2,7 @@
 // the enforcement invariant (no ContentAccessed for a request after the record that ended its
 // approval), and that the stored state of a request is the state its records leave it in.
 import type { AuditOperation, AuditRecord } from './audit.js'
-import type { LockboxOperation, LockboxRequest, RequestStatus } from './lockbox.js'
-
-/** The records of a request's own transitions: each carries the status it left (`details.status`). */
-export const REQUEST_OPERATIONS: readonly LockboxOperation[] = [
-  'LockboxRequestCreated',
-  'LockboxRequestManagerApproved',
-  'LockboxRequestManagerRejected',
-  'LockboxRequestApprovalAdded',
-  'LockboxRequestApproved',
-  'LockboxRequestDenied',
-  'LockboxRequestExpired',
-  'LockboxRequestCanceled',
-  'LockboxAccessRevoked',
-  'LockboxAccessCompleted',
-  'LockboxExtensionRequested',
-  'LockboxExtensionManagerApproved',
-  'LockboxExtensionManagerRejected',
-  'LockboxExtensionApprovalAdded',
-  'LockboxExtensionApproved',
-  'LockboxExtensionDenied',
-  'LockboxExtensionExpired'
-]
+import type { LockboxRequest, RequestStatus } from './lockbox.js'
 
 /**
  * The records after which a request never grants access again: every one that leaves it in a final

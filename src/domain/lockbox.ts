@@ -1,6 +1,6 @@
 // The lockbox request state machine of API.md §3, as a table of allowed transitions.
 // Pure: every function takes `now` (epoch ms) and returns new values; nothing here does I/O.
-import type { SignedApproval } from './approval.js'
+import type { SignedApproval } from './signed-approval.js'
 import { grantedAccess, publicGrant, type GrantedAccess } from './granted-access.js'
 import { viewExtension, type Extension, type ExtensionAction, type ExtensionOperation, type PublicExtension } from './extension.js'
 

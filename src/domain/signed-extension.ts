@@ -6,40 +6,9 @@
 import { grantChallenge, verifyQuorum, type ApprovalProof, type ApproverKeySet, type ProofCheck, type SignedApproval } from './approval.js'
 import { parseAccessDuration } from './duration.js'
 import type { LockboxRequest } from './lockbox.js'
+import { EXTENSION_TYPE, type CanonicalExtension, type SignedExtension } from './signed-approval.js'
 
-/** Names the encoding; a grant (lockbox-grant/v1) can never verify as an extension, nor the reverse. */
-export const EXTENSION_TYPE = 'lockbox-extension/v1'
-
-/**
- * What an approver signs to extend a window. Every member is a string, so its RFC 8785 canonical
- * JSON is its members sorted by name. The window end it extends is absolute, so the signature
- * bounds the new end by itself: `accessEndsAt` + `duration`.
- */
-export interface CanonicalExtension {
-  type: typeof EXTENSION_TYPE
-  requestId: string
-  tenantId: string
-  /** The approval extended: the WebAuthn challenge (base64url SHA-256) of its canonical grant. */
-  extends: string
-  /** The end of the window being extended (ISO 8601, UTC, as the request showed it). */
-  accessEndsAt: string
-  /** The time added (ISO 8601 duration): what the approver allows, perhaps less than asked. */
-  duration: string
-  /** The requester's user id (`sub`). */
-  requester: string
-  /** The extension's own justification. */
-  justification: string
-  /** When the extension was asked for: one extension's signature never fits another. */
-  requestedAt: string
-}
-
-/** An extension approved with signatures: what the quorum allows together and one proof per approver. */
-export interface SignedExtension {
-  grant: CanonicalExtension
-  proofs: Array<ApprovalProof<CanonicalExtension>>
-  /** The quorum the extension needed (not signed: the approval's own quorum is not either). */
-  required: number
-}
+export { EXTENSION_TYPE, type CanonicalExtension, type SignedExtension }
 
 export type ExtensionSource = Pick<LockboxRequest, 'id' | 'tenantId' | 'requester' | 'accessEndsAt'> & {
   extension?: { justification: string, requestedAt: string } | null

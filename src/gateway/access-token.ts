@@ -131,18 +131,27 @@ export class AccessTokenVerifier {
     this.cacheSize = options.cacheSize ?? 10_000
   }
 
-  /** The claims of a valid token; throws AccessTokenError otherwise. Synchronous on a cache hit. */
-  verify (token: string): AccessClaims | Promise<AccessClaims> {
+  /**
+   * The claims of a token verified before and not expired since, else undefined: the hot path's
+   * answer without a turn of the event loop, since a busy engineer sends one token many times.
+   */
+  cached (token: string): AccessClaims | undefined {
     const cached = this.cache.get(token)
-    if (cached !== undefined) {
-      if (this.now() < cached.expiresAt) {
-        this.stats.hits++
-        return cached
-      }
-      this.cache.delete(token)
+    if (cached === undefined) return undefined
+    if (this.now() < cached.expiresAt) {
+      this.stats.hits++
+      return cached
     }
+    this.cache.delete(token)
+    return undefined
+  }
+
+  /** The claims of a valid token (remembered ones first); rejects with AccessTokenError otherwise. */
+  async verify (token: string): Promise<AccessClaims> {
+    const cached = this.cached(token)
+    if (cached !== undefined) return cached
     this.stats.misses++
-    return this.verifySignature(token)
+    return await this.verifySignature(token)
   }
 
   private async verifySignature (token: string): Promise<AccessClaims> {

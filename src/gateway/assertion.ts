@@ -3,7 +3,7 @@
 // hot path signs about once a minute per active grant rather than once per request.
 import { SignJWT } from 'jose'
 import type { AccessLevel, Workload } from '../domain/lockbox.js'
-import type { SignedApproval } from '../domain/approval.js'
+import type { SignedApproval } from '../domain/signed-approval.js'
 import { GATEWAY_ISSUER } from './access-token.js'
 import type { SigningKeys } from './signing-keys.js'
 
@@ -22,19 +22,25 @@ export interface AssertionSubject {
   approval?: SignedApproval | null
 }
 
+// An approved extension adds signatures the upstream needs at once: a new one is a new assertion.
+const keyOf = (subject: AssertionSubject): string => `${subject.requestId}\u0000${subject.workload}\u0000${subject.approval?.extensions?.length ?? 0}`
+
 export class AssertionSigner {
   private readonly cache = new Map<string, { jwt: string, signedAt: number }>()
 
   constructor (private readonly keys: SigningKeys, private readonly now: () => number) {}
 
-  /** A valid assertion for this grant; synchronous when a fresh one is cached. */
-  assertionFor (subject: AssertionSubject): string | Promise<string> {
-    // An approved extension adds signatures the upstream needs at once: a new one is a new assertion.
-    const key = `${subject.requestId}\u0000${subject.workload}\u0000${subject.approval?.extensions?.length ?? 0}`
-    const cached = this.cache.get(key)
+  /** A fresh assertion for this grant signed before, else undefined: the hot path's answer without a turn of the event loop. */
+  cached (subject: AssertionSubject): string | undefined {
+    const cached = this.cache.get(keyOf(subject))
     const now = this.now()
-    if (cached !== undefined && now - cached.signedAt < REUSE_MS && now >= cached.signedAt) return cached.jwt
-    return this.sign(key, subject, now)
+    return cached !== undefined && now - cached.signedAt < REUSE_MS && now >= cached.signedAt ? cached.jwt : undefined
+  }
+
+  /** A valid assertion for this grant: a fresh one signed before, else a new one. */
+  assertionFor (subject: AssertionSubject): Promise<string> {
+    const cached = this.cached(subject)
+    return cached !== undefined ? Promise.resolve(cached) : this.sign(keyOf(subject), subject, this.now())
   }
 
   /** Forget a grant's assertion (it left Approved). */

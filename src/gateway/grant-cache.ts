@@ -14,13 +14,21 @@ export class GrantCache {
 
   constructor (private readonly store: LockboxStore, private readonly ttlMs = 1000, private readonly maxEntries = 50_000) {}
 
-  /** The stored request, synchronously when cached and fresh. Rejects when the store cannot answer. */
-  get (requestId: string): LockboxRequest | null | Promise<LockboxRequest | null> {
+  /**
+   * The stored request while its entry is fresh (null: the store holds no such request), else
+   * undefined: the hot path's answer without a turn of the event loop.
+   */
+  cached (requestId: string): LockboxRequest | null | undefined {
     const entry = this.entries.get(requestId)
-    if (entry !== undefined && performance.now() - entry.fetchedAt < this.ttlMs) {
-      this.stats.hits++
-      return entry.request
-    }
+    if (entry === undefined || performance.now() - entry.fetchedAt >= this.ttlMs) return undefined
+    this.stats.hits++
+    return entry.request
+  }
+
+  /** The stored request, from memory while fresh. Rejects when the store cannot answer. */
+  get (requestId: string): Promise<LockboxRequest | null> {
+    const cached = this.cached(requestId)
+    if (cached !== undefined) return Promise.resolve(cached)
     this.stats.misses++
     let fetching = this.pending.get(requestId)
     if (fetching === undefined) {

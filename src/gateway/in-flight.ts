@@ -4,12 +4,13 @@
 // revoke), every grant with something in flight is also re-read from the store at least every
 // second (one read per grant, however many transfers it has), and all at once when asked (when the
 // event subscription was renewed). A grant the store no longer holds Approved, or cannot vouch for,
-// is cut: fail closed.
+// is cut: fail closed. One it still holds Approved keeps streaming until the window end the store
+// holds, read again each time: an extension approved while a transfer streams moves its end too.
 import { performance } from 'node:perf_hooks'
 import { effectiveStatus, type LockboxRequest } from '../domain/lockbox.js'
 
 export interface Flight {
-  /** When the grant's window ends, epoch ms (on the app clock). */
+  /** When the grant's window ends, epoch ms (on the app clock); moved by a recheck when an extension moved it. */
   windowEndsAt: number
   /** Stops the exchange both ways; `reason` goes to its ContentAccessCompleted record. */
   cut: (reason: string) => void
@@ -116,12 +117,19 @@ export class InFlight {
       try {
         const request = await read(requestId)
         reason = request === null ? 'Unknown' : effectiveStatus(request, this.now())
+        // Still Approved: its window is where the store has it now, later once an extension was approved.
+        if (reason === 'Approved' && typeof request?.accessEndsAt === 'string') this.moveWindow(requestId, Date.parse(request.accessEndsAt))
       } catch (err) {
         failed?.(requestId, err)
         reason = UNCHECKABLE
       }
       if (reason !== 'Approved') this.stats.recheckCuts += this.cut(requestId, reason)
     }))
+  }
+
+  /** Sets the window end of every flight of a grant to the one the store holds. */
+  private moveWindow (requestId: string, windowEndsAt: number): void {
+    for (const flight of this.byGrant.get(requestId) ?? []) flight.windowEndsAt = windowEndsAt
   }
 
   private cutEnded (): void {

@@ -10,6 +10,9 @@ import { EXTENSION_STATUSES } from '../domain/extension.js'
 /** A union of string literals, typed as the tuple it is built from (so `Static<>` names each value). */
 const literals = <T extends readonly string[]>(values: T): TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }> =>
   Type.Union(values.map((v) => Type.Literal(v))) as unknown as TUnion<{ -readonly [K in keyof T]: TLiteral<T[K]> }>
+/** The same from a list typed as its union of values rather than a tuple (the audit operations). */
+const literalsOf = <T extends string>(values: readonly T[]): TUnion<[TLiteral<T>]> =>
+  Type.Union(values.map((v) => Type.Literal(v))) as unknown as TUnion<[TLiteral<T>]>
 
 export const Problem = Type.Object({
   type: Type.String(),
@@ -331,7 +334,7 @@ export const AuditRecord = Type.Object({
   tenantId: Type.String(),
   seq: Type.Integer(),
   time: Timestamp,
-  operation: literals(AUDIT_OPERATIONS),
+  operation: literalsOf(AUDIT_OPERATIONS),
   result: Type.String(),
   actor: Type.Object({ id: Type.String(), type: Type.String() }),
   // Rendered as stored, since `hash` covers the stored form: a record written while these could be

@@ -2,7 +2,8 @@
 // transition records leave it in. A status edited in the data dir (Revoked → Approved while the
 // gateway was stopped) would otherwise revive the request's old tokens. Backend-agnostic: it reads
 // through LockboxStore and AuditLog only, so every backend gets it.
-import { REQUEST_OPERATIONS, stateMismatch, type StateMismatch } from '../domain/invariant.js'
+import { REQUEST_OPERATIONS } from '../domain/audit-operations.js'
+import { stateMismatch, type StateMismatch } from '../domain/invariant.js'
 import type { AuditRecord } from '../domain/audit.js'
 import type { LockboxRequest } from '../domain/lockbox.js'
 import type { AuditLog, LockboxStore } from './types.js'

@@ -183,6 +183,15 @@ export interface SiemCursors {
   put: (cursor: Omit<SiemCursor, 'version'>, expectedVersion: number) => Promise<boolean>
 }
 
+/**
+ * Commits that reached the backend, and the batches they went in: write transactions (each one
+ * fsync) on the embedded store, commit script calls on Redis. commits / batches is the mean batch.
+ */
+export interface CommitBatching {
+  readonly batches: number
+  readonly commits: number
+}
+
 /** Everything a backend provides, plus its lifecycle. */
 export interface Stores {
   lockbox: LockboxStore
@@ -194,6 +203,8 @@ export interface Stores {
    * own data (the refusal budget, under its own key prefix); absent on the embedded store.
    */
   redis?: { client: RedisClient, refusalBudgetPrefix: string }
+  /** How well the backend batches its commits, counted since it opened (for the metrics). */
+  batching: () => CommitBatching
   /** Resolves true when the backend answers. Never rejects. */
   ping: () => Promise<boolean>
   /** Flushes pending writes and releases resources. */

@@ -30,13 +30,15 @@ t.test('reuses an assertion for a minute, then signs a fresh one', async (t) => 
   const signer = new AssertionSigner(keys, () => now)
   const first = await signer.assertionFor(SUBJECT)
   now += 59_999
-  t.equal(signer.assertionFor(SUBJECT), first, 'reused, synchronously')
+  t.equal(signer.cached(SUBJECT), first, 'reused, synchronously')
+  t.equal(await signer.assertionFor(SUBJECT), first, 'and by assertionFor')
   now += 1
-  const second = signer.assertionFor(SUBJECT)
-  t.type(second, Promise)
-  t.not(await second, first)
+  t.equal(signer.cached(SUBJECT), undefined)
+  const second = await signer.assertionFor(SUBJECT)
+  t.not(second, first)
+  t.equal(signer.cached(SUBJECT), second)
   now -= 10_000
-  t.type(signer.assertionFor(SUBJECT), Promise, 'a clock that went back does not reuse one from its future')
+  t.equal(signer.cached(SUBJECT), undefined, 'a clock that went back does not reuse one from its future')
 })
 
 t.test('keeps assertions apart per grant and workload, and forgets a grant\'s', async (t) => {
@@ -48,7 +50,7 @@ t.test('keeps assertions apart per grant and workload, and forgets a grant\'s', 
   const other = await signer.assertionFor({ ...SUBJECT, requestId: 'r2' })
   t.not(exchange, sharepoint)
   signer.forget('r1')
-  t.type(signer.assertionFor(SUBJECT), Promise)
-  t.type(signer.assertionFor({ ...SUBJECT, workload: 'sharepoint' }), Promise)
-  t.equal(signer.assertionFor({ ...SUBJECT, requestId: 'r2' }), other, 'another grant keeps its own')
+  t.equal(signer.cached(SUBJECT), undefined)
+  t.equal(signer.cached({ ...SUBJECT, workload: 'sharepoint' }), undefined)
+  t.equal(signer.cached({ ...SUBJECT, requestId: 'r2' }), other, 'another grant keeps its own')
 })

@@ -124,3 +124,31 @@ t.test('rechecks on its own while something is in flight', async (t) => {
   await eventually('the revoked grant is cut without any event', async () => cuts, (list) => list.length === 1)
   t.same(cuts, ['Revoked'])
 })
+
+t.test('moves the window end of flights when a recheck reads an extended grant', async (t) => {
+  let now = Date.parse('2025-06-02T08:59:00.000Z')
+  const oldEnd = '2025-06-02T09:00:00.000Z'
+  let accessEndsAt = oldEnd
+  const registry = new InFlight(() => now, 5, {
+    // r2 is never answered for: only its window end can cut it.
+    read: async (requestId) => requestId === 'r1'
+      ? ({ status: 'Approved', accessEndsAt, decisionDeadline: null }) as unknown as LockboxRequest
+      : await new Promise<never>(() => {})
+  })
+  t.teardown(() => { registry.cutAll('Shutdown') })
+  const cuts: string[] = []
+  const streaming = flight(Date.parse(oldEnd), cuts)
+  registry.add('r1', streaming)
+  // The extension is approved while the transfer streams: the store holds the later end.
+  accessEndsAt = '2025-06-02T10:00:00.000Z'
+  await registry.recheck()
+  t.equal(streaming.windowEndsAt, Date.parse(accessEndsAt), 'the window end is the extended one')
+  // A sentinel on the old end: once it is cut, the same pass has looked at the extended transfer.
+  const sentinel: string[] = []
+  registry.add('r2', flight(Date.parse(oldEnd), sentinel))
+  now = Date.parse('2025-06-02T09:30:00.000Z')
+  await eventually('the old window end passed', async () => sentinel, (list) => list.length > 0)
+  t.same(sentinel, ['AccessWindowEnded'])
+  t.same(cuts, [], 'past the old end, the extended transfer streams on')
+  t.equal(registry.size, 1)
+})

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { OTHER_SOURCES, RefusalSummaries, summaryDraft, UNKNOWN_SOURCE, type CountedRefusal } from '../../src/gateway/refusal-summaries.js'
+import { summaryRecordHead } from '../helpers/audit-records.js'
 
 const AT = Date.parse('2026-01-05T10:00:00.000Z')
 
@@ -17,14 +18,7 @@ t.test('counts refusals into one summary per tenant and source', async (t) => {
   const drafts = summaries.take().map(summaryDraft)
   t.equal(summaries.pending, 0, 'taking starts again from nothing')
   t.same(drafts, [{
-    tenantId: 'contoso',
-    operation: 'ContentAccessDenied',
-    result: 'Denied',
-    actor: { id: 'unknown', type: 'SupportEngineer' },
-    clientIp: '203.0.113.7',
-    requestId: null,
-    workload: 'exchange',
-    object: null,
+    ...summaryRecordHead('contoso', '203.0.113.7', 'exchange'),
     details: {
       count: 3,
       firstAt: '2026-01-05T10:00:00.000Z',
@@ -36,14 +30,7 @@ t.test('counts refusals into one summary per tenant and source', async (t) => {
       summary: true
     }
   }, {
-    tenantId: 'fabrikam',
-    operation: 'ContentAccessDenied',
-    result: 'Denied',
-    actor: { id: 'unknown', type: 'SupportEngineer' },
-    clientIp: '203.0.113.7',
-    requestId: null,
-    workload: 'exchange',
-    object: null,
+    ...summaryRecordHead('fabrikam', '203.0.113.7', 'exchange'),
     details: { count: 1, firstAt: '2026-01-05T10:00:00.000Z', lastAt: '2026-01-05T10:00:00.000Z', reasons: { 'missing access token': 1 }, samplePaths: ['/fabrikam/x'], source: '203.0.113.7', status: 429, summary: true }
   }])
   t.same(summaries.take(), [])

@@ -30,3 +30,11 @@ export function chain (tenantId: string, count: number, start: ChainHead = EMPTY
 export async function * linesOf (records: unknown[]): AsyncGenerator<string> {
   for (const record of records) yield typeof record === 'string' ? record : JSON.stringify(record)
 }
+
+/**
+ * What every refusal summary record holds besides its details: a ContentAccessDenied by no one
+ * known, for no request and no object (see src/gateway/refusal-summaries.ts).
+ */
+export function summaryRecordHead (tenantId: string, clientIp: string | null, workload: string | null): Omit<AuditDraft, 'details'> {
+  return { tenantId, operation: 'ContentAccessDenied', result: 'Denied', actor: { id: 'unknown', type: 'SupportEngineer' }, clientIp, requestId: null, workload, object: null }
+}

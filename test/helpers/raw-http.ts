@@ -1,6 +1,15 @@
 // Sends exact request bytes over a socket. inject and fetch normalise URLs (dot segments, escapes),
 // so tests of path canonicalisation must bypass every client-side URL parser.
-import { connect, type Socket } from 'node:net'
+import { connect, createServer, type Socket } from 'node:net'
+
+/** A loopback port that nothing listens on (bound once, then released): a service that is down. */
+export async function closedPort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve) })
+  const { port } = server.address() as { port: number }
+  await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+  return port
+}
 
 export interface RawResponse {
   status: number

@@ -4,6 +4,9 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { Socket } from 'node:net'
 import { Readable } from 'node:stream'
+import type { Test } from 'tap'
+import type { Config } from '../../config/schema.js'
+import { startTestApp, type TestApp } from './app.js'
 
 const BLOCK = Buffer.alloc(64 * 1024, 0x61)
 
@@ -92,4 +95,15 @@ export async function startRecordingUpstream (): Promise<RecordingUpstream> {
   const address = server.address() as { port: number }
   upstream.url = `http://127.0.0.1:${address.port}`
   return upstream
+}
+
+/** A recording upstream behind every workload and an app forwarding to it, both closed at the test's end. */
+export async function startAppBehindUpstream (t: Test, config: Partial<Config> = {}): Promise<{ h: TestApp, upstream: RecordingUpstream }> {
+  const upstream = await startRecordingUpstream()
+  const h = await startTestApp({ config: { upstreams: { exchange: upstream.url, sharepoint: upstream.url, onedrive: upstream.url }, ...config } })
+  t.teardown(async () => {
+    await h.close()
+    await upstream.close()
+  })
+  return { h, upstream }
 }

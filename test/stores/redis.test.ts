@@ -112,6 +112,7 @@ t.test('batches concurrent commits of one tenant into few script calls', async (
   await Promise.all(Array.from({ length: 200 }, (_, index) => stores.lockbox.commit({ tenantId: index % 2 === 0 ? 'contoso' : 'fabrikam', audit: [draft('ContentAccessed', { tenantId: index % 2 === 0 ? 'contoso' : 'fabrikam' })] })))
   t.equal(stores.stats.changes, 200)
   t.ok(stores.stats.calls < 50, `${stores.stats.calls} calls for 200 commits`)
+  t.same(stores.batching(), { batches: stores.stats.calls, commits: 200 }, 'the counts the metrics read')
   await Promise.all(Array.from({ length: 3 }, () => stores.lockbox.commit({ tenantId: 'contoso', audit: Array.from({ length: 600 }, () => draft('ContentAccessed', { requestId: 'r-many' })) })))
   t.match(await stores.audit.verify('contoso'), { valid: true, records: 1900 }, 'large commits are split across calls, never torn')
   const [rare] = await stores.lockbox.commit({ tenantId: 'contoso', audit: [draft('ContentAccessDenied', { requestId: 'r-many' })] })

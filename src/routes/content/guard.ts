@@ -16,8 +16,8 @@ import { AccessTokenError, type AccessClaims } from '../../gateway/access-token.
 import { BodyNotAllowed, GrantEndedError, GrantInactive, OutOfScope, PathRejected, RateLimited, sendProblem, TokenInvalid, toProblem, Unavailable, UpgradeRefused, type Problem } from '../../errors.js'
 import { hasBody } from './forward.js'
 
-/** What the guard learned about one content request; the forwarder and the outcome record use it. */
-export interface ContentAccess {
+/** A content request as it arrived: what every record and answer names it by, checked or not. */
+export interface ContentRequest {
   readonly accessId: string
   readonly workload: Workload
   readonly method: string
@@ -31,11 +31,15 @@ export interface ContentAccess {
   readonly query: string
   /** performance.now() when the request arrived. */
   readonly startedAt: number
-  claims: AccessClaims | null
-  grant: LockboxRequest | null
+}
+
+/** A content request that passed every check and is recorded: what the forwarder and its outcome record use. */
+export interface CheckedAccess extends ContentRequest {
+  readonly claims: AccessClaims
+  readonly grant: LockboxRequest
   /** Built from the checked parts: /tenants/{tenant}/{path}, the canonical `path` below /tenants. */
-  upstreamPath: string
-  assertion: string
+  readonly upstreamPath: string
+  readonly assertion: string
   /** The exchange's own state, apart from what was checked. */
   readonly transfer: Transfer
 }
@@ -61,8 +65,16 @@ export type GuardOutcome = 'denied' | 'unavailable'
 
 declare module 'fastify' {
   interface FastifyRequest {
-    contentAccess: ContentAccess
+    /** Set by the content guard once every check passed: a request it refuses never reaches a handler. */
+    contentAccess: CheckedAccess
   }
+}
+
+/** A lookup answered synchronously when cached (the hot path's usual case), with a Promise otherwise. */
+export interface CachedLookup<K, V> {
+  /** The cached answer, else undefined. */
+  cached: (key: K) => V | undefined
+  get: (key: K) => Promise<V>
 }
 
 export interface GuardDeps {
@@ -71,23 +83,25 @@ export interface GuardDeps {
   closing: () => boolean
   now: () => number
   knownTenant: (tenantId: string) => boolean
-  verifyToken: (token: string) => AccessClaims | Promise<AccessClaims>
-  grant: (requestId: string) => LockboxRequest | null | Promise<LockboxRequest | null>
+  /** Verifies an access token; a refused one rejects with an AccessTokenError. */
+  tokens: CachedLookup<string, AccessClaims>
+  /** The stored request by id (null: none). */
+  grants: CachedLookup<string, LockboxRequest | null>
   /** The upstream assertion of a grant: its claims, and the approvers' signatures the grant carries. */
-  assertionFor: (claims: AccessClaims, grant: LockboxRequest) => string | Promise<string>
+  assertions: CachedLookup<{ claims: AccessClaims, grant: LockboxRequest }, string>
   /** Commits a record; with `requireApproved`, only while the store holds that grant Approved (else GrantEndedError). */
   audit: (draft: AuditDraft, requireApproved?: { requestId: string, now: number }) => Promise<unknown>
-  /** Registers the exchange for cutting (sets `access.transfer.untrack`): called before its grant is checked. */
-  register: (access: ContentAccess, request: FastifyRequest, reply: FastifyReply) => void
+  /** Registers the exchange for cutting, before its grant is checked: the transfer is its state from then on. */
+  register: (requestId: string, request: FastifyRequest, reply: FastifyReply) => Transfer
   /** The checks passed and the access is recorded: follow the exchange to its outcome. */
-  track: (access: ContentAccess, request: FastifyRequest, reply: FastifyReply) => void
+  track: (access: CheckedAccess, request: FastifyRequest, reply: FastifyReply) => void
   /**
    * A refusal without a valid token, judged by the refusal budget before it is recorded: null while
    * within budget, else the seconds to put in Retry-After (the budget has counted it into a summary).
    */
-  throttle: (request: FastifyRequest, tenantId: string | null, reason: string) => Promise<number | null>
+  throttle: (arrival: ContentRequest, request: FastifyRequest, tenantId: string | null, reason: string) => Promise<number | null>
   /** A request answered by the guard itself, for the access log and the metrics. */
-  answered: (request: FastifyRequest, outcome: GuardOutcome, code: string, status: number) => void
+  answered: (arrival: ContentRequest, request: FastifyRequest, outcome: GuardOutcome, code: string, status: number) => void
 }
 
 /** A refusal: the problem the client sees (from one of our typed errors), and the reason the audit record keeps. */
@@ -116,15 +130,15 @@ function bearerToken (header: string | undefined): string | null {
   return token === '' ? null : token
 }
 
-/** Step 1. A refused token surfaces as an AccessTokenError, thrown or rejected; the guard maps it to 401. */
-function verifiedClaims (deps: GuardDeps, request: FastifyRequest): AccessClaims | Promise<AccessClaims> {
+/** Step 1 begins: the bearer token the request must carry. */
+function requireBearerToken (request: FastifyRequest): string {
   const token = bearerToken(request.headers.authorization)
   if (token === null) throw new Refusal(new TokenInvalid('send Authorization: Bearer <access token> (POST /v1/requests/{id}/token)'), 'missing access token')
-  return deps.verifyToken(token)
+  return token
 }
 
-/** Steps 2 and 3: canonical path, then tenant, workload, scope and method against the token. */
-function requireTokenScope (deps: GuardDeps, access: ContentAccess, claims: AccessClaims, check: PathCheck): void {
+/** Steps 2 and 3: canonical path, then tenant, workload, scope and method against the token; the path to forward. */
+function requireTokenScope (deps: GuardDeps, arrival: ContentRequest, claims: AccessClaims, check: PathCheck): string {
   if (!check.ok) throw new Refusal(new PathRejected(`the path is not canonical (${check.reason}); it is rejected, never repaired`), `path rejected: ${check.reason}`)
   const [tenantSegment, ...rest] = check.segments.slice(1)
   if (claims.workload !== deps.workload) throw new Refusal(new OutOfScope(`this token grants ${claims.workload}, not ${deps.workload}`), 'token is for another workload')
@@ -135,10 +149,10 @@ function requireTokenScope (deps: GuardDeps, access: ContentAccess, claims: Acce
   if (scope === null || !pathInScope(decodeSegments(rest), scope)) {
     throw new Refusal(new OutOfScope(`this token grants ${claims.scope} only`), 'path outside the granted scope')
   }
-  if (!methodAllowed(access.method, claims.accessLevel)) {
-    throw new Refusal(new OutOfScope(`${access.method} needs readwrite access; this token grants ${claims.accessLevel}`), 'method beyond the access level')
+  if (!methodAllowed(arrival.method, claims.accessLevel)) {
+    throw new Refusal(new OutOfScope(`${arrival.method} needs readwrite access; this token grants ${claims.accessLevel}`), 'method beyond the access level')
   }
-  access.upstreamPath = `/tenants${access.path}`
+  return `/tenants${arrival.path}`
 }
 
 /**
@@ -195,7 +209,8 @@ export function clientIpOf (request: FastifyRequest): string | null {
   return request.ip ?? null
 }
 
-function accessDraft (access: ContentAccess, request: FastifyRequest, claims: AccessClaims): AuditDraft {
+function accessDraft (access: CheckedAccess, request: FastifyRequest): AuditDraft {
+  const claims = access.claims
   return {
     tenantId: claims.tenantId,
     operation: 'ContentAccessed',
@@ -220,19 +235,28 @@ function tenantOfPath (deps: GuardDeps, path: string): string | null {
   }
 }
 
+/**
+ * How far the guard got with a request it refuses: the claims once its token verified, the transfer
+ * once it was registered for cutting.
+ */
+interface Refused {
+  readonly arrival: ContentRequest
+  readonly claims: AccessClaims | null
+  readonly transfer: Transfer | null
+}
+
 /** Records the refusal (when a tenant can be named) and answers it; 503 if it cannot be recorded. */
-async function refuse (deps: GuardDeps, request: FastifyRequest, reply: FastifyReply, refusal: Refusal): Promise<FastifyReply> {
-  const access = request.contentAccess
-  untrack(access)
-  const claims = access.claims
+async function refuse (deps: GuardDeps, request: FastifyRequest, reply: FastifyReply, refused: Refused, refusal: Refusal): Promise<FastifyReply> {
+  const { arrival, claims } = refused
+  untrack(refused.transfer)
   // Recorded in the log of the tenant whose content was asked for: a token used on another tenant's
   // path must not write that tenant's paths into its own tenant's log, where its admins read them.
-  const tenantId = tenantOfPath(deps, access.path) ?? claims?.tenantId ?? null
+  const tenantId = tenantOfPath(deps, arrival.path) ?? claims?.tenantId ?? null
   if (claims === null) {
-    const retryAfter = await deps.throttle(request, tenantId, refusal.reason)
+    const retryAfter = await deps.throttle(arrival, request, tenantId, refusal.reason)
     if (retryAfter !== null) {
       reply.header('retry-after', String(retryAfter))
-      return answerFromGuard(deps, request, reply, 'denied', toProblem(new RateLimited(`too many refused requests from this address; retry in ${retryAfter} s`)))
+      return answerFromGuard(deps, request, reply, refused, 'denied', toProblem(new RateLimited(`too many refused requests from this address; retry in ${retryAfter} s`)))
     }
   }
   let answer = refusal.answer
@@ -247,9 +271,9 @@ async function refuse (deps: GuardDeps, request: FastifyRequest, reply: FastifyR
         actor: { id: claims?.actor ?? 'unknown', type: 'SupportEngineer' },
         clientIp: clientIpOf(request),
         requestId: claims?.requestId ?? null,
-        workload: access.workload,
-        object: access.path.slice(0, MAX_RECORDED_PATH),
-        details: { accessId: access.accessId, method: access.method, path: access.path.slice(0, MAX_RECORDED_PATH), reason: refusal.reason, status: answer.status }
+        workload: arrival.workload,
+        object: arrival.path.slice(0, MAX_RECORDED_PATH),
+        details: { accessId: arrival.accessId, method: arrival.method, path: arrival.path.slice(0, MAX_RECORDED_PATH), reason: refusal.reason, status: answer.status }
       })
     } catch (err) {
       request.log.error({ err }, 'could not record a content refusal')
@@ -259,20 +283,22 @@ async function refuse (deps: GuardDeps, request: FastifyRequest, reply: FastifyR
   } else {
     request.log.warn({ reason: refusal.reason }, 'content refusal for no known tenant: not audited')
   }
-  return answerFromGuard(deps, request, reply, outcome, answer)
+  return answerFromGuard(deps, request, reply, refused, outcome, answer)
 }
 
-function untrack (access: ContentAccess): void {
-  access.transfer.untrack?.()
-  access.transfer.untrack = null
+function untrack (transfer: Transfer | null): void {
+  if (transfer === null) return
+  transfer.untrack?.()
+  transfer.untrack = null
 }
 
-function answerFromGuard (deps: GuardDeps, request: FastifyRequest, reply: FastifyReply, outcome: GuardOutcome, answer: Problem): FastifyReply {
-  untrack(request.contentAccess)
-  deps.answered(request, outcome, answer.code, answer.status)
-  return sendProblem(reply.header('x-lockbox-access-id', request.contentAccess.accessId), answer)
+function answerFromGuard (deps: GuardDeps, request: FastifyRequest, reply: FastifyReply, refused: Refused, outcome: GuardOutcome, answer: Problem): FastifyReply {
+  untrack(refused.transfer)
+  deps.answered(refused.arrival, request, outcome, answer.code, answer.status)
+  return sendProblem(reply.header('x-lockbox-access-id', refused.arrival.accessId), answer)
 }
 
+/** Checks a content request; on success `request.contentAccess` holds the checked access, else the guard answered. */
 export function contentGuard (deps: GuardDeps) {
   return async function guardContentRequest (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     // Path and query are split once; only the path is authorised, the query is forwarded as sent.
@@ -280,70 +306,63 @@ export function contentGuard (deps: GuardDeps) {
     const q = url.indexOf('?')
     // Checked now, so that every record names the canonical path; refused only in its turn (step 2).
     const { check, inside } = splitWorkload(deps.workload, q === -1 ? url : url.slice(0, q))
-    const access: ContentAccess = {
+    const arrival: ContentRequest = {
       accessId: randomUUID(),
       workload: deps.workload,
       method: request.method,
       path: check.ok ? canonicalInside(check, inside) : inside,
       query: q === -1 ? '' : url.slice(q + 1),
-      claims: null,
-      grant: null,
-      upstreamPath: '',
-      assertion: '',
-      startedAt: performance.now(),
-      transfer: {
-        forwardedAt: 0,
-        bytesIn: 0,
-        bytesOut: 0,
-        cut: null,
-        upstreamFailure: null,
-        upstream: null,
-        untrack: null,
-        windowEndsAt: Number.POSITIVE_INFINITY
-      }
+      startedAt: performance.now()
     }
-    request.contentAccess = access
+    let claims: AccessClaims | null = null
+    let transfer: Transfer | null = null
+    let access: CheckedAccess
     try {
       // A request on a kept-alive connection while the server drains: answered as any refusal.
       if (deps.closing()) throw new Refusal(new Unavailable('the gateway is shutting down; nothing was forwarded, retry shortly'), 'gateway shutting down')
-      const verified = verifiedClaims(deps, request)
-      const claims = verified instanceof Promise ? await verified : verified
-      access.claims = claims
+      // Step 1: a refused token rejects with an AccessTokenError, answered 401. Cache hits are taken
+      // without an await: each turn of the event loop costs the hot path (npm run bench).
+      const token = requireBearerToken(request)
+      claims = deps.tokens.cached(token) ?? await deps.tokens.get(token)
       if (request.headers.upgrade !== undefined) {
         throw new Refusal(new UpgradeRefused('the content services have no WebSocket or other upgraded protocols'), 'protocol upgrade refused')
       }
       // A body on a read is meaningless to HTTP and a smuggling vehicle to some servers; a read grant
       // must not carry bytes upstream either.
-      if ((access.method === 'GET' || access.method === 'HEAD') && hasBody(request.raw)) {
-        throw new Refusal(new BodyNotAllowed(`a ${access.method} request carries no body; nothing was forwarded`), `body on ${access.method} refused`)
+      if ((arrival.method === 'GET' || arrival.method === 'HEAD') && hasBody(request.raw)) {
+        throw new Refusal(new BodyNotAllowed(`a ${arrival.method} request carries no body; nothing was forwarded`), `body on ${arrival.method} refused`)
       }
-      requireTokenScope(deps, access, claims, check)
+      const upstreamPath = requireTokenScope(deps, arrival, claims, check)
       // Registered first: whatever ends the grant from here on cuts this exchange too.
-      deps.register(access, request, reply)
-      const pending = deps.grant(claims.requestId)
-      access.grant = requireApprovedGrant(deps, claims, pending instanceof Promise ? await pending : pending)
-      access.transfer.windowEndsAt = Date.parse(access.grant.accessEndsAt as string)
-      const assertion = deps.assertionFor(claims, access.grant)
-      access.assertion = typeof assertion === 'string' ? assertion : await assertion
+      transfer = deps.register(claims.requestId, request, reply)
+      const cachedGrant = deps.grants.cached(claims.requestId)
+      const grant = requireApprovedGrant(deps, claims, cachedGrant === undefined ? await deps.grants.get(claims.requestId) : cachedGrant)
+      transfer.windowEndsAt = Date.parse(grant.accessEndsAt as string)
+      const subject = { claims, grant }
+      const assertion = deps.assertions.cached(subject) ?? await deps.assertions.get(subject)
+      access = { ...arrival, claims, grant, upstreamPath, assertion, transfer }
     } catch (err) {
-      if (err instanceof AccessTokenError) return await refuse(deps, request, reply, new Refusal(new TokenInvalid(`access token refused: ${err.reason}`), err.reason))
-      if (err instanceof Refusal) return await refuse(deps, request, reply, err)
-      request.log.error({ err, accessId: access.accessId }, 'content check failed')
-      return answerFromGuard(deps, request, reply, 'unavailable', toProblem(new Unavailable('the grant could not be checked; nothing was forwarded')))
+      const refused: Refused = { arrival, claims, transfer }
+      if (err instanceof AccessTokenError) return await refuse(deps, request, reply, refused, new Refusal(new TokenInvalid(`access token refused: ${err.reason}`), err.reason))
+      if (err instanceof Refusal) return await refuse(deps, request, reply, refused, err)
+      request.log.error({ err, accessId: arrival.accessId }, 'content check failed')
+      return answerFromGuard(deps, request, reply, refused, 'unavailable', toProblem(new Unavailable('the grant could not be checked; nothing was forwarded')))
     }
     // Step 5: the access is on the audit log, durably, before anything goes upstream, and only if
     // the grant is still Approved when the record is sealed.
     try {
-      await deps.audit(accessDraft(access, request, access.claims), { requestId: access.claims.requestId, now: deps.now() })
+      await deps.audit(accessDraft(access, request), { requestId: access.claims.requestId, now: deps.now() })
     } catch (err) {
+      const refused: Refused = { arrival, claims: access.claims, transfer: access.transfer }
       if (err instanceof GrantEndedError) {
         /* c8 ignore next -- no store deletes a request, so one checked a moment ago is still there (null: gone) */
         const status = err.status ?? 'gone'
-        return await refuse(deps, request, reply, grantEnded(status))
+        return await refuse(deps, request, reply, refused, grantEnded(status))
       }
-      request.log.error({ err, accessId: access.accessId }, 'could not record a content access')
-      return answerFromGuard(deps, request, reply, 'unavailable', toProblem(new Unavailable('the audit log is unavailable; nothing was forwarded')))
+      request.log.error({ err, accessId: arrival.accessId }, 'could not record a content access')
+      return answerFromGuard(deps, request, reply, refused, 'unavailable', toProblem(new Unavailable('the audit log is unavailable; nothing was forwarded')))
     }
+    request.contentAccess = access
     deps.track(access, request, reply)
     return undefined
   }

@@ -11,7 +11,7 @@ import { RecordBatcher } from '../../gateway/record-batcher.js'
 import { RefusalBudget } from '../../gateway/refusal-budget.js'
 import { BadGateway, GatewayTimeout, sendProblem, toProblem } from '../../errors.js'
 import { countedBody, hasBody, upstreamPool, upstreamRequestHeaders, UpstreamExchange } from './forward.js'
-import { clientIpOf, contentGuard, type ContentAccess, type GuardOutcome } from './guard.js'
+import { clientIpOf, contentGuard, type CheckedAccess, type ContentRequest, type GuardOutcome, type Transfer } from './guard.js'
 import type { UnroutableRequests } from './unroutable.js'
 
 /** The methods a content service can be asked for; anything else is not a content route (404). */
@@ -51,42 +51,56 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
     closing: app.shuttingDown,
     now: app.now,
     knownTenant: (id) => tenantIds.has(id),
-    verifyToken: (token) => gw.tokens.verify(token),
-    grant: (requestId) => gw.grants.get(requestId),
-    assertionFor: (claims, grant) => gw.assertions.assertionFor({ ...claims, workload, approval: grant.approval }),
+    tokens: { cached: (token) => gw.tokens.cached(token), get: (token) => gw.tokens.verify(token) },
+    grants: gw.grants,
+    assertions: {
+      cached: ({ claims, grant }) => gw.assertions.cached({ ...claims, workload, approval: grant.approval }),
+      get: ({ claims, grant }) => gw.assertions.assertionFor({ ...claims, workload, approval: grant.approval })
+    },
     audit: commitRecord,
-    throttle: async (request, tenantId, reason) => await budget.admit({
+    throttle: async (arrival, request, tenantId, reason) => await budget.admit({
       tenantId,
       clientIp: request.ip ?? null,
       workload,
       method: request.method,
-      path: request.contentAccess.path,
+      path: arrival.path,
       reason
     }, app.refusalCounter(request)),
-    register: (access, request, reply) => {
-      access.transfer.untrack = gw.inFlight.add(access.claims?.requestId as string, {
-        get windowEndsAt () { return access.transfer.windowEndsAt },
+    register: (requestId, request, reply) => {
+      const transfer: Transfer = {
+        forwardedAt: 0,
+        bytesIn: 0,
+        bytesOut: 0,
+        cut: null,
+        upstreamFailure: null,
+        upstream: null,
+        untrack: null,
+        windowEndsAt: Number.POSITIVE_INFINITY
+      }
+      transfer.untrack = gw.inFlight.add(requestId, {
+        get windowEndsAt () { return transfer.windowEndsAt },
+        set windowEndsAt (windowEndsAt) { transfer.windowEndsAt = windowEndsAt },
         cut: (reason) => {
-          access.transfer.cut = reason
-          access.transfer.untrack = null
-          access.transfer.upstream?.abort(new Error(`grant ended: ${reason}`))
+          transfer.cut = reason
+          transfer.untrack = null
+          transfer.upstream?.abort(new Error(`grant ended: ${reason}`))
           request.raw.destroy()
           reply.raw.destroy()
         }
       })
+      return transfer
     },
     track: (access, request, reply) => {
       // 'close' comes for every response, whole or cut short (revoke, window end, client gone); a
       // client that left while its access was being recorded is gone already.
-      if (reply.raw.closed) settleAccess(request, reply)
-      else reply.raw.once('close', () => { settleAccess(request, reply) })
+      if (reply.raw.closed) settleAccess(access, request, reply)
+      else reply.raw.once('close', () => { settleAccess(access, request, reply) })
     },
-    answered: (request: FastifyRequest, outcome: GuardOutcome, code: string, status: number) => {
-      const access = request.contentAccess
-      metrics.contentRequests.inc({ workload, method: methodLabel(access.method), outcome, reason: code, status_class: statusClass(status) })
+    answered: (arrival: ContentRequest, request: FastifyRequest, outcome: GuardOutcome, code: string, status: number) => {
+      metrics.contentRequests.inc({ workload, method: methodLabel(arrival.method), outcome, reason: code, status_class: statusClass(status) })
       // Past the refusal budget, one warning per summary stands for them (the budget writes it): a
       // flood must not grow the access log one line per request any more than the audit log.
-      const line = { accessId: access.accessId, outcome, reason: code, status }
+      const line = { accessId: arrival.accessId, outcome, reason: code, status }
       if (code === 'RATE_LIMITED') request.log.debug(line, 'content access')
       else request.log.info(line, 'content access')
     }
@@ -104,11 +118,11 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
     // answer unread on a pooled socket. Its 'close' settles the access.
     const clientIp = clientIpOf(request)
     if (reply.raw.closed || clientIp === null) return
-    const claims = access.claims as NonNullable<ContentAccess['claims']>
+    const claims = access.claims
     const exchange = new UpstreamExchange(reply, workload, access.accessId, {
       responded: () => { metrics.upstreamResponse.observe({ workload }, seconds(access.transfer.forwardedAt, performance.now())) },
       bytes: (count) => { access.transfer.bytesOut += count },
-      failed: (error) => { answerUpstreamFailure(request, reply, error) },
+      failed: (error) => { answerUpstreamFailure(access, request, reply, error) },
       // A stalled body is cut by the body timeout, and its record says so.
       brokeOff: (error) => { if (error.code === 'UND_ERR_BODY_TIMEOUT') access.transfer.cut = 'UpstreamTimeout' }
     })
@@ -131,8 +145,7 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
   }
 
   /** Connect, reset and TLS failures are 502, timeouts 504; the client never sees undici's text. */
-  function answerUpstreamFailure (request: FastifyRequest, reply: FastifyReply, error: Error & { code?: string }): void {
-    const access = request.contentAccess
+  function answerUpstreamFailure (access: CheckedAccess, request: FastifyRequest, reply: FastifyReply, error: Error & { code?: string }): void {
     const answer = toProblem(TIMEOUT_CODES.has(error.code as string)
       ? new GatewayTimeout('the content service did not answer in time')
       : new BadGateway('the content service could not be reached'))
@@ -144,13 +157,12 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
   for (const url of [`/${workload}`, `/${workload}/*`]) app.route({ method: METHODS, url, config: { contentRoute: true }, handler: forwardContentRequest })
 
   // An exchange has one outcome, recorded once its response is over (its one 'close'), without holding it up.
-  function settleAccess (request: FastifyRequest, reply: FastifyReply): void {
-    const access = request.contentAccess
+  function settleAccess (access: CheckedAccess, request: FastifyRequest, reply: FastifyReply): void {
     access.transfer.untrack?.()
     // The client went away mid-exchange: let go of the upstream at once, not at its body timeout.
     if (access.transfer.upstream !== null && !access.transfer.upstream.done) access.transfer.upstream.abort(new Error('client gone'))
     const durationMs = Math.round((performance.now() - access.startedAt) * 1000) / 1000
-    const claims = access.claims as NonNullable<ContentAccess['claims']>
+    const claims = access.claims
     // No status when nothing answered: the client left, or the grant ended, before any answer.
     const status = reply.raw.headersSent ? reply.statusCode : null
     const completed = access.transfer.cut === null && reply.raw.writableEnded
@@ -182,8 +194,9 @@ async function workloadScope (app: FastifyInstance, { workload, upstream, timeou
 }
 
 export default async function contentRoutes (app: FastifyInstance, options: { timeoutMs: number, unroutable: UnroutableRequests, refusalBudget: RefusalBudgetConfig }): Promise<void> {
-  // Declared, so every content request has the same shape; the guard fills it in first.
-  app.decorateRequest('contentAccess', null as unknown as ContentAccess)
+  // Declared, so every content request has the same shape; the guard sets it before any handler runs
+  // (its type is the one a handler sees, hence the placeholder's cast).
+  app.decorateRequest('contentAccess', null as unknown as CheckedAccess)
   const records = new RecordBatcher(async (change) => await app.stores.lockbox.commit(change))
   const budget = new RefusalBudget(options.refusalBudget, { record: async (draft) => await records.append(draft), now: app.now, log: app.log })
   // The last refusal summaries and the outcomes of the last responses are recorded before the store closes.

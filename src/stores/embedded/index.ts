@@ -266,6 +266,7 @@ export async function openEmbeddedStores (options: EmbeddedStoreOptions): Promis
     get stats () {
       const { batches, lines, resealed } = group.stats
       return { syncs: batches, batches, lines, resealed }
-    }
+    },
+    batching: () => ({ batches: group.stats.batches, commits: group.stats.lines })
   }
 }

@@ -195,6 +195,7 @@ export async function openRedisStores (options: RedisStoreOptions): Promise<Redi
     },
     get stats () {
       return { ...committer.stats }
-    }
+    },
+    batching: () => ({ batches: committer.stats.calls, commits: committer.stats.changes })
   }
 }

@@ -7,6 +7,7 @@ import type { Config } from '../../../config/schema.js'
 import { loggerOptions } from '../../../src/app.js'
 import { startTestApp, type TestApp } from '../../helpers/app.js'
 import { tempDir, testConfig } from '../../helpers/config.js'
+import { summaryRecordHead } from '../../helpers/audit-records.js'
 import { contentRecords, eventually, granted } from '../../helpers/content.js'
 import { freshNamespace, openTestStores, redisForTests } from '../../helpers/redis.js'
 
@@ -53,14 +54,7 @@ t.test('counts refusals past the budget into one summary per source per interval
   const summaries = await eventually('two summaries', async () => (await denied(h)).filter(isSummary), (list) => list.length === 2)
   const bySource = Object.fromEntries(summaries.map((record) => [record.details.source, record]))
   t.match(bySource['203.0.113.7'], {
-    tenantId: 'contoso',
-    operation: 'ContentAccessDenied',
-    result: 'Denied',
-    actor: { id: 'unknown', type: 'SupportEngineer' },
-    clientIp: '203.0.113.7',
-    requestId: null,
-    workload: 'exchange',
-    object: null,
+    ...summaryRecordHead('contoso', '203.0.113.7', 'exchange'),
     details: { summary: true, count: 5, status: 429, reasons: { 'missing access token': 5 } }
   })
   t.same(bySource['203.0.113.7'].details.samplePaths, ['/contoso/mailboxes/alice@contoso.com/messages/2', '/contoso/mailboxes/alice@contoso.com/messages/3', '/contoso/mailboxes/alice@contoso.com/messages/4'], 'a few sample paths')

@@ -1,28 +1,18 @@
 // What a content request becomes upstream: the path built from the checked parts, the query as
 // sent, the client's credentials and forwarding claims gone, the gateway's own headers added; and
 // the two records that frame every forwarded call.
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { createServer, type Socket } from 'node:net'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
-import { startTestApp, type TestApp } from '../../helpers/app.js'
+import { startTestApp } from '../../helpers/app.js'
 import { contentRecords, eventually, granted, listen } from '../../helpers/content.js'
 import { rawRequest } from '../../helpers/raw-http.js'
-import { startRecordingUpstream, type RecordingUpstream } from '../../helpers/recording-upstream.js'
+import { startAppBehindUpstream } from '../../helpers/recording-upstream.js'
 
 const MAILBOX = '/exchange/contoso/mailboxes/alice@contoso.com'
 
-async function gatewayBefore (t: Test, config: Record<string, unknown> = {}): Promise<{ h: TestApp, upstream: RecordingUpstream }> {
-  const upstream = await startRecordingUpstream()
-  const h = await startTestApp({ config: { upstreams: { exchange: upstream.url, sharepoint: upstream.url, onedrive: upstream.url }, ...config } })
-  t.teardown(async () => {
-    await h.close()
-    await upstream.close()
-  })
-  return { h, upstream }
-}
-
 t.test('forwards to /tenants/{tenant}/{path} with the query byte for byte', async (t) => {
-  const { h, upstream } = await gatewayBefore(t)
+  const { h, upstream } = await startAppBehindUpstream(t)
   const { authorization } = await granted(h)
   const port = await listen(h)
   const query = '?b=2&a=1&a=%20x&flag&q=a+b%2Bc&e=&%7E=~&x=%2F..%2F'
@@ -45,7 +35,7 @@ t.test('forwards to /tenants/{tenant}/{path} with the query byte for byte', asyn
 })
 
 t.test('forwards the path in its canonical spelling, authorised on its decoded value, and records exactly that', async (t) => {
-  const { h, upstream } = await gatewayBefore(t)
+  const { h, upstream } = await startAppBehindUpstream(t)
   const { request, authorization } = await granted(h, { scope: '/mailboxes/alice@contoso.com' })
   const port = await listen(h)
   // Escapes of unreserved characters decoded (even in the workload), others kept in upper case.
@@ -59,7 +49,7 @@ t.test('forwards the path in its canonical spelling, authorised on its decoded v
 })
 
 t.test('sends the upstream none of the client\'s credentials, cookies or forwarding claims', async (t) => {
-  const { h, upstream } = await gatewayBefore(t)
+  const { h, upstream } = await startAppBehindUpstream(t)
   const { request, token, authorization } = await granted(h)
   const port = await listen(h)
   const res = await rawRequest(port, `${MAILBOX}/messages`, {
@@ -111,7 +101,7 @@ t.test('sends the upstream none of the client\'s credentials, cookies or forward
 })
 
 t.test('keeps its own headers when a Connection header names them', async (t) => {
-  const { h, upstream } = await gatewayBefore(t)
+  const { h, upstream } = await startAppBehindUpstream(t)
   const { request, authorization } = await granted(h)
   const port = await listen(h)
   const res = await rawRequest(port, `${MAILBOX}/messages`, {
@@ -131,7 +121,7 @@ t.test('keeps its own headers when a Connection header names them', async (t) =>
 })
 
 t.test('answers with the upstream\'s status and headers, without its hop-by-hop headers', async (t) => {
-  const { h } = await gatewayBefore(t)
+  const { h } = await startAppBehindUpstream(t)
   const { authorization } = await granted(h)
   const port = await listen(h)
   // The recording upstream answers on a keep-alive connection; the client asked for close.
@@ -175,7 +165,7 @@ t.test('drops the hop-by-hop headers an upstream names, and copes without any', 
 })
 
 t.test('records the access before the response and its outcome after it', async (t) => {
-  const { h, upstream } = await gatewayBefore(t)
+  const { h, upstream } = await startAppBehindUpstream(t)
   const { request, authorization } = await granted(h)
   const res = await h.app.inject({ url: `${MAILBOX}/messages?top=5`, headers: { authorization } })
   t.equal(res.statusCode, 200)
@@ -208,7 +198,7 @@ t.test('records the access before the response and its outcome after it', async 
 })
 
 t.test('records every forwarded call before its response arrives', async (t) => {
-  const { h } = await gatewayBefore(t)
+  const { h } = await startAppBehindUpstream(t)
   const { request, authorization } = await granted(h)
   for (let i = 1; i <= 5; i++) {
     const res = await h.app.inject({ url: `${MAILBOX}/messages/m${i}`, headers: { authorization } })
@@ -226,7 +216,7 @@ t.test('records every forwarded call before its response arrives', async (t) => 
 })
 
 t.test('streams a request body upstream and counts it', async (t) => {
-  const { h, upstream } = await gatewayBefore(t)
+  const { h, upstream } = await startAppBehindUpstream(t)
   const { request, authorization } = await granted(h, { accessLevel: 'readwrite' })
   const body = JSON.stringify({ isRead: true, note: 'x'.repeat(10_000) })
   const res = await h.app.inject({ method: 'PATCH', url: `${MAILBOX}/messages/AAMk-alice-0001`, headers: { authorization, 'content-type': 'application/json' }, payload: body })
@@ -268,13 +258,13 @@ t.test('reaches the built-in mocks, which accept the gateway\'s assertion', asyn
 })
 
 t.test('takes the client address from the socket unless the peer is a trusted proxy', async (t) => {
-  const untrusted = await gatewayBefore(t)
+  const untrusted = await startAppBehindUpstream(t)
   const a = await granted(untrusted.h)
   await untrusted.h.app.inject({ url: `${MAILBOX}/messages`, headers: { authorization: a.authorization, 'x-forwarded-for': '203.0.113.7' } })
   const [ignored] = await contentRecords(untrusted.h, a.request.id, 'ContentAccessed')
   t.equal(ignored?.clientIp, '127.0.0.1')
 
-  const trusted = await gatewayBefore(t, { trustProxy: ['127.0.0.1'] })
+  const trusted = await startAppBehindUpstream(t, { trustProxy: ['127.0.0.1'] })
   const b = await granted(trusted.h)
   await trusted.h.app.inject({ url: `${MAILBOX}/messages`, headers: { authorization: b.authorization, 'x-forwarded-for': '203.0.113.7' } })
   const [believed] = await contentRecords(trusted.h, b.request.id, 'ContentAccessed')

@@ -1,21 +1,13 @@
 // The content routes' log: one access line per call, with the request id and the outcome, and
 // never a credential, even when a client sends them in every header that can carry one.
 import t from 'tap'
-import { createServer } from 'node:net'
 import { loggerOptions } from '../../../src/app.js'
 import { startTestApp } from '../../helpers/app.js'
 import { testConfig } from '../../helpers/config.js'
 import { eventually, granted } from '../../helpers/content.js'
+import { closedPort } from '../../helpers/raw-http.js'
 
 const MAILBOX = '/exchange/contoso/mailboxes/alice@contoso.com'
-
-async function closedPort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve) })
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
-  return port
-}
 
 t.test('writes one access line per content call with its request id and outcome, and no credential', async (t) => {
   const lines: Array<Record<string, any>> = []

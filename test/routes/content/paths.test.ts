@@ -2,22 +2,17 @@
 // inject and fetch would normalise them before the gateway ever saw them.
 import t, { type Test } from 'tap'
 import fc from 'fast-check'
-import { startTestApp, type TestApp } from '../../helpers/app.js'
+import type { TestApp } from '../../helpers/app.js'
 import { contentRecords, granted, listen, type Granted } from '../../helpers/content.js'
 import { rawExchange, rawRequest } from '../../helpers/raw-http.js'
-import { startRecordingUpstream, type RecordingUpstream } from '../../helpers/recording-upstream.js'
+import { startAppBehindUpstream, type RecordingUpstream } from '../../helpers/recording-upstream.js'
 
 const ALICE = '/exchange/contoso/mailboxes/alice@contoso.com'
 
 interface Setup { h: TestApp, upstream: RecordingUpstream, grant: Granted, port: number }
 
 async function setup (t: Test): Promise<Setup> {
-  const upstream = await startRecordingUpstream()
-  const h = await startTestApp({ config: { upstreams: { exchange: upstream.url, sharepoint: upstream.url, onedrive: upstream.url } } })
-  t.teardown(async () => {
-    await h.close()
-    await upstream.close()
-  })
+  const { h, upstream } = await startAppBehindUpstream(t)
   // A whole-tenant read scope: no rejection below can be mistaken for a scope refusal.
   const grant = await granted(h, { scope: '/' })
   return { h, upstream, grant, port: await listen(h) }

@@ -1,26 +1,15 @@
 // A valid token opens only its own grant: its tenant, workload, scope (on whole segments) and access
 // level, and only while its request is still Approved; and only when the access can be recorded.
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { randomUUID } from 'node:crypto'
-import { startTestApp, type TestApp } from '../../helpers/app.js'
 import { gatewayKey, signToken } from '../../helpers/access-tokens.js'
 import { contentRecords, granted } from '../../helpers/content.js'
-import { startRecordingUpstream, type RecordingUpstream } from '../../helpers/recording-upstream.js'
+import { startAppBehindUpstream } from '../../helpers/recording-upstream.js'
 
 const ALICE = '/exchange/contoso/mailboxes/alice@contoso.com'
 
-async function setup (t: Test): Promise<{ h: TestApp, upstream: RecordingUpstream }> {
-  const upstream = await startRecordingUpstream()
-  const h = await startTestApp({ config: { upstreams: { exchange: upstream.url, sharepoint: upstream.url, onedrive: upstream.url } } })
-  t.teardown(async () => {
-    await h.close()
-    await upstream.close()
-  })
-  return { h, upstream }
-}
-
 t.test('refuses a path outside the token\'s tenant, workload or scope with 403', async (t) => {
-  const { h, upstream } = await setup(t)
+  const { h, upstream } = await startAppBehindUpstream(t)
   const { request, authorization } = await granted(h)
   const cases: Array<[string, string, string]> = [
     ['GET', '/exchange/fabrikam/mailboxes/alice@contoso.com/messages', 'token is for another tenant'],
@@ -63,7 +52,7 @@ t.test('refuses a path outside the token\'s tenant, workload or scope with 403',
 })
 
 t.test('lets a read token GET and HEAD inside its scope', async (t) => {
-  const { h, upstream } = await setup(t)
+  const { h, upstream } = await startAppBehindUpstream(t)
   const { authorization } = await granted(h)
   for (const url of [ALICE, `${ALICE}/`, `${ALICE}/messages`, `${ALICE}/messages/AAMk-alice-0001/attachments/att-1`]) {
     const res = await h.app.inject({ url, headers: { authorization } })
@@ -75,7 +64,7 @@ t.test('lets a read token GET and HEAD inside its scope', async (t) => {
 })
 
 t.test('lets a readwrite token write inside its scope, and a whole-tenant scope reach every path', async (t) => {
-  const { h, upstream } = await setup(t)
+  const { h, upstream } = await startAppBehindUpstream(t)
   const rw = await granted(h, { accessLevel: 'readwrite' })
   for (const method of ['POST', 'PUT', 'PATCH', 'DELETE'] as const) {
     const res = await h.app.inject({ method, url: `${ALICE}/messages/AAMk-alice-0001`, headers: { authorization: rw.authorization }, ...(method === 'DELETE' ? {} : { payload: { isRead: true } }) })
@@ -97,7 +86,7 @@ t.test('lets a readwrite token write inside its scope, and a whole-tenant scope 
 })
 
 t.test('matches a scope and a path by their decoded segments', async (t) => {
-  const { h, upstream } = await setup(t)
+  const { h, upstream } = await startAppBehindUpstream(t)
   const { authorization } = await granted(h, { workload: 'sharepoint', scope: '/sites/finance/files/Shared%20Documents' })
   const res = await h.app.inject({ url: '/sharepoint/contoso/sites/finance/files/Shared%20Documents/README.txt', headers: { authorization } })
   t.equal(res.statusCode, 200)
@@ -107,7 +96,7 @@ t.test('matches a scope and a path by their decoded segments', async (t) => {
 })
 
 t.test('refuses the token of a revoked request at once', async (t) => {
-  const { h, upstream } = await setup(t)
+  const { h, upstream } = await startAppBehindUpstream(t)
   const { request, authorization } = await granted(h)
   t.equal((await h.app.inject({ url: `${ALICE}/messages`, headers: { authorization } })).statusCode, 200, 'the grant is now cached')
   const revoke = await h.as('contoso-approver', { method: 'POST', url: `/v1/requests/${request.id}/revoke`, payload: { comment: 'done' } })
@@ -121,7 +110,7 @@ t.test('refuses the token of a revoked request at once', async (t) => {
 })
 
 t.test('refuses the token of a request its requester canceled at once', async (t) => {
-  const { h, upstream } = await setup(t)
+  const { h, upstream } = await startAppBehindUpstream(t)
   const { request, authorization } = await granted(h)
   t.equal((await h.app.inject({ url: `${ALICE}/messages`, headers: { authorization } })).statusCode, 200)
   const cancel = await h.as('eng-ada', { method: 'POST', url: `/v1/requests/${request.id}/cancel` })
@@ -135,7 +124,7 @@ t.test('refuses the token of a request its requester canceled at once', async (t
 })
 
 t.test('refuses the token of a request whose service request was closed at once', async (t) => {
-  const { h, upstream } = await setup(t)
+  const { h, upstream } = await startAppBehindUpstream(t)
   const { request, authorization } = await granted(h)
   t.equal((await h.app.inject({ url: `${ALICE}/messages`, headers: { authorization } })).statusCode, 200)
   const close = await h.as('contoso-user', { method: 'POST', url: `/v1/tenants/contoso/service-requests/${request.serviceRequestNumber as string}/close` })
@@ -147,7 +136,7 @@ t.test('refuses the token of a request whose service request was closed at once'
 })
 
 t.test('refuses a genuine-key token that does not match its request', async (t) => {
-  const { h, upstream } = await setup(t)
+  const { h, upstream } = await startAppBehindUpstream(t)
   const { request, token } = await granted(h)
   const { key, kid } = await gatewayKey(h)
   const header = { kid, typ: 'lockbox-access+jwt' }
@@ -173,7 +162,7 @@ t.test('refuses a genuine-key token that does not match its request', async (t) 
 })
 
 t.test('answers 503 and forwards nothing when the access cannot be recorded', async (t) => {
-  const { h, upstream } = await setup(t)
+  const { h, upstream } = await startAppBehindUpstream(t)
   const first = await granted(h)
   const second = await granted(h)
   // Both tokens verified and the first grant cached: only the store is missing below.

@@ -4,7 +4,7 @@ import t, { type Test } from 'tap'
 import { startTestApp, type TestApp } from '../../helpers/app.js'
 import { contentRecords, eventually, granted, listen, type Granted } from '../../helpers/content.js'
 import { memorySampler } from '../../helpers/memory.js'
-import { startRecordingUpstream } from '../../helpers/recording-upstream.js'
+import { startAppBehindUpstream, startRecordingUpstream } from '../../helpers/recording-upstream.js'
 import { download, upload } from '../../helpers/transfer.js'
 
 const MiB = 1024 * 1024
@@ -127,13 +127,8 @@ t.test('cuts a download in flight when the access window ends', async (t) => {
 })
 
 t.test('records the outcome of a download the client abandons, and releases the upstream', async (t) => {
-  const upstream = await startRecordingUpstream()
+  const { h, upstream } = await startAppBehindUpstream(t)
   upstream.mode = 'stream'
-  const h = await startTestApp({ config: { upstreams: { exchange: upstream.url, sharepoint: upstream.url, onedrive: upstream.url } } })
-  t.teardown(async () => {
-    await h.close()
-    await upstream.close()
-  })
   const grant = await granted(h)
   const port = await listen(h)
   const res = await download(port, '/exchange/contoso/mailboxes/alice@contoso.com/export.pst', { authorization: grant.authorization }, { pauseMs: 20 })

@@ -5,19 +5,14 @@ import { base64url, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair
 import { startTestApp, type TestApp } from '../../helpers/app.js'
 import { gatewayKey, signToken, unsignedToken } from '../../helpers/access-tokens.js'
 import { contentRecords, granted, type Granted } from '../../helpers/content.js'
-import { startRecordingUpstream, type RecordingUpstream } from '../../helpers/recording-upstream.js'
+import { startAppBehindUpstream, type RecordingUpstream } from '../../helpers/recording-upstream.js'
 
 const URL = '/exchange/contoso/mailboxes/alice@contoso.com/messages'
 
 interface Setup { h: TestApp, upstream: RecordingUpstream, grant: Granted }
 
 async function setup (t: Test): Promise<Setup> {
-  const upstream = await startRecordingUpstream()
-  const h = await startTestApp({ config: { upstreams: { exchange: upstream.url, sharepoint: upstream.url, onedrive: upstream.url } } })
-  t.teardown(async () => {
-    await h.close()
-    await upstream.close()
-  })
+  const { h, upstream } = await startAppBehindUpstream(t)
   return { h, upstream, grant: await granted(h) }
 }
 

@@ -1,23 +1,19 @@
 // What the gateway makes of an upstream that is down, slow or breaks off, and of a client that
 // asks for a protocol upgrade: stable problems, never the HTTP client's own error text.
 import t from 'tap'
-import { createServer } from 'node:net'
 import { request } from 'node:http'
-import { startTestApp } from '../../helpers/app.js'
+import { startTestApp, type TestApp } from '../../helpers/app.js'
 import { contentRecords, eventually, granted, listen } from '../../helpers/content.js'
-import { rawRequest } from '../../helpers/raw-http.js'
-import { startRecordingUpstream } from '../../helpers/recording-upstream.js'
+import { closedPort, rawRequest } from '../../helpers/raw-http.js'
+import { startAppBehindUpstream } from '../../helpers/recording-upstream.js'
 import { download } from '../../helpers/transfer.js'
 
 const MESSAGES = '/exchange/contoso/mailboxes/alice@contoso.com/messages'
 
-/** A loopback port that nothing listens on. */
-async function closedPort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve) })
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
-  return port
+/** The access's ContentAccessCompleted record, once written. */
+async function completedRecord (h: TestApp, requestId: string): Promise<Record<string, any> | undefined> {
+  const [completed] = await eventually('ContentAccessCompleted', async () => await contentRecords(h, requestId, 'ContentAccessCompleted'), (r) => r.length > 0)
+  return completed
 }
 
 t.test('answers 502 without error text when the upstream is down', async (t) => {
@@ -38,18 +34,13 @@ t.test('answers 502 without error text when the upstream is down', async (t) => 
   t.notMatch(res.body, /ECONNREFUSED|127\.0\.0\.1|undici|connect/i)
   const [accessed] = await contentRecords(h, req.id, 'ContentAccessed')
   t.ok(accessed, 'the access was recorded before the attempt')
-  const [completed] = await eventually('ContentAccessCompleted', async () => await contentRecords(h, req.id, 'ContentAccessCompleted'), (r) => r.length > 0)
+  const completed = await completedRecord(h, req.id)
   t.match(completed, { result: 'Failure', details: { status: 502, accessId: accessed?.details.accessId } })
 })
 
 t.test('answers 504 when the upstream does not answer in time', async (t) => {
-  const upstream = await startRecordingUpstream()
+  const { h, upstream } = await startAppBehindUpstream(t, { upstreamTimeoutMs: 300 })
   upstream.mode = 'hang'
-  const h = await startTestApp({ config: { upstreams: { exchange: upstream.url, sharepoint: upstream.url, onedrive: upstream.url }, upstreamTimeoutMs: 300 } })
-  t.teardown(async () => {
-    await h.close()
-    await upstream.close()
-  })
   const { request: req, authorization } = await granted(h)
   const res = await h.app.inject({ url: MESSAGES, headers: { authorization } })
   t.equal(res.statusCode, 504)
@@ -61,53 +52,38 @@ t.test('answers 504 when the upstream does not answer in time', async (t) => {
     code: 'UPSTREAM_TIMEOUT'
   })
   t.equal(upstream.requests.length, 1)
-  const [completed] = await eventually('ContentAccessCompleted', async () => await contentRecords(h, req.id, 'ContentAccessCompleted'), (r) => r.length > 0)
+  const completed = await completedRecord(h, req.id)
   t.match(completed, { result: 'Failure', details: { status: 504 } })
 })
 
 t.test('ends the response when the upstream breaks off mid-body', async (t) => {
-  const upstream = await startRecordingUpstream()
+  const { h, upstream } = await startAppBehindUpstream(t)
   upstream.mode = 'break'
-  const h = await startTestApp({ config: { upstreams: { exchange: upstream.url, sharepoint: upstream.url, onedrive: upstream.url } } })
-  t.teardown(async () => {
-    await h.close()
-    await upstream.close()
-  })
   const { request: req, authorization } = await granted(h)
   const res = await download(await listen(h), MESSAGES, { authorization })
   t.equal(res.status, 200)
   const { bytes, complete } = await res.ended
   t.notOk(complete)
   t.ok(bytes < upstream.streamBytes)
-  const [completed] = await eventually('ContentAccessCompleted', async () => await contentRecords(h, req.id, 'ContentAccessCompleted'), (r) => r.length > 0)
+  const completed = await completedRecord(h, req.id)
   t.match(completed, { result: 'Failure', details: { completed: false, cutBy: null } })
 })
 
 t.test('says so when the body timeout cuts a stalled body', async (t) => {
-  const upstream = await startRecordingUpstream()
+  const { h, upstream } = await startAppBehindUpstream(t, { upstreamTimeoutMs: 300 })
   upstream.mode = 'stall'
-  const h = await startTestApp({ config: { upstreams: { exchange: upstream.url, sharepoint: upstream.url, onedrive: upstream.url }, upstreamTimeoutMs: 300 } })
-  t.teardown(async () => {
-    await h.close()
-    await upstream.close()
-  })
   const { request: req, authorization } = await granted(h)
   const res = await download(await listen(h), MESSAGES, { authorization })
   t.equal(res.status, 200)
   const { bytes, complete } = await res.ended
   t.notOk(complete, 'the client sees a cut body, never a whole one')
   t.ok(bytes < upstream.streamBytes)
-  const [completed] = await eventually('ContentAccessCompleted', async () => await contentRecords(h, req.id, 'ContentAccessCompleted'), (r) => r.length > 0)
+  const completed = await completedRecord(h, req.id)
   t.match(completed, { result: 'Failure', details: { status: 200, completed: false, cutBy: 'UpstreamTimeout' } })
 })
 
 t.test('records an upload the client abandons', async (t) => {
-  const upstream = await startRecordingUpstream()
-  const h = await startTestApp({ config: { upstreams: { exchange: upstream.url, sharepoint: upstream.url, onedrive: upstream.url } } })
-  t.teardown(async () => {
-    await h.close()
-    await upstream.close()
-  })
+  const { h, upstream } = await startAppBehindUpstream(t)
   const { request: req, authorization } = await granted(h, { accessLevel: 'readwrite' })
   const port = await listen(h)
   const size = 10 * 1024 * 1024
@@ -116,18 +92,13 @@ t.test('records an upload the client abandons', async (t) => {
   client.write(Buffer.alloc(256 * 1024))
   await eventually('upload under way', async () => upstream.requests[0]?.bytes ?? 0, (n) => n > 0)
   client.destroy()
-  const [completed] = await eventually('ContentAccessCompleted', async () => await contentRecords(h, req.id, 'ContentAccessCompleted'), (r) => r.length > 0)
+  const completed = await completedRecord(h, req.id)
   t.match(completed, { result: 'Failure', details: { method: 'PUT', completed: false, status: null } }, 'no status: nothing answered before it ended')
   t.ok(completed?.details.bytesIn < size)
 })
 
 t.test('refuses a WebSocket upgrade and opens no upstream socket for it', async (t) => {
-  const upstream = await startRecordingUpstream()
-  const h = await startTestApp({ config: { upstreams: { exchange: upstream.url, sharepoint: upstream.url, onedrive: upstream.url } } })
-  t.teardown(async () => {
-    await h.close()
-    await upstream.close()
-  })
+  const { h, upstream } = await startAppBehindUpstream(t)
   const { request: req, authorization } = await granted(h)
   const port = await listen(h)
   const upgrade = { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', 'sec-websocket-version': '13' }

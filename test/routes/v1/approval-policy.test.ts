@@ -1,10 +1,10 @@
 // Approval policy a customer controls (issue 18): a quorum of distinct approvers, and grants an
 // approver narrows, carried through the token, the gateway's checks, the upstream assertion and the log.
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { decodeJwt } from 'jose'
 import { START, startTestApp, type TestApp } from '../../helpers/app.js'
 import { accessTokenOf, contentRecords } from '../../helpers/content.js'
-import { startRecordingUpstream, type RecordingUpstream } from '../../helpers/recording-upstream.js'
+import { startAppBehindUpstream } from '../../helpers/recording-upstream.js'
 import { auditOf, createRequest, review, type RequestView } from '../../helpers/workflow.js'
 
 const HOUR = 3600_000
@@ -102,18 +102,8 @@ t.test('any deny ends a quorum at once', async (t) => {
   t.equal((await decision(h, req.id, 'contoso-admin', { decision: 'Approve' })).statusCode, 409)
 })
 
-async function withUpstream (t: Test): Promise<{ h: TestApp, upstream: RecordingUpstream }> {
-  const upstream = await startRecordingUpstream()
-  const h = await startTestApp({ config: { upstreams: { exchange: upstream.url, sharepoint: upstream.url, onedrive: upstream.url } } })
-  t.teardown(async () => {
-    await h.close()
-    await upstream.close()
-  })
-  return { h, upstream }
-}
-
 t.test('an approver narrows the grant: the token, the gateway, the assertion and the records carry it', async (t) => {
-  const { h, upstream } = await withUpstream(t)
+  const { h, upstream } = await startAppBehindUpstream(t)
   const req = await awaitingCustomer(h, { accessLevel: 'readwrite' })
   const narrowed = await decision(h, req.id, 'contoso-approver', { decision: 'Approve', duration: 'PT30M', scope: `${ALICE}/messages`, accessLevel: 'read' })
   t.equal(narrowed.statusCode, 200)

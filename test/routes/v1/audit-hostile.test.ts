@@ -6,21 +6,16 @@ import t, { type Test } from 'tap'
 import fc from 'fast-check'
 import { connect } from 'node:net'
 import type { AuditDraft } from '../../../src/domain/audit.js'
-import { startTestApp, type TestApp } from '../../helpers/app.js'
+import type { TestApp } from '../../helpers/app.js'
 import { contentRecords, eventually, granted, listen } from '../../helpers/content.js'
-import { startRecordingUpstream } from '../../helpers/recording-upstream.js'
+import { startAppBehindUpstream } from '../../helpers/recording-upstream.js'
 import { openSse, type SseClient } from '../../helpers/sse.js'
 import { approvedRequest, auditOf } from '../../helpers/workflow.js'
 
 const ALICE = '/exchange/contoso/mailboxes/alice@contoso.com'
 
 async function setup (t: Test, config: Record<string, unknown> = {}): Promise<{ h: TestApp, port: number }> {
-  const upstream = await startRecordingUpstream()
-  const h = await startTestApp({ config: { upstreams: { exchange: upstream.url, sharepoint: upstream.url, onedrive: upstream.url }, ...config } })
-  t.teardown(async () => {
-    await h.close()
-    await upstream.close()
-  })
+  const { h } = await startAppBehindUpstream(t, config)
   return { h, port: await listen(h) }
 }
 
