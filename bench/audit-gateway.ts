@@ -60,6 +60,11 @@ async function commitsUntil (until: Promise<unknown>): Promise<number[]> {
 process.on('message', (message: { type: string, before?: number, ms?: number }) => {
   ;(async () => {
     if (message.type === 'memory') process.send?.({ type: 'memory', memory: memory() })
+    // CPU time of the whole gateway process (every thread), µs: the driver takes the difference around a measure.
+    if (message.type === 'cpu') {
+      const { user, system } = process.cpuUsage()
+      process.send?.({ type: 'cpu', micros: user + system })
+    }
     if (message.type === 'quiet') {
       const commits = await commitsUntil(new Promise((resolve) => setTimeout(resolve, message.ms)))
       process.send?.({ type: 'quiet', commits })

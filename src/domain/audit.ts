@@ -101,6 +101,8 @@ function quoted (text: string): string {
 const prefixed = (keys: string[]): Array<readonly [string, string]> => keys.map((key) => [key, quoted(key) + ':'] as const)
 const KEYS_BEFORE_HASH = prefixed(['actor', 'clientIp', 'details'])
 const KEYS_AFTER_HASH = prefixed(['id', 'object', 'operation', 'prevHash', 'requestId', 'result', 'seq', 'tenantId', 'time', 'workload'])
+/** A sealed record's keys but `hash`, in sorted order. */
+const RECORD_KEYS = [...KEYS_BEFORE_HASH, ...KEYS_AFTER_HASH].map(([key]) => key)
 
 /** The canonical members of `record` named in `keys`, comma-separated (a missing one is left out, as canonicalJson does). */
 function members (record: Omit<AuditRecord, 'hash'>, keys: Array<readonly [string, string]>): string {
@@ -182,6 +184,24 @@ function inCanonicalOrder (value: unknown): unknown {
   return inSortedOrder(Object.keys(sorted)) ? sorted : NOT_PLAIN
 }
 
+/**
+ * inCanonicalOrder for a record built as sealRecordText builds it: its own keys are in sorted order
+ * by construction, so only its values are looked at, and most are strings or null. Saves walking and
+ * comparing the record's fourteen keys for every record sealed.
+ */
+function recordInCanonicalOrder (record: Record<string, unknown>): unknown {
+  let copy: Record<string, unknown> | null = null
+  for (const key of RECORD_KEYS) {
+    const value = record[key]
+    if (typeof value === 'string' || value === null || value === undefined) continue
+    const ordered = inCanonicalOrder(value)
+    if (ordered === NOT_PLAIN) return NOT_PLAIN
+    // Replacing a member keeps its place in the key order.
+    if (ordered !== value) (copy ??= { ...record })[key] = ordered
+  }
+  return copy ?? record
+}
+
 function inSortedOrder (keys: string[]): boolean {
   for (let i = 1; i < keys.length; i++) if ((keys[i - 1] as string) >= (keys[i] as string)) return false
   return true
@@ -212,7 +232,7 @@ export function sealRecordText (draft: AuditDraft, head: ChainHead, fields: { id
     time: fields.time,
     workload: draft.workload
   }
-  const ordered = inCanonicalOrder(record)
+  const ordered = recordInCanonicalOrder(record)
   if (ordered === NOT_PLAIN) return sealedByParts(record)
   const body = JSON.stringify(ordered)
   const hash = sha256Hex(body)
