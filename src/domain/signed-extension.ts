@@ -3,7 +3,7 @@
 // write to the store could move `accessEndsAt` and the signed approval would still verify: the
 // approval signs a duration, and the extensions sign how far past which end the window may go.
 // Like approval.ts, this is the one definition of the signed bytes (docs/security.md). Pure.
-import { grantChallenge, verifyQuorum, type ApprovalProof, type ApproverKeySet, type ProofCheck, type SignedApproval } from './approval.js'
+import { grantChallenge, verifyQuorum, type ApproverKeySet, type ProofCheck, type SignedApproval } from './approval.js'
 import { parseAccessDuration } from './duration.js'
 import type { LockboxRequest } from './lockbox.js'
 import { EXTENSION_TYPE, type CanonicalExtension, type SignedExtension } from './signed-approval.js'
