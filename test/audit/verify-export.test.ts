@@ -112,5 +112,5 @@ t.test('reads a settings record that names no change it knows as changing nothin
   })
   const report = await verifyExport(linesOf(records), null, { approverKeys: [{ tenantId: 'contoso', rpId: 'lockbox.example', origins: ['https://lockbox.example'], keys: [] }] })
   t.same(report.problems, [], 'no signature is required by them')
-  t.same(report.tenants[0]?.approvals, { approvals: 1, proven: 0, unsigned: 1 })
+  t.same(report.tenants[0]?.approvals, { approvals: 1, extensions: 0, proven: 0, unsigned: 1 })
 })
