@@ -97,49 +97,33 @@ t.test('proves each approval from the export and the published keys, and names t
   t.equal(report.tenants[0].approvals.proven, 2)
 })
 
-t.test('holds an approval whose record names no quorum to the tenant\'s quorum at that point of the chain', async (t) => {
-  const dir = tempDir()
-  t.teardown(dir.remove)
-  const h = await startTestApp()
-  t.teardown(h.close)
-  const port = await listen(h)
-  const lee = await registerPasskey(h, 'contoso-approver')
-  t.equal((await h.as('contoso-admin', { method: 'PATCH', url: '/v1/tenants/contoso', payload: { approvalsRequired: 2 } })).statusCode, 200)
-  const req = await createRequest(h)
-  await review(h, req.id)
-  const first = await signedDecision(h, req.id, lee)
-  t.equal(first.json().status, 'AwaitingCustomerApproval', 'one of the two approvals')
-  // The insider writes the request Approved with the one signature there is, and no quorum in the record.
-  await insiderApproves(h, req.id, first.json().approval)
+// An insider writes Approved with the one signature of a quorum of two, the record naming no quorum
+// or claiming one: either way it is held to the quorum the request was fixed to.
+for (const [claims, problem] of [
+  [{}, '1 approver signature\\(s\\), 2 required'],
+  [{ approvals: 1, required: 1 }, 'its record names a quorum of 1, while the request was fixed to 2 as it reached the customer']
+] as const) {
+  t.test(`holds an approval to the quorum fixed as the request reached the customer: record ${JSON.stringify(claims)}`, async (t) => {
+    const dir = tempDir()
+    t.teardown(dir.remove)
+    const h = await startTestApp()
+    t.teardown(h.close)
+    const port = await listen(h)
+    const lee = await registerPasskey(h, 'contoso-approver')
+    t.equal((await h.as('contoso-admin', { method: 'PATCH', url: '/v1/tenants/contoso', payload: { approvalsRequired: 2 } })).statusCode, 200)
+    const req = await createRequest(h)
+    await review(h, req.id)
+    const first = await signedDecision(h, req.id, lee)
+    t.equal(first.json().status, 'AwaitingCustomerApproval', 'one of the two approvals')
+    await insiderApproves(h, req.id, first.json().approval, claims)
 
-  const file = join(dir.path, 'export.ndjson')
-  await exportTo(h, file)
-  const res = await run([file, '--approver-keys', `http://127.0.0.1:${port}/v1/tenants/contoso/approver-keys`, '--json'])
-  t.equal(res.code, 1)
-  t.match(JSON.parse(res.out).problems, [new RegExp(`request ${req.id} approved at seq \\d+: 1 approver signature\\(s\\), 2 required`)])
-})
-
-t.test('holds an approval to the quorum fixed as the request reached the customer, whatever its record claims', async (t) => {
-  const dir = tempDir()
-  t.teardown(dir.remove)
-  const h = await startTestApp()
-  t.teardown(h.close)
-  const port = await listen(h)
-  const lee = await registerPasskey(h, 'contoso-approver')
-  t.equal((await h.as('contoso-admin', { method: 'PATCH', url: '/v1/tenants/contoso', payload: { approvalsRequired: 2 } })).statusCode, 200)
-  const req = await createRequest(h)
-  await review(h, req.id)
-  const first = await signedDecision(h, req.id, lee)
-  t.equal(first.json().status, 'AwaitingCustomerApproval', 'one of the two approvals')
-  // The insider writes the request Approved with the one signature there is, claiming a quorum of one.
-  await insiderApproves(h, req.id, first.json().approval, { approvals: 1, required: 1 })
-
-  const file = join(dir.path, 'export.ndjson')
-  await exportTo(h, file)
-  const res = await run([file, '--approver-keys', `http://127.0.0.1:${port}/v1/tenants/contoso/approver-keys`, '--json'])
-  t.equal(res.code, 1)
-  t.match(JSON.parse(res.out).problems, [new RegExp(`request ${req.id} approved at seq \\d+: its record names a quorum of 1, while the request was fixed to 2 as it reached the customer`)])
-})
+    const file = join(dir.path, 'export.ndjson')
+    await exportTo(h, file)
+    const res = await run([file, '--approver-keys', `http://127.0.0.1:${port}/v1/tenants/contoso/approver-keys`, '--json'])
+    t.equal(res.code, 1)
+    t.match(JSON.parse(res.out).problems, [new RegExp(`request ${req.id} approved at seq \\d+: ${problem}`)])
+  })
+}
 
 t.test('refuses approver keys it cannot read', async (t) => {
   const dir = tempDir()
