@@ -87,8 +87,7 @@ async function commitExtensionStep (
   }
   const next = result.request
   const signing = event.kind === 'CustomerApprove'
-  // A customer's decision always has an actor (only the sweeper acts as nobody, and it only expires).
-  if (signing) await signExtension(ctx, tenant, req, next, acting as Acting, webauthn, now)
+  if (signing) await signExtension(ctx, tenant, req, next, acting, webauthn, now)
   const notices = extensionNotices(next, req.requesterEmail, { ...ctx.notices, tenant, now })
   return await commitTransition(ctx, acting, role, req, next, notices, result.operation, {
     from: 'Approved',
