@@ -4,17 +4,14 @@
 // LOCKBOX_MOCK_REQUIRE_SIGNED_APPROVALS mode refuses an assertion whose approval is forged, even one
 // signed with the gateway's own key.
 import t, { type Test } from 'tap'
-import { SignJWT } from 'jose'
 import { startTestApp, type TestApp } from '../../helpers/app.js'
 import { accessTokenOf } from '../../helpers/content.js'
-import { registerPasskey, signedDecision } from '../../helpers/passkeys.js'
+import { assertionSignedWithGatewayKey, registerPasskey, signedDecision, upstreamStatus } from '../../helpers/passkeys.js'
 import { startRedisServer } from '../../helpers/redis.js'
 import { createRequest, review } from '../../helpers/workflow.js'
 import { canonicalGrant, type SignedApproval } from '../../../src/domain/approval.js'
 import { iso, type LockboxRequest } from '../../../src/domain/lockbox.js'
 import type { TenantSettings } from '../../../src/domain/tenant.js'
-import { GATEWAY_ISSUER } from '../../../src/gateway/access-token.js'
-import { ASSERTION_TYPE } from '../../../src/gateway/assertion.js'
 
 const ALICE = '/mailboxes/alice@contoso.com'
 
@@ -38,21 +35,6 @@ async function writeApprovedIntoStore (h: TestApp, id: string, approval?: Signed
   })
 }
 
-/** An assertion as the gateway signs them, made by someone who holds the gateway's key. */
-async function assertionSignedWithGatewayKey (h: TestApp, req: { id: string, [key: string]: unknown }, approval?: unknown): Promise<string> {
-  const iat = Math.floor(Date.now() / 1000)
-  return await new SignJWT({ requestId: req.id, actor: 'eng-ada', tenantId: 'contoso', scope: req.scope as string, accessLevel: 'read', ...(approval === undefined ? {} : { approval }) })
-    .setProtectedHeader({ alg: 'EdDSA', kid: h.app.gateway.keys.kid, typ: ASSERTION_TYPE })
-    .setIssuer(GATEWAY_ISSUER).setAudience('exchange').setSubject('eng-ada').setIssuedAt(iat).setExpirationTime(iat + 300)
-    .sign(h.app.gateway.keys.privateKey)
-}
-
-async function upstream (h: TestApp, assertion: string): Promise<number> {
-  const res = await fetch(`${h.app.gateway.upstreams.exchange}/tenants/contoso${ALICE}/messages`, { headers: { 'x-lockbox-assertion': assertion } })
-  await res.arrayBuffer()
-  return res.status
-}
-
 async function demonstrate (t: Test, h: TestApp): Promise<void> {
   const lee = await registerPasskey(h, 'contoso-approver')
   t.equal((await h.as('contoso-admin', { method: 'PATCH', url: '/v1/tenants/contoso', payload: { requireSignedApprovals: true } })).statusCode, 200)
@@ -66,7 +48,7 @@ async function demonstrate (t: Test, h: TestApp): Promise<void> {
   const token = await accessTokenOf(h, honest.id)
   const read = await h.app.inject({ url: `/exchange/contoso${ALICE}/messages`, headers: { authorization: `Bearer ${token}` } })
   t.equal(read.statusCode, 200, 'the content service verified the approvers\' signature and served the mailbox')
-  t.equal(await upstream(h, await assertionSignedWithGatewayKey(h, honest, approval)), 200, 'the honest approval proves itself')
+  t.equal(await upstreamStatus(h, await assertionSignedWithGatewayKey(h, honest, approval)), 200, 'the honest approval proves itself')
 
   // The insider: Approved straight into the store, no signature.
   const bare = await createRequest(h)
@@ -84,9 +66,9 @@ async function demonstrate (t: Test, h: TestApp): Promise<void> {
   t.equal((await h.as('eng-ada', { method: 'POST', url: `/v1/requests/${copied.id}/token` })).json().code, 'APPROVAL_NOT_PROVEN', 'a signature over another grant proves nothing')
 
   // The insider holding the gateway's key too: the content service still says no.
-  t.equal(await upstream(h, await assertionSignedWithGatewayKey(h, bare)), 403, 'no approval in the assertion')
-  t.equal(await upstream(h, await assertionSignedWithGatewayKey(h, copied, stolen)), 403, 'a copied signature')
-  t.equal(await upstream(h, await assertionSignedWithGatewayKey(h, copied, approval)), 403, 'another request\'s approval')
+  t.equal(await upstreamStatus(h, await assertionSignedWithGatewayKey(h, bare)), 403, 'no approval in the assertion')
+  t.equal(await upstreamStatus(h, await assertionSignedWithGatewayKey(h, copied, stolen)), 403, 'a copied signature')
+  t.equal(await upstreamStatus(h, await assertionSignedWithGatewayKey(h, copied, approval)), 403, 'another request\'s approval')
 
   // And with the tenant's setting switched off in the store, the gateway would issue — the content
   // service, which trusts only the signatures, does not serve.

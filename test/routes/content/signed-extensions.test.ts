@@ -5,17 +5,15 @@
 // LOCKBOX_MOCK_REQUIRE_SIGNED_APPROVALS mode refuses content past the window the approvers signed
 // even to someone who holds the gateway's key.
 import t, { type Test } from 'tap'
-import { decodeJwt, SignJWT } from 'jose'
+import { decodeJwt } from 'jose'
 import { startTestApp, type TestApp } from '../../helpers/app.js'
 import { accessTokenOf } from '../../helpers/content.js'
-import { registerPasskey, signedDecision } from '../../helpers/passkeys.js'
+import { assertionSignedWithGatewayKey, registerPasskey, signedDecision, upstreamStatus } from '../../helpers/passkeys.js'
 import { startRedisServer } from '../../helpers/redis.js'
 import { auditOf, createRequest, review } from '../../helpers/workflow.js'
 import { approvalDigest, type SignedApproval } from '../../../src/domain/approval.js'
 import { iso, type LockboxRequest } from '../../../src/domain/lockbox.js'
 import type { SignedExtension } from '../../../src/domain/signed-extension.js'
-import { GATEWAY_ISSUER } from '../../../src/gateway/access-token.js'
-import { ASSERTION_TYPE } from '../../../src/gateway/assertion.js'
 
 const ALICE = '/mailboxes/alice@contoso.com'
 const HOUR = 3_600_000
@@ -28,21 +26,6 @@ async function writeIntoStore (h: TestApp, id: string, change: (stored: LockboxR
     requests: [{ value: { ...stored, ...change(stored) }, expectedVersion: stored.version }],
     audit: [{ tenantId: 'contoso', operation: 'LockboxExtensionApproved', result: 'Success', actor: { id: 'contoso-approver', type: 'CustomerApprover' }, clientIp: null, requestId: id, workload: 'exchange', object: stored.scope, details: {} }]
   })
-}
-
-/** An assertion as the gateway signs them, made by someone who holds the gateway's key. */
-async function forgedAssertion (h: TestApp, req: { id: string, [key: string]: unknown }, approval: unknown): Promise<string> {
-  const iat = Math.floor(Date.now() / 1000)
-  return await new SignJWT({ requestId: req.id, actor: 'eng-ada', tenantId: 'contoso', scope: req.scope as string, accessLevel: 'read', approval })
-    .setProtectedHeader({ alg: 'EdDSA', kid: h.app.gateway.keys.kid, typ: ASSERTION_TYPE })
-    .setIssuer(GATEWAY_ISSUER).setAudience('exchange').setSubject('eng-ada').setIssuedAt(iat).setExpirationTime(iat + 300)
-    .sign(h.app.gateway.keys.privateKey)
-}
-
-async function upstream (h: TestApp, assertion: string): Promise<number> {
-  const res = await fetch(`${h.app.gateway.upstreams.exchange}/tenants/contoso${ALICE}/messages`, { headers: { 'x-lockbox-assertion': assertion } })
-  await res.arrayBuffer()
-  return res.status
 }
 
 async function read (h: TestApp, token: string): Promise<number> {
@@ -101,12 +84,12 @@ async function demonstrate (t: Test, h: TestApp): Promise<void> {
 
   // Past the signed window, the content service serves no one, even with the gateway's key.
   h.advance(HOUR)
-  t.equal(await upstream(h, await forgedAssertion(h, req, forged)), 403, 'a forged extension')
-  t.equal(await upstream(h, await forgedAssertion(h, req, approval)), 403, 'the honest approval, past its signed window')
-  t.equal(await upstream(h, await forgedAssertion(h, req, { ...approval, extensions: [] })), 403, 'without its extension')
+  t.equal(await upstreamStatus(h, await assertionSignedWithGatewayKey(h, req, forged)), 403, 'a forged extension')
+  t.equal(await upstreamStatus(h, await assertionSignedWithGatewayKey(h, req, approval)), 403, 'the honest approval, past its signed window')
+  t.equal(await upstreamStatus(h, await assertionSignedWithGatewayKey(h, req, { ...approval, extensions: [] })), 403, 'without its extension')
   h.advance(-HOUR)
-  t.equal(await upstream(h, await forgedAssertion(h, req, approval)), 200, 'the honest approval inside its window')
-  t.equal(await upstream(h, await forgedAssertion(h, req, { ...approval, extensions: [] })), 403, 'its extension left out: past the grant\'s own window')
+  t.equal(await upstreamStatus(h, await assertionSignedWithGatewayKey(h, req, approval)), 200, 'the honest approval inside its window')
+  t.equal(await upstreamStatus(h, await assertionSignedWithGatewayKey(h, req, { ...approval, extensions: [] })), 403, 'its extension left out: past the grant\'s own window')
 }
 
 t.test('on the embedded store, a window lengthened by an insider opens nothing', async (t) => {
