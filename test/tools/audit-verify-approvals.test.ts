@@ -1,6 +1,6 @@
 // The offline proof of approvals: from an export and the tenant's published keys alone, every
 // approval is shown signed by the tenant's approvers, and an Approved written by an insider is not.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { main } from '../../src/tools/audit-verify.js'
@@ -36,13 +36,18 @@ async function insiderApproves (h: TestApp, id: string, approval?: unknown, clai
   })
 }
 
-t.test('proves each approval from the export and the published keys, and names the one nobody signed', async (t) => {
+/** A test app serving its approver keys on a real port, and a folder for the export. */
+async function verifierSetup (t: Test): Promise<{ h: TestApp, dir: string, keysUrl: string }> {
   const dir = tempDir()
   t.teardown(dir.remove)
   const h = await startTestApp()
   t.teardown(h.close)
   const port = await listen(h)
-  const keysUrl = `http://127.0.0.1:${port}/v1/tenants/contoso/approver-keys`
+  return { h, dir: dir.path, keysUrl: `http://127.0.0.1:${port}/v1/tenants/contoso/approver-keys` }
+}
+
+t.test('proves each approval from the export and the published keys, and names the one nobody signed', async (t) => {
+  const { h, dir, keysUrl } = await verifierSetup(t)
 
   // Before the tenant requires signatures: one unsigned approval, one signed.
   const before = await createRequest(h)
@@ -57,12 +62,12 @@ t.test('proves each approval from the export and the published keys, and names t
   await review(h, signed.id)
   const approval = (await signedDecision(h, signed.id, lee)).json().approval
 
-  const honest = join(dir.path, 'honest.ndjson')
+  const honest = join(dir, 'honest.ndjson')
   await exportTo(h, honest)
   let res = await run([honest, '--approver-keys', keysUrl])
   t.equal(res.code, 0, res.out)
   t.match(res.out, /contoso: 3 approvals, 2 proven by approver signatures, 1 unsigned/)
-  const keysFile = join(dir.path, 'keys.json')
+  const keysFile = join(dir, 'keys.json')
   writeFileSync(keysFile, JSON.stringify([(await h.app.inject({ url: '/v1/tenants/contoso/approver-keys' })).json()]))
   t.equal((await run([honest, '--approver-keys', keysFile])).code, 0, 'from a saved copy of the keys too')
   t.notMatch((await run([honest])).out, /proven/, 'without keys, approvals are not judged')
@@ -82,7 +87,7 @@ t.test('proves each approval from the export and the published keys, and names t
   const forgedGrant = { ...approval.grant, requestId: forged.id, serviceRequestNumber: forged.serviceRequestNumber }
   await insiderApproves(h, forged.id, { grant: forgedGrant, proofs: approval.proofs.map((p: object) => ({ ...p, grant: forgedGrant })) })
 
-  const tampered = join(dir.path, 'tampered.ndjson')
+  const tampered = join(dir, 'tampered.ndjson')
   await exportTo(h, tampered)
   res = await run([tampered, '--approver-keys', keysUrl, '--json'])
   t.equal(res.code, 1)
@@ -104,11 +109,7 @@ for (const [claims, problem] of [
   [{ approvals: 1, required: 1 }, 'its record names a quorum of 1, while the request was fixed to 2 as it reached the customer']
 ] as const) {
   t.test(`holds an approval to the quorum fixed as the request reached the customer: record ${JSON.stringify(claims)}`, async (t) => {
-    const dir = tempDir()
-    t.teardown(dir.remove)
-    const h = await startTestApp()
-    t.teardown(h.close)
-    const port = await listen(h)
+    const { h, dir, keysUrl } = await verifierSetup(t)
     const lee = await registerPasskey(h, 'contoso-approver')
     t.equal((await h.as('contoso-admin', { method: 'PATCH', url: '/v1/tenants/contoso', payload: { approvalsRequired: 2 } })).statusCode, 200)
     const req = await createRequest(h)
@@ -117,9 +118,9 @@ for (const [claims, problem] of [
     t.equal(first.json().status, 'AwaitingCustomerApproval', 'one of the two approvals')
     await insiderApproves(h, req.id, first.json().approval, claims)
 
-    const file = join(dir.path, 'export.ndjson')
+    const file = join(dir, 'export.ndjson')
     await exportTo(h, file)
-    const res = await run([file, '--approver-keys', `http://127.0.0.1:${port}/v1/tenants/contoso/approver-keys`, '--json'])
+    const res = await run([file, '--approver-keys', keysUrl, '--json'])
     t.equal(res.code, 1)
     t.match(JSON.parse(res.out).problems, [new RegExp(`request ${req.id} approved at seq \\d+: ${problem}`)])
   })
@@ -152,12 +153,7 @@ async function insiderExtends (h: TestApp, id: string, operation: 'LockboxExtens
 }
 
 t.test('proves each extension of a window, and names the ones nobody signed', async (t) => {
-  const dir = tempDir()
-  t.teardown(dir.remove)
-  const h = await startTestApp()
-  t.teardown(h.close)
-  const port = await listen(h)
-  const keysUrl = `http://127.0.0.1:${port}/v1/tenants/contoso/approver-keys`
+  const { h, dir, keysUrl } = await verifierSetup(t)
   const lee = await registerPasskey(h, 'contoso-approver')
   t.equal((await h.as('contoso-admin', { method: 'PATCH', url: '/v1/tenants/contoso', payload: { requireSignedApprovals: true } })).statusCode, 200)
   const req = await createRequest(h)
@@ -169,7 +165,7 @@ t.test('proves each extension of a window, and names the ones nobody signed', as
   t.equal(extended.statusCode, 200)
   const honest = extended.json().approval.extensions[0]
 
-  const file = join(dir.path, 'honest.ndjson')
+  const file = join(dir, 'honest.ndjson')
   await exportTo(h, file)
   let res = await run([file, '--approver-keys', keysUrl])
   t.equal(res.code, 0, res.out)
@@ -187,7 +183,7 @@ t.test('proves each extension of a window, and names the ones nobody signed', as
   await insiderApproves(h, unproven.id)
   await insiderExtends(h, unproven.id, 'LockboxExtensionApproved', { extension: { status: 'Approved', grantedDuration: 'PT1H', previousAccessEndsAt: end, required: 1 }, approval: honest })
 
-  const tampered = join(dir.path, 'tampered.ndjson')
+  const tampered = join(dir, 'tampered.ndjson')
   await exportTo(h, tampered)
   res = await run([tampered, '--approver-keys', keysUrl, '--json'])
   t.equal(res.code, 1)
